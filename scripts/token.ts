@@ -1,0 +1,30 @@
+import { parseArgs } from "node:util";
+import { mintToken, ROLES, type Role } from "../subgraphs/common/auth.js";
+
+/** `npm run token -- --sub alice --roles viewer,host --region US --name Alice` prints a development JWT. */
+const { values } = parseArgs({
+  options: {
+    sub: { type: "string" },
+    name: { type: "string" },
+    roles: { type: "string", default: "viewer" },
+    region: { type: "string", default: "US" },
+    adult: { type: "string", default: "true" },
+    expires: { type: "string", default: "12h" },
+  },
+});
+if (!values.sub) {
+  console.error("usage: npm run token -- --sub <id> [--name <name>] [--roles viewer,host,admin] [--region US] [--adult true|false] [--expires 12h]");
+  process.exit(2);
+}
+const roles = values.roles!.split(",").map((r) => r.trim()) as Role[];
+const unknown = roles.filter((r) => !ROLES.includes(r));
+if (unknown.length) {
+  console.error(`unknown role(s): ${unknown.join(", ")} (known: ${ROLES.join(", ")})`);
+  process.exit(2);
+}
+console.log(
+  await mintToken(
+    { sub: values.sub, name: values.name ?? values.sub, roles, region: values.region!.toUpperCase(), adult: values.adult !== "false" },
+    { expiresIn: values.expires },
+  ),
+);

@@ -1,0 +1,28 @@
+import "reflect-metadata";
+import { loadConfig } from "../common/config.js";
+import { startSubgraph, type SubgraphDefinition } from "../common/subgraph.js";
+import { runMain } from "../common/main.js";
+import { entities, migrations } from "./db/index.js";
+import { GiftService } from "./domain/gifts.js";
+import { seedCatalog } from "./domain/seed.js";
+import { buildCatalogSchema } from "./schema/index.js";
+import { giftLoader } from "./schema/gift.js";
+import type { CatalogContext, CatalogServices } from "./schema/context.js";
+
+export const catalog: SubgraphDefinition<CatalogServices, CatalogContext> = {
+  name: "catalog",
+  entities,
+  migrations,
+  services: (ds) => ({ gifts: new GiftService(ds), cdnBaseUrl: loadConfig().cdnBaseUrl }),
+  schema: buildCatalogSchema,
+  seed: seedCatalog,
+  context: (base, services) => {
+    const ctx = { ...base, services } as CatalogContext;
+    ctx.loaders = { gift: giftLoader(ctx) };
+    return ctx;
+  },
+};
+
+export const startCatalog = (opts: Parameters<typeof startSubgraph>[1]) => startSubgraph(catalog, opts);
+
+runMain(import.meta.url, "catalog", startCatalog);

@@ -1,0 +1,128 @@
+import { SignJWT, jwtVerify, createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { GraphQLError } from "graphql";
+import { loadConfig, type Config } from "./config.js";
+
+export type Role = "viewer" | "host" | "admin";
+export const ROLES: readonly Role[] = ["viewer", "host", "admin"];
+
+/** The verified caller. Built only from a verified JWT, never from a bare header. */
+export interface AuthUser {
+  id: string;
+  name: string;
+  roles: Role[];
+  region: string;
+  adult: boolean;
+  /** Expiry (seconds since epoch): long-lived streams end when it passes. */
+  exp: number | undefined;
+}
+
+export interface TokenClaims {
+  sub: string;
+  name?: string;
+  roles?: Role[];
+  region?: string;
+  adult?: boolean;
+}
+
+export class AuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthError";
+  }
+}
+
+/**
+ * Verifies tokens with jose (constant-time HMAC, exp/nbf/iss/aud checks, and an
+ * algorithm allow-list so `alg: none` or a swapped algorithm never passes).
+ */
+export class TokenVerifier {
+  private readonly key: Uint8Array | JWTVerifyGetKey;
+  constructor(private readonly config: Pick<Config, "jwtSecret" | "jwtIssuer" | "jwtAudience" | "jwksUrl"> = loadConfig()) {
+    this.key = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : new TextEncoder().encode(config.jwtSecret);
+  }
+
+  async verify(token: string): Promise<AuthUser> {
+    let payload: JWTPayload;
+    try {
+      const result =
+        this.key instanceof Uint8Array
+          ? await jwtVerify(token, this.key, { issuer: this.config.jwtIssuer, audience: this.config.jwtAudience, algorithms: ["HS256"] })
+          : await jwtVerify(token, this.key, { issuer: this.config.jwtIssuer, audience: this.config.jwtAudience, algorithms: ["RS256", "ES256"] });
+      payload = result.payload;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new AuthError(code === "ERR_JWT_EXPIRED" ? "token expired" : "invalid token");
+    }
+    return claimsToUser(payload);
+  }
+
+  /** Accepts an Authorization header value; undefined when there is none. Throws AuthError when present but invalid. */
+  async fromHeader(header: string | undefined | null): Promise<AuthUser | null> {
+    if (!header) return null;
+    const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+    if (!match) throw new AuthError("authorization header must be 'Bearer <token>'");
+    return this.verify(match[1]);
+  }
+}
+
+function claimsToUser(p: JWTPayload): AuthUser {
+  if (typeof p.sub !== "string" || p.sub.length === 0 || p.sub.length > 128) throw new AuthError("invalid token: sub");
+  const roles = Array.isArray(p.roles) ? (p.roles.filter((r) => ROLES.includes(r as Role)) as Role[]) : ["viewer" as Role];
+  const region = typeof p.region === "string" && /^[A-Z]{2}$/.test(p.region) ? p.region : "US";
+  return {
+    id: p.sub,
+    name: typeof p.name === "string" ? p.name.slice(0, 100) : p.sub,
+    roles,
+    region,
+    adult: p.adult === true,
+    exp: typeof p.exp === "number" ? p.exp : undefined,
+  };
+}
+
+/** Development identity provider: mints tokens with the shared secret. */
+export async function mintToken(
+  claims: TokenClaims,
+  opts: { expiresIn?: string | number; secret?: string; issuer?: string; audience?: string } = {},
+): Promise<string> {
+  const config = loadConfig();
+  return new SignJWT({
+    name: claims.name ?? claims.sub,
+    roles: claims.roles ?? ["viewer"],
+    region: claims.region ?? "US",
+    adult: claims.adult ?? true,
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.sub)
+    .setIssuer(opts.issuer ?? config.jwtIssuer)
+    .setAudience(opts.audience ?? config.jwtAudience)
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? "12h")
+    .sign(new TextEncoder().encode(opts.secret ?? config.jwtSecret));
+}
+
+export function unauthenticated(message = "authentication required"): GraphQLError {
+  // No http status here: a field-level error must not turn the whole response into a 401.
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED" } });
+}
+
+export function forbidden(message = "not allowed"): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
+}
+
+export function requireUser(user: AuthUser | null | undefined): AuthUser {
+  if (!user) throw unauthenticated();
+  return user;
+}
+
+export function requireRole(user: AuthUser | null | undefined, role: Role): AuthUser {
+  const u = requireUser(user);
+  if (!u.roles.includes(role)) throw forbidden(`requires the ${role} role`);
+  return u;
+}
+
+/** The caller may see `ownerId`'s private data: it is theirs, or they are an admin. */
+export function requireSelfOrAdmin(user: AuthUser | null | undefined, ownerId: string): AuthUser {
+  const u = requireUser(user);
+  if (u.id !== ownerId && !u.roles.includes("admin")) throw forbidden("this belongs to someone else");
+  return u;
+}

@@ -1,0 +1,119 @@
+import { DataSource, type EntitySchema, type Logger, type MixedList } from "typeorm";
+import pg from "pg";
+import { logger } from "./logger.js";
+
+/** Counts SQL statements so tests can assert batching (100 references → 1 query). */
+export class QueryCounter {
+  count = 0;
+  queries: string[] = [];
+  reset(): void {
+    this.count = 0;
+    this.queries = [];
+  }
+}
+
+class CountingLogger implements Logger {
+  constructor(private readonly counter: QueryCounter) {}
+  logQuery(query: string): void {
+    this.counter.count++;
+    if (this.counter.queries.length < 1000) this.counter.queries.push(query);
+  }
+  logQueryError(error: string | Error, query: string): void {
+    logger.debug({ err: String(error), query: query.slice(0, 200) }, "query failed");
+  }
+  logQuerySlow(time: number, query: string): void {
+    logger.warn({ time, query: query.slice(0, 200) }, "slow query");
+  }
+  logSchemaBuild(): void {}
+  logMigration(message: string): void {
+    logger.debug({ migration: message }, "migration");
+  }
+  log(level: "log" | "info" | "warn", message: unknown): void {
+    if (level === "warn") logger.warn({ message }, "typeorm");
+  }
+}
+
+export interface DataSourceOptions {
+  url: string;
+  /** The PostgreSQL schema this subgraph owns; its migrations table lives there too. */
+  schema: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: MixedList<Function | string>;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function createDataSource(opts: DataSourceOptions): { dataSource: DataSource; queries: QueryCounter } {
+  const queries = new QueryCounter();
+  const dataSource = new DataSource({
+    type: "postgres",
+    url: opts.url,
+    schema: opts.schema,
+    entities: opts.entities,
+    migrations: opts.migrations,
+    migrationsTableName: "migrations",
+    migrationsTransactionMode: "each",
+    synchronize: false,
+    logging: ["query", "error", "warn"],
+    logger: new CountingLogger(queries),
+    maxQueryExecutionTime: 1000,
+    poolSize: opts.poolSize ?? Number(process.env.DB_POOL_SIZE ?? 10),
+    applicationName: opts.applicationName ?? `gift-${opts.schema}`,
+    extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 },
+  });
+  return { dataSource, queries };
+}
+
+/** Creates the owned schema (migrations table lives in it), then runs pending migrations. */
+export async function migrate(dataSource: DataSource, schema: string): Promise<void> {
+  if (!dataSource.isInitialized) await dataSource.initialize();
+  // Concurrent starters (two instances, parallel tests) must not race on CREATE SCHEMA / migrations.
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [`migrate:${schema}`]);
+    await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await dataSource.runMigrations({ transaction: "each" });
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`migrate:${schema}`]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** True when the database answers a trivial query within the timeout. */
+export async function databaseAnswers(dataSource: DataSource, timeoutMs = 2000): Promise<boolean> {
+  if (!dataSource.isInitialized) return false;
+  try {
+    await Promise.race([
+      dataSource.query("SELECT 1"),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), timeoutMs).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a database on the server at `adminUrl` if it does not exist; returns its URL. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad database name ${name}`);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (exists.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
+      } catch (e) {
+        if ((e as { code?: string }).code !== "42P04") throw e; // created concurrently
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

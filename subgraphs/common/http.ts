@@ -1,0 +1,220 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { logger } from "./logger.js";
+
+export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
+
+/** A plain route next to /graphql (health, webhooks). Return true when handled. */
+export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => Promise<boolean> | boolean;
+
+export class BodyTooLarge extends Error {}
+
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function graphqlErrorBody(message: string, code: string): unknown {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/**
+ * Masks unexpected errors: clients get a request id, never internals or stack traces.
+ * Errors with a known code (ours or Apollo's validation codes) pass through unchanged.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const { stacktrace: _s, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+  if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+    const original = unwrapResolverError(error);
+    // Errors forwarded from a subgraph already carry their code in `extensions`.
+    const errorId = randomUUID();
+    logger.error({ errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
+    return { message: `Internal error (reference ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", errorId } };
+  }
+  return { ...formatted, extensions };
+}
+
+export interface GraphQLHttpServerOptions<C extends BaseContext> {
+  name: string;
+  schema?: GraphQLSchema;
+  /** Builds the Apollo server for this HTTP server (the gateway builds its own). */
+  apollo?: (httpServer: http.Server) => ApolloServer<C>;
+  port: number;
+  host?: string;
+  /** Builds the per-request context; throw a GraphQLError with extensions.http to refuse the request. */
+  context: (req: IncomingMessage, requestId: string) => Promise<C>;
+  /** Extra routes, tried before /graphql. */
+  routes?: Route[];
+  /** Health: resolves true when the service's dependencies answer. */
+  ready: () => Promise<boolean>;
+  plugins?: ApolloServerPlugin<C>[];
+  /** Called with the HTTP server before it listens (WebSocket servers attach here). */
+  onServer?: (server: http.Server) => void | Promise<void>;
+  /** Called when stopping, before Apollo drains (close subscriptions with a reason). */
+  onStop?: () => Promise<void>;
+  production?: boolean;
+  path?: string;
+}
+
+export interface RunningServer {
+  name: string;
+  port: number;
+  url: string;
+  httpServer: http.Server;
+  stop(): Promise<void>;
+}
+
+export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQLHttpServerOptions<C>): Promise<RunningServer> {
+  const httpServer = http.createServer();
+  const production = opts.production ?? process.env.NODE_ENV === "production";
+  const apollo = opts.apollo
+    ? opts.apollo(httpServer)
+    : new ApolloServer<C>({
+      schema: opts.schema!,
+      introspection: !production,
+      includeStacktraceInErrorResponses: false,
+      csrfPrevention: true,
+      formatError,
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        ApolloServerPluginInlineTraceDisabled(),
+        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+        ...(opts.plugins ?? []),
+      ],
+    });
+  await apollo.start();
+  const path = opts.path ?? "/graphql";
+
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err) => {
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
+      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody("internal error", "INTERNAL_SERVER_ERROR"));
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method === "GET" && url.pathname === "/health") {
+      sendJson(res, 200, { status: "ok", service: opts.name });
+      return;
+    }
+    if (req.method === "GET" && url.pathname === "/ready") {
+      const ok = await opts.ready();
+      sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "unavailable", service: opts.name });
+      return;
+    }
+    let body: Buffer | null = null;
+    if (req.method === "POST") {
+      try {
+        body = await readBody(req);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, "PAYLOAD_TOO_LARGE"), { connection: "close" });
+          return;
+        }
+        throw e;
+      }
+    }
+    for (const route of opts.routes ?? []) if (await route(req, res, body)) return;
+    if (url.pathname !== path) {
+      sendJson(res, 404, { error: "not found" });
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+    let parsed: unknown = undefined;
+    if (body && body.length > 0) {
+      const type = headers.get("content-type") ?? "";
+      if (type.includes("application/json") || type.includes("application/graphql-response+json")) {
+        try {
+          parsed = JSON.parse(body.toString("utf8"));
+        } catch {
+          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", "BAD_REQUEST"));
+          return;
+        }
+      } else {
+        parsed = body.toString("utf8");
+      }
+    }
+    const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+      context: () => opts.context(req, requestId),
+    });
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.setHeader("x-request-id", requestId);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  await opts.onServer?.(httpServer);
+  await new Promise<void>((resolve, reject) => {
+    // ws' WebSocketServer swallows EADDRINUSE: listen for it ourselves.
+    httpServer.once("error", reject);
+    httpServer.listen(opts.port, opts.host ?? "127.0.0.1", () => {
+      httpServer.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  let stopping: Promise<void> | undefined;
+  return {
+    name: opts.name,
+    port,
+    url: `http://127.0.0.1:${port}${path}`,
+    httpServer,
+    stop() {
+      stopping ??= (async () => {
+        await opts.onStop?.();
+        await apollo.stop(); // drains in-flight requests, then closes the server
+        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+      })();
+      return stopping;
+    },
+  };
+}
+
+export function authFailure(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+}

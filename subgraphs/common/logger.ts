@@ -1,0 +1,24 @@
+import { pino } from "pino";
+
+// pino: structured JSON logs, cheap on the hot path. Redaction is the last line of
+// defence: tokens, secrets and payment tokens must never reach a log line.
+export const logger = pino({
+  level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" || process.env.VITEST ? "silent" : "info"),
+  redact: {
+    paths: [
+      "authorization",
+      "*.authorization",
+      "headers.authorization",
+      "*.headers.authorization",
+      "token",
+      "*.token",
+      "paymentMethod.token",
+      "*.paymentMethod.token",
+      "secret",
+      "*.secret",
+      "apiKey",
+      "*.apiKey",
+    ],
+    censor: "[redacted]",
+  },
+});

@@ -1,0 +1,116 @@
+import type { IncomingMessage } from "node:http";
+import type { DataSource } from "typeorm";
+import type { GraphQLSchema } from "graphql";
+import { GraphQLError } from "graphql";
+import { AuthError, TokenVerifier, type AuthUser } from "./auth.js";
+import { loadConfig } from "./config.js";
+import { createDataSource, databaseAnswers, migrate, type DataSourceOptions, type QueryCounter } from "./db.js";
+import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } from "./http.js";
+import { logger } from "./logger.js";
+
+/** What every resolver receives. Subgraphs extend it with their own loaders/services. */
+export interface BaseContext {
+  user: AuthUser | null;
+  requestId: string;
+  /** The raw bearer header, forwarded when this subgraph calls another owner. */
+  authorization: string | undefined;
+}
+
+export interface SubgraphDefinition<S, C extends BaseContext> {
+  /** Service name and its PostgreSQL schema ("wallet", "catalog", "earnings"). */
+  name: "wallet" | "catalog" | "earnings";
+  entities: DataSourceOptions["entities"];
+  migrations: DataSourceOptions["migrations"];
+  /** Builds the domain services for one process from its DataSource. */
+  services: (dataSource: DataSource, queries: QueryCounter) => Promise<S> | S;
+  /** Builds the federated schema (type-graphql + @apollo/subgraph). Needs no database: schema:compose calls it. */
+  schema: () => Promise<{ schema: GraphQLSchema; sdl: string }>;
+  /** Per-request context: the verified user plus fresh DataLoaders. */
+  context: (base: BaseContext, services: S) => C;
+  routes?: (services: S) => Route[];
+  /** Seeds reference data when empty (idempotent, safe under concurrent starts). */
+  seed?: (dataSource: DataSource) => Promise<unknown>;
+  /** Background work (consumers, listeners) started after migrations; returns a stopper. */
+  background?: (services: S) => Promise<() => Promise<void>>;
+  /** Attach extra servers (e.g. graphql-ws) to the HTTP server; returns a stopper. */
+  attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier) => Promise<() => Promise<void>>;
+}
+
+export interface RunningSubgraph<S> extends RunningServer {
+  services: S;
+  dataSource: DataSource;
+  queries: QueryCounter;
+  sdl: string;
+}
+
+export interface StartOptions {
+  databaseUrl: string;
+  port?: number;
+  /** Run migrations (and seed) before serving; default true. Safe with several instances (advisory lock). */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefinition<S, C>, opts: StartOptions): Promise<RunningSubgraph<S>> {
+  const config = loadConfig();
+  const { dataSource, queries } = createDataSource({
+    url: opts.databaseUrl,
+    schema: def.name,
+    entities: def.entities,
+    migrations: def.migrations,
+    poolSize: opts.poolSize,
+  });
+  await dataSource.initialize();
+  if (opts.migrate !== false) {
+    await migrate(dataSource, def.name);
+    await def.seed?.(dataSource);
+  }
+  const services = await def.services(dataSource, queries);
+  const { schema, sdl } = await def.schema();
+  const verifier = new TokenVerifier(config);
+  const stopBackground = def.background ? await def.background(services) : async () => {};
+  let detach: () => Promise<void> = async () => {};
+
+  const server = await startGraphQLHttpServer<C>({
+    name: def.name,
+    schema,
+    port: opts.port ?? config.ports[def.name],
+    host: process.env.HOST ?? "127.0.0.1",
+    production: config.env === "production",
+    ready: () => databaseAnswers(dataSource),
+    routes: def.routes?.(services),
+    onServer: async (http) => {
+      if (def.attach) detach = await def.attach(http, services, schema, verifier);
+    },
+    onStop: async () => {
+      await detach();
+      await stopBackground();
+    },
+    context: async (req: IncomingMessage, requestId: string) => {
+      const authorization = typeof req.headers.authorization === "string" ? req.headers.authorization : undefined;
+      let user: AuthUser | null;
+      try {
+        user = await verifier.fromHeader(authorization);
+      } catch (e) {
+        if (e instanceof AuthError) throw authFailure(e.message);
+        throw e;
+      }
+      return def.context({ user, requestId, authorization }, services);
+    },
+  });
+  logger.info({ service: def.name, url: server.url }, "subgraph listening");
+  const stop = server.stop;
+  return {
+    ...server,
+    services,
+    dataSource,
+    queries,
+    sdl,
+    async stop() {
+      await stop();
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
+
+export { GraphQLError };

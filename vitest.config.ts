@@ -1,0 +1,23 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "vitest/config";
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: {
+    // One copy of graphql: the CommonJS entry that Apollo loads too, otherwise
+    // "Cannot use GraphQLSchema from another module or realm".
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
+  test: {
+    include: ["test/**/*.test.ts", "subgraphs/**/*.test.ts", "gateway/**/*.test.ts"],
+    globalSetup: ["test/support/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    // Under CI also write a JSON report: .ci/run prints "N passed, N failed" from it.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: ".data/test-report.json" },
+    server: { deps: { inline: [] } },
+  },
+});
