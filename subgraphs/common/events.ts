@@ -1,0 +1,25 @@
+/**
+ * Event contracts between subgraphs. Payloads are versioned by adding optional
+ * fields only; a breaking change gets a new type name.
+ */
+export const GIFT_SENT = "gift.sent";
+
+/** Written by the wallet in the sendGift transaction; consumed once by earnings. */
+export interface GiftSentPayload {
+  /** The GiftEvent id (uuid): consumers dedupe on it. */
+  giftEventId: string;
+  senderId: string;
+  /** Display name from the sender's token at send time. */
+  senderName: string;
+  hostId: string;
+  liveSessionId: string | null;
+  giftId: string;
+  /** Coins per gift at send time (the catalog price the sender paid). */
+  unitCost: number;
+  quantity: number;
+  /** unitCost × quantity: what the sender was debited. */
+  coins: number;
+  comboId: string | null;
+  /** ISO-8601. */
+  sentAt: string;
+}
