@@ -9,7 +9,11 @@ import { loadConfig } from "../subgraphs/common/config.js";
 import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../subgraphs/common/http.js";
 import { logger } from "../subgraphs/common/logger.js";
 import { isEntryPoint } from "../subgraphs/common/main.js";
+import { requestLogPlugin } from "../subgraphs/common/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
+import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
+import { subgraphFetcher } from "./fetcher.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -31,10 +35,16 @@ export interface GatewayOptions {
   subgraphUrls?: SubgraphUrls;
   /** Supergraph SDL; defaults to the committed schema/supergraph.graphql (never introspection at start-up). */
   supergraphSdl?: string;
+  limits?: Partial<OperationLimits>;
+  /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
+  rateLimiter?: RateLimiter;
+  /** Timeout for each subgraph fetch. */
+  subgraphTimeoutMs?: number;
 }
 
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
+  rateLimiter: RateLimiter;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
@@ -43,9 +53,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const urls = opts.subgraphUrls ?? subgraphUrlsFromEnv();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
-    buildService: ({ name, url }) => new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url }),
+    buildService: ({ name, url }) =>
+      new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
   });
   const verifier = new TokenVerifier(config);
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
       gateway,
@@ -53,7 +66,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       includeStacktraceInErrorResponses: false,
       csrfPrevention: true,
       formatError,
-      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+      allowBatchedHttpRequests: true,
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        operationLimitsPlugin(limits),
+        moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
+        requestLogPlugin("gateway"),
+        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      ],
     });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",
@@ -61,6 +81,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     port: opts.port ?? config.ports.gateway,
     host: process.env.HOST ?? "127.0.0.1",
     production,
+    preflight: (body) => preflight(body, limits),
     ready: async () => {
       const checks = await Promise.all(
         Object.values(urls).map((u) =>
@@ -81,7 +102,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     },
   });
   logger.info({ url: server.url }, "gateway listening");
-  return { ...server, gateway };
+  return { ...server, gateway, rateLimiter };
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -7,6 +7,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { logger } from "./logger.js";
+import { requestLogPlugin } from "./request-log.js";
 
 export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
 
@@ -87,6 +88,8 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   onStop?: () => Promise<void>;
   production?: boolean;
   path?: string;
+  /** Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request. */
+  preflight?: (body: unknown) => GraphQLError | null;
 }
 
 export interface RunningServer {
@@ -111,6 +114,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginInlineTraceDisabled(),
+        requestLogPlugin(opts.name),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
         ...(opts.plugins ?? []),
       ],
@@ -171,6 +175,13 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       } else {
         parsed = body.toString("utf8");
       }
+    }
+    const refused = parsed !== undefined ? opts.preflight?.(parsed) : null;
+    if (refused) {
+      const http = refused.extensions.http as { status?: number } | undefined;
+      const { http: _h, ...extensions } = refused.extensions;
+      sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
+      return;
     }
     const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
     const result = await apollo.executeHTTPGraphQLRequest({

@@ -1,0 +1,183 @@
+import {
+  GraphQLError,
+  Kind,
+  Lexer,
+  Source,
+  TokenKind,
+  getNamedType,
+  getNullableType,
+  isListType,
+  isCompositeType,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+  isObjectType,
+  isInterfaceType,
+} from "graphql";
+import type { ApolloServerPlugin } from "@apollo/server";
+
+/**
+ * Operation limits, enforced by the gateway before any subgraph is called.
+ * Each violation is a typed error with its own code and HTTP 400.
+ */
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  /** Estimated cost: every field 1, list fields multiplied by `first`/`last`/`limit` (or listDefault). */
+  maxCost: number;
+  listDefault: number;
+  /** Operations per batched HTTP request. */
+  maxBatch: number;
+}
+
+export const DEFAULT_LIMITS: OperationLimits = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 2000,
+  maxCost: 5000,
+  listDefault: 20,
+  maxBatch: 10,
+};
+
+export enum LimitCode {
+  QUERY_TOO_DEEP = "QUERY_TOO_DEEP",
+  TOO_MANY_ALIASES = "TOO_MANY_ALIASES",
+  TOO_MANY_TOKENS = "TOO_MANY_TOKENS",
+  QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
+  BATCH_TOO_LARGE = "BATCH_TOO_LARGE",
+}
+
+export function limitError(code: LimitCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra, http: { status: 400 } } });
+}
+
+/** Counts lexical tokens, stopping once past `max` (cheap: no AST is built). */
+export function countTokens(query: string, max: number): number {
+  const lexer = new Lexer(new Source(query));
+  let n = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) if (++n > max) break;
+  } catch {
+    // A lexing error is reported by the parser with a proper GraphQL syntax error.
+  }
+  return n;
+}
+
+/** Checks a raw HTTP body before Apollo parses it: batch size and token count. */
+export function preflight(body: unknown, limits: OperationLimits): GraphQLError | null {
+  const ops = Array.isArray(body) ? body : [body];
+  if (Array.isArray(body) && body.length > limits.maxBatch) {
+    return limitError(LimitCode.BATCH_TOO_LARGE, `a batch may hold at most ${limits.maxBatch} operations`, { limit: limits.maxBatch });
+  }
+  for (const op of ops) {
+    const q = op && typeof op === "object" ? (op as { query?: unknown }).query : undefined;
+    if (typeof q === "string" && countTokens(q, limits.maxTokens) > limits.maxTokens) {
+      return limitError(LimitCode.TOO_MANY_TOKENS, `the query has more than ${limits.maxTokens} tokens`, { limit: limits.maxTokens });
+    }
+  }
+  return null;
+}
+
+export interface OperationShape {
+  depth: number;
+  aliases: number;
+  cost: number;
+}
+
+function numberArg(value: ValueNode | undefined, variables: Record<string, unknown>): number | undefined {
+  if (!value) return undefined;
+  if (value.kind === Kind.INT) return Number(value.value);
+  if (value.kind === Kind.VARIABLE) {
+    const v = variables[value.name.value];
+    return typeof v === "number" ? v : undefined;
+  }
+  return undefined;
+}
+
+/** Depth, alias count and estimated cost of one operation (introspection fields are free). */
+export function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  listDefault = DEFAULT_LIMITS.listDefault,
+): OperationShape {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  let aliases = 0;
+  const countedFragments = new Set<string>();
+
+  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, depth: number, countAliases: boolean): { depth: number; cost: number } => {
+    let maxDepth = depth;
+    let cost = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        const name = sel.name.value;
+        if (name.startsWith("__")) continue;
+        if (sel.alias && countAliases) aliases++;
+        const fieldDef = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
+        let factor = 1;
+        if (fieldDef && isListType(getNullableType(fieldDef.type))) {
+          const arg = (n: string) => numberArg(sel.arguments?.find((a) => a.name.value === n)?.value, variables);
+          factor = Math.max(1, arg("first") ?? arg("last") ?? arg("limit") ?? listDefault);
+        }
+        if (sel.selectionSet) {
+          const child = fieldDef ? getNamedType(fieldDef.type) : undefined;
+          const inner = walk(sel.selectionSet, child && isCompositeType(child) ? child : undefined, depth + 1, countAliases);
+          maxDepth = Math.max(maxDepth, inner.depth);
+          cost += 1 + factor * inner.cost;
+        } else {
+          maxDepth = Math.max(maxDepth, depth);
+          cost += 1;
+        }
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        const t = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
+        const inner = walk(sel.selectionSet, t && isCompositeType(t) ? t : parent, depth, countAliases);
+        maxDepth = Math.max(maxDepth, inner.depth);
+        cost += inner.cost;
+      } else {
+        const frag = fragments.get(sel.name.value);
+        if (!frag) continue;
+        const first = !countedFragments.has(frag.name.value);
+        countedFragments.add(frag.name.value);
+        const t = schema.getType(frag.typeCondition.name.value);
+        // Aliases in a fragment count once (they are written once); cost and depth count every use.
+        const inner = walk(frag.selectionSet, t && isCompositeType(t) ? t : parent, depth, countAliases && first);
+        maxDepth = Math.max(maxDepth, inner.depth);
+        cost += inner.cost;
+      }
+    }
+    return { depth: maxDepth, cost };
+  };
+
+  const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
+  const { depth, cost } = walk(operation.selectionSet, root ?? undefined, 1, true);
+  return { depth, aliases, cost };
+}
+
+export function checkShape(shape: OperationShape, limits: OperationLimits): GraphQLError | null {
+  if (shape.depth > limits.maxDepth) return limitError(LimitCode.QUERY_TOO_DEEP, `query depth ${shape.depth} exceeds ${limits.maxDepth}`, { depth: shape.depth, limit: limits.maxDepth });
+  if (shape.aliases > limits.maxAliases) return limitError(LimitCode.TOO_MANY_ALIASES, `query uses ${shape.aliases} aliases, more than ${limits.maxAliases}`, { aliases: shape.aliases, limit: limits.maxAliases });
+  if (shape.cost > limits.maxCost) return limitError(LimitCode.QUERY_TOO_COMPLEX, `query cost ${shape.cost} exceeds ${limits.maxCost}`, { cost: shape.cost, limit: limits.maxCost });
+  return null;
+}
+
+/** Apollo plugin: measures every resolved operation and refuses it before the query plan runs. */
+export function operationLimitsPlugin(limits: OperationLimits = DEFAULT_LIMITS): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          if (!operation) return;
+          const err = checkShape(measureOperation(schema, document, operation, request.variables ?? {}, limits.listDefault), limits);
+          if (err) throw err;
+        },
+      };
+    },
+  };
+}

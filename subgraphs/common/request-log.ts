@@ -1,0 +1,33 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import { logger } from "./logger.js";
+
+/**
+ * One structured line per operation: request id, operation name, user id, duration,
+ * error codes. Never the query variables (they can hold payment tokens) or headers.
+ */
+export function requestLogPlugin(service: string): ApolloServerPlugin<any> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ request, errors, operation, contextValue: ctx }) {
+          const c = (ctx ?? contextValue) as { requestId?: string; user?: { id: string } | null };
+          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+          const codes = errors?.map((e) => e.extensions?.code).filter(Boolean);
+          logger[codes?.length ? "warn" : "info"](
+            {
+              service,
+              requestId: c?.requestId,
+              operationName: request.operationName ?? operation?.name?.value ?? null,
+              operation: operation?.operation,
+              userId: c?.user?.id ?? null,
+              durationMs: Math.round(durationMs * 100) / 100,
+              ...(codes?.length ? { errorCodes: codes } : {}),
+            },
+            "graphql request",
+          );
+        },
+      };
+    },
+  };
+}
