@@ -8,6 +8,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
+import { currentRequestId, requestContext } from "./request-context.js";
 
 export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
 
@@ -61,9 +62,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
     const original = unwrapResolverError(error);
     // Errors forwarded from a subgraph already carry their code in `extensions`.
-    const errorId = randomUUID();
-    logger.error({ errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
-    return { message: `Internal error (reference ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", errorId } };
+    const errorId = currentRequestId() ?? randomUUID();
+    logger.error({ requestId: errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
+    return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", requestId: errorId } };
   }
   return { ...formatted, extensions };
 }
@@ -184,10 +185,12 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       return;
     }
     const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-      context: () => opts.context(req, requestId),
-    });
+    const result = await requestContext.run({ requestId }, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+        context: () => opts.context(req, requestId),
+      }),
+    );
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.setHeader("x-request-id", requestId);
     res.statusCode = result.status ?? 200;

@@ -1,0 +1,72 @@
+import { GraphQLError } from "graphql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_JWT_SECRET, loadConfig } from "../../subgraphs/common/config.js";
+import { formatError } from "../../subgraphs/common/http.js";
+import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import { composeSupergraph } from "../../scripts/compose.js";
+import { startStack, type Stack } from "../support/stack.js";
+
+let stack: Stack;
+let prod: RunningGateway;
+beforeAll(async () => {
+  stack = await startStack("production");
+  const saved = { ...process.env };
+  // Production configuration is read once at start-up.
+  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: "production-secret-for-this-test-only-0123456789", PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789" });
+  try {
+    prod = await startGateway({
+      port: 0,
+      supergraphSdl: (await composeSupergraph()).supergraph,
+      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+    });
+  } finally {
+    process.env = saved;
+  }
+}, 60_000);
+afterAll(async () => {
+  await prod?.stop();
+  await stack?.stop();
+});
+
+describe("production mode", () => {
+  it("refuses to start with the development JWT secret", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET, PAYMENT_WEBHOOK_SECRET: "x".repeat(32) })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "short", PAYMENT_WEBHOOK_SECRET: "x".repeat(32) })).toThrow(/32/);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32) }).env).toBe("production");
+  });
+
+  it("turns introspection off on the public endpoint", async () => {
+    const res = await fetch(prod.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __schema { types { name } } }" }) });
+    const body = await res.json();
+    expect(body.errors[0].message).toMatch(/introspection/i);
+    expect(body.data).toBeUndefined();
+  });
+
+  it("serves no landing page", async () => {
+    const res = await fetch(prod.url, { headers: { accept: "text/html" } });
+    expect(res.headers.get("content-type") ?? "").not.toMatch(/text\/html/);
+  });
+
+  it("still answers ordinary queries", async () => {
+    const res = await fetch(prod.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ gifts { slug } }" }) });
+    expect((await res.json()).data.gifts[0].slug).toBe("rose");
+  });
+});
+
+describe("error masking (every mode)", () => {
+  it("replaces an unexpected error's message and stack with the request id", () => {
+    const internal = new Error("connect ECONNREFUSED 10.0.0.5:5432 password=hunter2");
+    const err = new GraphQLError("connect ECONNREFUSED 10.0.0.5:5432 password=hunter2", { originalError: internal, extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    const out = formatError({ message: err.message, extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["at x"] } }, err);
+    expect(out.message).not.toMatch(/ECONNREFUSED|hunter2/);
+    expect(out.extensions).toMatchObject({ code: "INTERNAL_SERVER_ERROR" });
+    expect(out.extensions).not.toHaveProperty("stacktrace");
+    expect(String(out.extensions?.requestId)).toMatch(/^[\w-]+$/);
+  });
+
+  it("passes typed errors through unchanged", () => {
+    const out = formatError({ message: "not enough coins", extensions: { code: "BAD_USER_INPUT" } }, new GraphQLError("x"));
+    expect(out).toEqual({ message: "not enough coins", extensions: { code: "BAD_USER_INPUT" } });
+  });
+});
