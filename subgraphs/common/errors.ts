@@ -31,6 +31,7 @@ export enum ErrorCode {
   SLUG_TAKEN = "SLUG_TAKEN",
   UNKNOWN_REGION = "UNKNOWN_REGION",
   UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY",
+  PAYMENT_METHOD_NOT_AVAILABLE = "PAYMENT_METHOD_NOT_AVAILABLE",
 }
 
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });
