@@ -3,19 +3,28 @@ import { startSubgraph, type SubgraphDefinition } from "../common/subgraph.js";
 import { runMain } from "../common/main.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
+import { LiveSessionService } from "./domain/sessions.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { creatorLoader } from "./schema/creator.js";
+import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-session.js";
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
 
 export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
   entities,
   migrations,
-  services: (ds) => ({ creators: new CreatorService(ds) }),
+  services: (ds) => {
+    const creators = new CreatorService(ds);
+    return { creators, sessions: new LiveSessionService(ds, creators) };
+  },
   schema: buildEarningsSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as EarningsContext;
-    ctx.loaders = { creator: creatorLoader(ctx) };
+    ctx.loaders = {
+      creator: creatorLoader(ctx),
+      liveSession: liveSessionLoader(ctx),
+      currentLiveSession: currentLiveSessionLoader(ctx),
+    };
     return ctx;
   },
 };

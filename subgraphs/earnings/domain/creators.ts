@@ -14,12 +14,18 @@ export class CreatorService {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  /** A user with the host role becomes a creator the first time they act as one. */
+  /**
+   * A user with the host role becomes a creator the first time they act as one; later acts
+   * refresh the display name and the adult claim. The UPDATE only happens when something
+   * changed, so reading one's own profile does not rewrite the row every time.
+   */
   async ensure(user: AuthUser): Promise<CreatorRow> {
     await this.dataSource.query(
-      `INSERT INTO earnings.creators (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-      [user.id, user.name],
+      `INSERT INTO earnings.creators AS c (id, display_name, can_receive_gifts) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, can_receive_gifts = EXCLUDED.can_receive_gifts, updated_at = now()
+        WHERE (c.display_name, c.can_receive_gifts) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.can_receive_gifts)`,
+      [user.id, user.name, user.adult],
     );
-    return (await this.creators.findOneByOrFail({ id: user.id }));
+    return this.creators.findOneByOrFail({ id: user.id });
   }
 }

@@ -2,12 +2,18 @@ import type DataLoader from "dataloader";
 import type { BaseContext } from "../../common/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
+import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
 
 export interface EarningsServices {
   creators: CreatorService;
+  sessions: LiveSessionService;
 }
 
 export interface EarningsContext extends BaseContext {
   services: EarningsServices;
-  loaders: { creator: DataLoader<string, CreatorRow | null> };
+  loaders: {
+    creator: DataLoader<string, CreatorRow | null>;
+    liveSession: DataLoader<string, LiveSessionRow | null>;
+    currentLiveSession: DataLoader<string, LiveSessionRow | null>;
+  };
 }

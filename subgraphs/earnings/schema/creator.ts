@@ -1,8 +1,9 @@
 import DataLoader from "dataloader";
-import { Arg, Ctx, Directive, Field, FieldResolver, ID, ObjectType, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
 import { badInput } from "../../common/errors.js";
 import type { CreatorRow } from "../db/index.js";
 import type { EarningsContext } from "./context.js";
+import { LiveSession } from "./live-session.js";
 
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A platform user; the earnings subgraph adds their creator profile." })
@@ -14,18 +15,30 @@ export class User {
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A host who receives gifts and earns diamonds." })
 export class Creator {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The creator's user id." })
   id: string;
 
-  @Field({ description: "Display name when the creator first went live." })
+  @Field({ description: "Display name from the creator's token when they last acted as a host." })
   displayName: string;
 
-  @Field()
+  @Field({ description: "When the user first acted as a host." })
   createdAt: Date;
 
   static from(row: CreatorRow): Creator {
     return Object.assign(new Creator(), { id: row.id, displayName: row.displayName, createdAt: row.createdAt });
   }
+}
+
+@ObjectType({ description: "A page of live sessions, newest first." })
+export class LiveSessionPage {
+  @Field(() => [LiveSession], { description: "The sessions on this page." })
+  nodes: LiveSession[];
+
+  @Field(() => String, { nullable: true, description: "Pass as `after` to get the next page; null when the page is empty." })
+  endCursor: string | null;
+
+  @Field({ description: "True when more sessions follow." })
+  hasNextPage: boolean;
 }
 
 export function creatorLoader(ctx: Pick<EarningsContext, "services">) {
@@ -45,6 +58,12 @@ export const userReference = {
   },
 };
 
+export function pageSize(first: number | null | undefined, max = 100): number {
+  const n = first ?? 20;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw badInput(`first must be between 1 and ${max}`, ["first"]);
+  return n;
+}
+
 @Resolver(() => Creator)
 export class CreatorResolver {
   @Query(() => Creator, { nullable: true, description: "A creator's public profile; null when the user has never been a host." })
@@ -58,12 +77,35 @@ export class CreatorResolver {
   user(@Root() creator: Creator): User {
     return Object.assign(new User(), { id: creator.id });
   }
+
+  @FieldResolver(() => LiveSession, { nullable: true, description: "The session the creator is live in now; null when not live." })
+  async currentLiveSession(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<LiveSession | null> {
+    const row = await ctx.loaders.currentLiveSession.load(creator.id);
+    return row ? LiveSession.from(row) : null;
+  }
+
+  @FieldResolver(() => LiveSessionPage, { description: "The creator's live sessions, newest first." })
+  async liveSessions(
+    @Root() creator: Creator,
+    @Ctx() ctx: EarningsContext,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 20, description: "Page size, 1 to 100." }) first: number,
+    @Arg("after", () => String, { nullable: true, description: "endCursor of the previous page." }) after?: string | null,
+  ): Promise<LiveSessionPage> {
+    const page = await ctx.services.sessions.list(creator.id, pageSize(first), after);
+    return Object.assign(new LiveSessionPage(), { ...page, nodes: page.nodes.map(LiveSession.from) });
+  }
 }
 
 @Resolver(() => User)
 export class UserCreatorResolver {
-  @FieldResolver(() => Creator, { nullable: true, description: "The user's creator profile, when they have been a host." })
+  @FieldResolver(() => Creator, { nullable: true, description: "The user's creator profile, when they have been a host. Reading your own as a host creates it." })
   async creatorProfile(@Root() user: User, @Ctx() ctx: EarningsContext): Promise<Creator | null> {
+    // Hosts become creators the first time they act as one; reading their own profile is such an act.
+    if (ctx.user && ctx.user.id === user.id && ctx.user.roles.includes("host")) {
+      const row = await ctx.services.creators.ensure(ctx.user);
+      ctx.loaders.creator.clear(user.id).prime(user.id, row);
+      return Creator.from(row);
+    }
     const row = await ctx.loaders.creator.load(user.id);
     return row ? Creator.from(row) : null;
   }

@@ -1,0 +1,130 @@
+import type { DataSource } from "typeorm";
+import type { AuthUser } from "../../common/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
+import type { CreatorService } from "./creators.js";
+import { rows } from "./sql.js";
+
+export type LiveSessionStatus = "LIVE" | "ENDED";
+
+export interface LiveSessionRow {
+  id: string;
+  hostId: string;
+  title: string;
+  status: LiveSessionStatus;
+  startedAt: Date;
+  endedAt: Date | null;
+  giftCount: number;
+  coinsReceived: number;
+  diamondsEarned: number;
+  uniqueGifters: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+export const SESSION_COLUMNS = `id, host_id, title, status, started_at, ended_at, gift_count, coins_received, diamonds_earned, unique_gifters`;
+
+export function toSession(r: Record<string, any>): LiveSessionRow {
+  return {
+    id: r.id,
+    hostId: r.host_id,
+    title: r.title,
+    status: r.status,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    giftCount: Number(r.gift_count),
+    coinsReceived: Number(r.coins_received),
+    diamondsEarned: Number(r.diamonds_earned),
+    uniqueGifters: Number(r.unique_gifters),
+  };
+}
+
+export class LiveSessionService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly creators: CreatorService,
+  ) {}
+
+  /** Starts a live session; a host has at most one at a time (the unique partial index decides races). */
+  async start(user: AuthUser, title: string): Promise<LiveSessionRow> {
+    const t = title.trim();
+    if (t.length < 1 || t.length > 200) throw badInput("title must be 1 to 200 characters", ["input", "title"]);
+    await this.creators.ensure(user);
+    try {
+      const [row] = await this.ds.query(`INSERT INTO earnings.live_sessions (host_id, title) VALUES ($1, $2) RETURNING ${SESSION_COLUMNS}`, [user.id, t]);
+      return toSession(row);
+    } catch (e) {
+      if ((e as { code?: string; constraint?: string }).constraint === "live_sessions_one_live") {
+        const current = await this.current(user.id);
+        throw new DomainError(ErrorCode.ALREADY_LIVE, `already live in session ${current?.id ?? "(ending)"}; end it first`);
+      }
+      throw e;
+    }
+  }
+
+  /** Ends the host's session. Ending an already-ended session returns it unchanged (a retried request succeeds). */
+  async end(user: AuthUser, id: string): Promise<LiveSessionRow> {
+    if (!isUuid(id)) throw badInput("id is not a live session id", ["input", "id"]);
+    const [found] = await this.ds.query(`SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE id = $1`, [id]);
+    // Someone else's session looks like no session: ids are not an oracle.
+    if (!found || (found.host_id !== user.id && !user.roles.includes("admin"))) throw new DomainError(ErrorCode.NOT_FOUND, "no such live session");
+    const [row] = await rows(
+      this.ds,
+      `UPDATE earnings.live_sessions SET status = 'ENDED', ended_at = now() WHERE id = $1 AND status = 'LIVE' RETURNING ${SESSION_COLUMNS}`,
+      [id],
+    );
+    if (row) return toSession(row);
+    return toSession((await this.ds.query(`SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE id = $1`, [id]))[0]);
+  }
+
+  async byIds(ids: readonly string[]): Promise<(LiveSessionRow | null)[]> {
+    const valid = [...new Set(ids.filter(isUuid))];
+    const rows = valid.length ? await this.ds.query(`SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE id = ANY($1::uuid[])`, [valid]) : [];
+    const byId = new Map<string, LiveSessionRow>(rows.map((r: any) => [r.id, toSession(r)]));
+    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  async current(hostId: string): Promise<LiveSessionRow | null> {
+    const [row] = await this.ds.query(`SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE host_id = $1 AND status = 'LIVE'`, [hostId]);
+    return row ? toSession(row) : null;
+  }
+
+  /** Currently live sessions of many hosts in one query (DataLoader). */
+  async currentByHosts(hostIds: readonly string[]): Promise<(LiveSessionRow | null)[]> {
+    const rows = hostIds.length
+      ? await this.ds.query(`SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE host_id = ANY($1) AND status = 'LIVE'`, [[...new Set(hostIds)]])
+      : [];
+    const byHost = new Map<string, LiveSessionRow>(rows.map((r: any) => [r.host_id, toSession(r)]));
+    return hostIds.map((h) => byHost.get(h) ?? null);
+  }
+
+  /** Newest first; `after` is the opaque cursor of the last item of the previous page. */
+  async list(hostId: string, first: number, after?: string | null): Promise<{ nodes: LiveSessionRow[]; endCursor: string | null; hasNextPage: boolean }> {
+    let cond = "";
+    const params: unknown[] = [hostId, first + 1];
+    if (after) {
+      const c = decodeCursor(after);
+      if (!c) throw badInput("after is not a cursor from this list", ["after"]);
+      params.push(c.at, c.id);
+      cond = `AND (started_at, id) < ($3::timestamptz, $4::uuid)`;
+    }
+    const found = await rows(
+      this.ds,
+      `SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions WHERE host_id = $1 ${cond} ORDER BY started_at DESC, id DESC LIMIT $2`,
+      params,
+    );
+    const nodes = found.slice(0, first).map(toSession);
+    const last = nodes[nodes.length - 1];
+    return { nodes, endCursor: last ? encodeCursor(last.startedAt, last.id) : null, hasNextPage: found.length > first };
+  }
+}
+
+export function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}|${id}`).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): { at: string; id: string } | null {
+  const [at, id] = Buffer.from(cursor, "base64url").toString().split("|");
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !isUuid(id)) return null;
+  return { at, id };
+}

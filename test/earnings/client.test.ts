@@ -1,0 +1,107 @@
+import "reflect-metadata";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintToken } from "../../subgraphs/common/auth.js";
+import { EarningsClient } from "../../subgraphs/earnings/client.js";
+import { startEarnings } from "../../subgraphs/earnings/index.js";
+import { createTestDatabase } from "../support/db.js";
+import { post } from "../support/stack.js";
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let earnings: Awaited<ReturnType<typeof startEarnings>>;
+let client: EarningsClient;
+
+/** Polls until `check` passes; the owner-read contract is "visible within 2 s", we allow slack for a loaded CI machine. */
+async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+const hostToken = (sub: string, adult = true) => mintToken({ sub, name: `Host ${sub}`, roles: ["viewer", "host"], adult });
+
+beforeAll(async () => {
+  db = await createTestDatabase("earnclient");
+  earnings = await startEarnings({ databaseUrl: db.url, port: 0, poolSize: 4 });
+  // A TTL of a minute: anything that becomes visible sooner was invalidated by NOTIFY.
+  client = new EarningsClient({ url: earnings.url, databaseUrl: db.url, ttlMs: 60_000 });
+  await client.start();
+});
+afterAll(async () => {
+  await client?.stop();
+  await earnings?.stop();
+  await db?.drop();
+});
+
+const START = `mutation($t: String!) { startLiveSession(input: { title: $t }) { liveSession { id status } userErrors { code } } }`;
+const END = `mutation($id: ID!) { endLiveSession(input: { id: $id }) { liveSession { id status } userErrors { code } } }`;
+
+describe("EarningsClient (the wallet's owner read of hosts and live sessions)", () => {
+  it("answers null for a user who is not a creator, and the creator once they act as a host (NOTIFY invalidates the cached null)", async () => {
+    expect(await client.hostForGifting("host-a")).toBeNull();
+    const token = await hostToken("host-a");
+    const res = await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-a" }]) { ... on User { creatorProfile { id } } } }`, {}, { token });
+    expect(res.errors).toBeUndefined();
+    await eventually(async () => expect(await client.hostForGifting("host-a")).toEqual({ id: "host-a", canReceive: true }));
+  });
+
+  it("serves repeated reads from the cache without asking the subgraph again", async () => {
+    await client.hostForGifting("host-a");
+    const before = client.fetches;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => client.hostForGifting("host-a")));
+    expect(answers.every((a) => a?.canReceive === true)).toBe(true);
+    expect(client.fetches).toBe(before);
+  });
+
+  it("collapses concurrent misses for one key into one request", async () => {
+    const before = client.fetches;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => client.hostForGifting("nobody-1")));
+    expect(answers).toEqual(Array(10).fill(null));
+    expect(client.fetches).toBe(before + 1);
+  });
+
+  it("reports canReceive false for a host whose token says they are not an adult, and follows a refresh of the claim", async () => {
+    const minor = await hostToken("host-minor", false);
+    await post(earnings.url, START, { t: "first stream" }, { token: minor });
+    await eventually(async () => expect(await client.hostForGifting("host-minor")).toEqual({ id: "host-minor", canReceive: false }));
+    // Later the identity provider verifies them: the next act refreshes the claim and invalidates the cache.
+    const adult = await hostToken("host-minor", true);
+    await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-minor" }]) { ... on User { creatorProfile { id } } } }`, {}, { token: adult });
+    await eventually(async () => expect(await client.hostForGifting("host-minor")).toEqual({ id: "host-minor", canReceive: true }));
+  });
+
+  it("reads a live session's host and status, and sees it end", async () => {
+    const token = await hostToken("host-live");
+    const started = await post(earnings.url, START, { t: "evening show" }, { token });
+    const id = started.data.startLiveSession.liveSession.id as string;
+    expect(await client.liveSession(id)).toEqual({ id, hostId: "host-live", live: true });
+    await post(earnings.url, END, { id }, { token });
+    await eventually(async () => expect(await client.liveSession(id)).toEqual({ id, hostId: "host-live", live: false }));
+  });
+
+  it("answers null for an unknown or malformed session id", async () => {
+    expect(await client.liveSession("7d3c1b8e-0000-4000-8000-000000000000")).toBeNull();
+    expect(await client.liveSession("not-a-uuid")).toBeNull();
+    expect(await client.hostForGifting("x".repeat(200))).toBeNull();
+  });
+
+  it("forwards the caller's Authorization header: a forged token is refused, not answered", async () => {
+    const forged = await mintToken({ sub: "mallory" }, { secret: "not-the-platform-secret-000000000000" });
+    await expect(client.hostForGifting("someone-else", `Bearer ${forged}`)).rejects.toThrow(/UNAUTHENTICATED/);
+  });
+
+  it("keeps the owner-read fields out of the public API schema (@inaccessible)", () => {
+    expect(earnings.sdl).toMatch(/hostForGifting\(hostId: ID!\): HostForGifting @inaccessible/);
+    expect(earnings.sdl).toMatch(/liveSessionForGifting\(id: ID!\): LiveSessionForGifting @inaccessible/);
+  });
+
+  it("fails loudly when the earnings subgraph cannot be reached (never guesses a host exists)", async () => {
+    const down = new EarningsClient({ url: "http://127.0.0.1:1/graphql", databaseUrl: db.url });
+    await expect(down.hostForGifting("host-a")).rejects.toThrow(/earnings owner read failed/);
+  });
+});
