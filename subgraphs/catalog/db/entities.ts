@@ -14,9 +14,6 @@ export class GiftRow {
   @Column({ default: "" })
   description: string;
 
-  @Column({ name: "coin_cost", type: "integer" })
-  coinCost: number;
-
   @Column()
   category: string;
 
@@ -64,4 +61,41 @@ export class CategoryRow {
   sortOrder: number;
 }
 
-export const entities = [GiftRow, CategoryRow];
+/** A price in force from `effectiveFrom` until the next period of the same gift starts. */
+@Entity({ name: "gift_prices" })
+export class GiftPriceRow {
+  @PrimaryGeneratedColumn({ type: "bigint" })
+  id: string;
+
+  @Column({ name: "gift_id", type: "uuid" })
+  giftId: string;
+
+  @Column({ name: "coin_cost", type: "integer" })
+  coinCost: number;
+
+  @Column({ name: "effective_from", type: "timestamptz" })
+  effectiveFrom: Date;
+
+  @Column({ type: "text" })
+  reason: "INITIAL" | "UPDATE" | "SCHEDULED";
+
+  @Column({ type: "text", nullable: true })
+  note: string | null;
+
+  @Column({ name: "changed_by", type: "text", nullable: true })
+  changedBy: string | null;
+
+  @Column({ name: "created_at", type: "timestamptz" })
+  createdAt: Date;
+}
+
+@Entity({ name: "regions" })
+export class RegionRow {
+  @Column({ primary: true })
+  code: string;
+
+  @Column()
+  name: string;
+}
+
+export const entities = [GiftRow, CategoryRow, GiftPriceRow, RegionRow];

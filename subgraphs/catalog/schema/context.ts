@@ -1,6 +1,6 @@
 import type DataLoader from "dataloader";
 import type { BaseContext } from "../../common/subgraph.js";
-import type { GiftRow } from "../db/index.js";
+import type { GiftRecord } from "../domain/gifts.js";
 import type { GiftService } from "../domain/gifts.js";
 
 export interface CatalogServices {
@@ -10,5 +10,5 @@ export interface CatalogServices {
 
 export interface CatalogContext extends BaseContext {
   services: CatalogServices;
-  loaders: { gift: DataLoader<string, GiftRow | null> };
+  loaders: { gift: DataLoader<string, GiftRecord | null> };
 }

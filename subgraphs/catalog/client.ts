@@ -1,0 +1,279 @@
+import pg from "pg";
+import { logger } from "../common/logger.js";
+
+/**
+ * The owner read other subgraphs use for the catalog's authoritative price and sendability
+ * (the wallet's sendGift). It calls the catalog subgraph over HTTP GraphQL (the @inaccessible
+ * `giftsForSending` field) and caches answers in-process.
+ *
+ * Freshness (changes visible within 2 s):
+ * - The catalog's database triggers NOTIFY `catalog_changed` (payload: gift id) at the commit of
+ *   any change to a gift or its prices. This client LISTENs on its own connection and drops that
+ *   gift's entries at once. Listening is not reading the catalog's tables.
+ * - Time-driven changes (a window opens or closes, a scheduled price takes effect) send no NOTIFY:
+ *   the catalog returns `stableUntil`, the next such instant, and the entry expires then.
+ * - A short TTL (default 5 s) is the safety net; while the listener is down nothing is cached, and
+ *   the cache is cleared when it (re)connects, since notifications may have been missed meanwhile.
+ * - A fetch that was in flight when a notification for its gift arrived is not cached.
+ *
+ * Calls made in the same tick are batched into one HTTP request per (region, authorization).
+ */
+export const CATALOG_CHANNEL = "catalog_changed";
+
+export type NotSendableReason = "RETIRED" | "NOT_STARTED" | "ENDED" | "NOT_IN_REGION";
+
+export interface SendableGift {
+  id: string;
+  name: string;
+  /** Price of one gift in coins, in force now. */
+  coinCost: number;
+  streakable: boolean;
+  sendable: boolean;
+  reason: null | NotSendableReason;
+}
+
+export interface CatalogClientOptions {
+  /** The catalog subgraph's GraphQL URL (CATALOG_URL). */
+  url: string;
+  /** Where to LISTEN for catalog change notifications (the catalog's PostgreSQL). */
+  databaseUrl: string;
+  /** Safety-net cache lifetime; default 5000 ms. 0 disables caching. */
+  ttlMs?: number;
+  /** HTTP timeout per request; default 3000 ms. */
+  timeoutMs?: number;
+}
+
+/** The catalog could not be asked (down, timeout, bad answer). Callers must not guess a price. */
+export class CatalogUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CatalogUnavailableError";
+  }
+}
+
+interface Entry {
+  value: SendableGift | null;
+  expiresAt: number;
+}
+
+interface Pending {
+  giftId: string;
+  resolve: (v: SendableGift | null) => void;
+  reject: (e: unknown) => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const REGION = /^[A-Z]{2}$/;
+const QUERY = `query GiftsForSending($ids: [ID!]!, $region: String!) {
+  giftsForSending(ids: $ids, region: $region) { id name coinCost streakable sendable reason stableUntil }
+}`;
+
+export class CatalogClient {
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+  /** giftId → region → entry */
+  private readonly cache = new Map<string, Map<string, Entry>>();
+  /** Bumped per gift on every notification; a fetch caches only if its gift's generation did not move. */
+  private readonly generations = new Map<string, number>();
+  /** Bumped when everything is invalidated (listener lost or reconnected). */
+  private epoch = 0;
+  private readonly inflight = new Map<string, Promise<SendableGift | null>>();
+  private batches = new Map<string, Pending[]>();
+  private flushScheduled = false;
+  private listener: pg.Client | null = null;
+  private listening = false;
+  private stopped = true;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelay = 250;
+  /** Counters for tests and metrics. */
+  readonly stats = { requests: 0, hits: 0, misses: 0, invalidations: 0 };
+
+  constructor(private readonly opts: CatalogClientOptions) {
+    this.ttlMs = opts.ttlMs ?? 5000;
+    this.timeoutMs = opts.timeoutMs ?? 3000;
+  }
+
+  /** Starts listening for catalog changes; until then (and while the listener is down) nothing is cached. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const l = this.listener;
+    this.listener = null;
+    this.listening = false;
+    this.clear();
+    await l?.end().catch(() => undefined);
+  }
+
+  /** True while change notifications are being received (answers may be served from cache). */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /**
+   * The gift's authoritative current price and sendability for a sender in `region`;
+   * null when no such gift exists. Throws CatalogUnavailableError when the catalog cannot answer.
+   */
+  async giftForSending(giftId: string, region: string, authorization?: string): Promise<SendableGift | null> {
+    if (!UUID.test(giftId)) return null;
+    if (!REGION.test(region)) throw new RangeError(`region must be an ISO 3166 alpha-2 code, got ${JSON.stringify(region)}`);
+    const id = giftId.toLowerCase();
+    const hit = this.cache.get(id)?.get(region);
+    if (hit && hit.expiresAt > Date.now()) {
+      this.stats.hits++;
+      return hit.value;
+    }
+    this.stats.misses++;
+    const key = `${id}|${region}|${authorization ?? ""}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.fetchOne(id, region, authorization).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Drops cached answers for one gift (or all). Also called by the NOTIFY listener. */
+  invalidate(giftId?: string): void {
+    this.stats.invalidations++;
+    if (!giftId || giftId === "*") {
+      this.clear();
+      return;
+    }
+    const id = giftId.toLowerCase();
+    this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
+    this.cache.delete(id);
+  }
+
+  private clear(): void {
+    this.epoch++;
+    this.cache.clear();
+    this.generations.clear();
+  }
+
+  private async fetchOne(id: string, region: string, authorization: string | undefined): Promise<SendableGift | null> {
+    const generation = this.generations.get(id) ?? 0;
+    const epoch = this.epoch;
+    const listening = this.listening;
+    const raw = await new Promise<RawSendable | null>((resolve, reject) => this.enqueue(region, authorization, { giftId: id, resolve: resolve as never, reject }));
+    const value: SendableGift | null = raw
+      ? { id: raw.id, name: raw.name, coinCost: raw.coinCost, streakable: raw.streakable, sendable: raw.sendable, reason: raw.reason }
+      : null;
+    // Cache only when nothing could have been missed while we were asking.
+    if (listening && this.listening && this.ttlMs > 0 && epoch === this.epoch && generation === (this.generations.get(id) ?? 0)) {
+      let expiresAt = Date.now() + this.ttlMs;
+      if (raw?.stableUntil) expiresAt = Math.min(expiresAt, Date.parse(raw.stableUntil));
+      if (expiresAt > Date.now()) {
+        let perRegion = this.cache.get(id);
+        if (!perRegion) this.cache.set(id, (perRegion = new Map()));
+        perRegion.set(region, { value, expiresAt });
+      }
+    }
+    return value;
+  }
+
+  private enqueue(region: string, authorization: string | undefined, p: Pending): void {
+    const key = JSON.stringify([region, authorization ?? null]);
+    const list = this.batches.get(key);
+    if (list) list.push(p);
+    else this.batches.set(key, [p]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batches = this.batches;
+    this.batches = new Map();
+    for (const [key, pending] of batches) {
+      const [region, authorization] = JSON.parse(key) as [string, string | null];
+      for (let i = 0; i < pending.length; i += 200) {
+        const chunk = pending.slice(i, i + 200);
+        this.request(chunk.map((p) => p.giftId), region, authorization ?? undefined).then(
+          (answers) => chunk.forEach((p, j) => p.resolve(answers[j] as never)),
+          (err) => chunk.forEach((p) => p.reject(err)),
+        );
+      }
+    }
+  }
+
+  private async request(ids: string[], region: string, authorization: string | undefined): Promise<(RawSendable | null)[]> {
+    this.stats.requests++;
+    let res: Response;
+    try {
+      res = await fetch(this.opts.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ query: QUERY, variables: { ids, region }, operationName: "GiftsForSending" }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new CatalogUnavailableError(`catalog unreachable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    let body: { data?: { giftsForSending?: (RawSendable | null)[] }; errors?: { message: string }[] };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      throw new CatalogUnavailableError(`catalog answered HTTP ${res.status} without JSON`);
+    }
+    const list = body.data?.giftsForSending;
+    if (body.errors?.length || !Array.isArray(list) || list.length !== ids.length) {
+      throw new CatalogUnavailableError(`catalog answered HTTP ${res.status}: ${body.errors?.map((e) => e.message).join("; ") ?? "unexpected shape"}`);
+    }
+    return list;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.opts.databaseUrl, application_name: "catalog-client-listener", keepAlive: true });
+    const lost = (why: string) => {
+      if (this.listener !== client) return;
+      this.listener = null;
+      this.listening = false;
+      this.clear();
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      logger.warn({ why }, "catalog change listener lost; serving uncached until it reconnects");
+      this.scheduleReconnect();
+    };
+    client.on("error", (err) => lost(err.message));
+    client.on("end", () => lost("connection ended"));
+    client.on("notification", (msg) => {
+      if (msg.channel === CATALOG_CHANNEL) this.invalidate(msg.payload || undefined);
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CATALOG_CHANNEL}`);
+    } catch (e) {
+      lost(e instanceof Error ? e.message : String(e));
+      if (!this.reconnectTimer && !this.stopped) this.scheduleReconnect();
+      return;
+    }
+    if (this.listener !== client) return;
+    // Anything cached before this point may have missed a notification.
+    this.clear();
+    this.listening = true;
+    this.reconnectDelay = 250;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.stopped) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopped) void this.connect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+}
+
+interface RawSendable extends SendableGift {
+  stableUntil: string | null;
+}
