@@ -32,6 +32,7 @@ export enum ErrorCode {
   UNKNOWN_REGION = "UNKNOWN_REGION",
   UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY",
   PAYMENT_METHOD_NOT_AVAILABLE = "PAYMENT_METHOD_NOT_AVAILABLE",
+  PRICE_ALREADY_SCHEDULED = "PRICE_ALREADY_SCHEDULED",
 }
 
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });
