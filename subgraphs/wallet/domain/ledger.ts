@@ -36,10 +36,13 @@ export interface EntryInput {
 export async function postEntry(m: EntityManager, e: EntryInput): Promise<PostedEntry> {
   if (!Number.isSafeInteger(e.amount) || !Number.isSafeInteger(e.debtChange ?? 0)) throw new Error("ledger amounts must be integers");
   await m.query(`INSERT INTO wallet.accounts (user_id) VALUES ($1) ON CONFLICT DO NOTHING`, [e.userId]);
+  // Wrapped in a CTE: TypeORM returns [rows, affected] for a bare UPDATE, plain rows for a SELECT.
   const rows: { coins: string; debt: string }[] = await m.query(
-    `UPDATE wallet.accounts SET coins = coins + $2, debt = debt + $3, updated_at = now()
-      WHERE user_id = $1 AND coins + $2 >= 0 AND debt + $3 >= 0
-      RETURNING coins, debt`,
+    `WITH moved AS (
+       UPDATE wallet.accounts SET coins = coins + $2, debt = debt + $3, updated_at = now()
+        WHERE user_id = $1 AND coins + $2 >= 0 AND debt + $3 >= 0
+        RETURNING coins, debt)
+     SELECT coins, debt FROM moved`,
     [e.userId, e.amount, e.debtChange ?? 0],
   );
   if (rows.length === 0) {
