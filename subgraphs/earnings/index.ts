@@ -5,6 +5,7 @@ import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
 import { buildEarningsSchema } from "./schema/index.js";
+import { attachGiftStream, withGiftStream } from "./stream/index.js";
 import { creatorLoader } from "./schema/creator.js";
 import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-session.js";
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
@@ -13,11 +14,13 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
   entities,
   migrations,
-  services: (ds) => {
+  services: (ds) => withGiftStream(ds, () => {
     const creators = new CreatorService(ds);
     return { creators, sessions: new LiveSessionService(ds, creators) };
-  },
+  }),
   schema: buildEarningsSchema,
+  // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
+  attach: (http, services, schema, verifier) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services)),
   context: (base, services) => {
     const ctx = { ...base, services } as EarningsContext;
     ctx.loaders = {

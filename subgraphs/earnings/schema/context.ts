@@ -3,10 +3,13 @@ import type { BaseContext } from "../../common/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
 import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
+import type { FeedHub } from "../stream/hub.js";
 
 export interface EarningsServices {
   creators: CreatorService;
   sessions: LiveSessionService;
+  /** The live gift stream (one LISTEN connection per process). */
+  stream: FeedHub;
 }
 
 export interface EarningsContext extends BaseContext {
