@@ -9,6 +9,8 @@ export interface Config {
   jwtAudience: string;
   jwksUrl: string | undefined;
   ports: { gateway: number; wallet: number; catalog: number; earnings: number };
+  /** Where each subgraph answers (WALLET_URL, CATALOG_URL, EARNINGS_URL): the gateway and owner reads call these. */
+  subgraphUrls: { wallet: string; catalog: string; earnings: string };
   cdnBaseUrl: string;
   webhookSecret: string;
   logLevel: string;
@@ -31,6 +33,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (jwtSecret.length < 32) throw new Error("JWT_SECRET must be at least 32 characters");
     if (webhookSecret === "whsec_dev_only") throw new Error("PAYMENT_WEBHOOK_SECRET must be set in production");
   }
+  const ports = {
+    gateway: int("GATEWAY_PORT", 4000, env),
+    wallet: int("WALLET_PORT", 4001, env),
+    catalog: int("CATALOG_PORT", 4002, env),
+    earnings: int("EARNINGS_PORT", 4003, env),
+  };
   return {
     env: mode,
     databaseUrl: env.DATABASE_URL || undefined,
@@ -38,11 +46,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtIssuer: env.JWT_ISSUER ?? "gift-economy-idp",
     jwtAudience: env.JWT_AUDIENCE ?? "gift-economy",
     jwksUrl: env.JWKS_URL || undefined,
-    ports: {
-      gateway: int("GATEWAY_PORT", 4000, env),
-      wallet: int("WALLET_PORT", 4001, env),
-      catalog: int("CATALOG_PORT", 4002, env),
-      earnings: int("EARNINGS_PORT", 4003, env),
+    ports,
+    subgraphUrls: {
+      wallet: env.WALLET_URL || `http://127.0.0.1:${ports.wallet}/graphql`,
+      catalog: env.CATALOG_URL || `http://127.0.0.1:${ports.catalog}/graphql`,
+      earnings: env.EARNINGS_URL || `http://127.0.0.1:${ports.earnings}/graphql`,
     },
     cdnBaseUrl: (env.CDN_BASE_URL ?? "https://cdn.example.com/gifts").replace(/\/$/, ""),
     webhookSecret,

@@ -5,21 +5,26 @@ import { entities, migrations } from "./db/index.js";
 import { AccountService } from "./domain/accounts.js";
 import { buildWalletSchema } from "./schema/index.js";
 import { balanceLoader } from "./schema/user.js";
+import { giftEventLoader } from "./schema/gift-event.js";
+import { giftingServices, startGiftingPeers, withPeerUrls, type PeerUrls } from "./peers.js";
 import type { WalletContext, WalletServices } from "./schema/context.js";
 
 export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   name: "wallet",
   entities,
   migrations,
-  services: (ds) => ({ accounts: new AccountService(ds) }),
+  services: (ds) => ({ accounts: new AccountService(ds), ...giftingServices(ds) }),
+  background: (services) => startGiftingPeers(services),
   schema: buildWalletSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as WalletContext;
-    ctx.loaders = { balance: balanceLoader(ctx) };
+    ctx.loaders = { balance: balanceLoader(ctx), giftEvent: giftEventLoader(ctx) };
     return ctx;
   },
 };
 
-export const startWallet = (opts: Parameters<typeof startSubgraph>[1]) => startSubgraph(wallet, opts);
+/** `peers`: where the catalog and earnings answer (default CATALOG_URL / EARNINGS_URL); start them first. */
+export const startWallet = (opts: Parameters<typeof startSubgraph>[1] & { peers?: Partial<PeerUrls> }) =>
+  startSubgraph(opts.peers ? withPeerUrls(wallet, opts.peers) : wallet, opts);
 
 runMain(import.meta.url, "wallet", startWallet);

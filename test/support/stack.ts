@@ -62,10 +62,11 @@ export interface Stack {
 export async function startStack(label = "stack"): Promise<Stack> {
   const db = await createTestDatabase(label);
   const opts = { databaseUrl: db.url, port: 0, poolSize: 8 };
-  // Sequential start: migrations take an advisory lock per schema anyway.
-  const wallet = await startWallet(opts);
+  // Sequential start: migrations take an advisory lock per schema anyway. The wallet starts last:
+  // sendGift's owner reads need the catalog's and earnings' URLs.
   const catalog = await startCatalog(opts);
   const earnings = await startEarnings(opts);
+  const wallet = await startWallet({ ...opts, peers: { catalog: catalog.url, earnings: earnings.url } });
   const { supergraph } = await composeSupergraph();
   const gateway = await startGateway({
     port: 0,

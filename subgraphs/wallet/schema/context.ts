@@ -1,12 +1,15 @@
 import type DataLoader from "dataloader";
 import type { BaseContext } from "../../common/subgraph.js";
 import type { AccountService, Balance } from "../domain/accounts.js";
+import type { GiftEventRecord } from "../domain/gifting.js";
+import type { GiftingServices } from "../peers.js";
 
-export interface WalletServices {
+/** `gifting` (sendGift, gift events) and its owner-read clients come from peers.ts. */
+export interface WalletServices extends GiftingServices {
   accounts: AccountService;
 }
 
 export interface WalletContext extends BaseContext {
   services: WalletServices;
-  loaders: { balance: DataLoader<string, Balance> };
+  loaders: { balance: DataLoader<string, Balance>; giftEvent: DataLoader<string, GiftEventRecord | null> };
 }

@@ -1,6 +1,8 @@
 import { buildFederatedSchema } from "../../common/federation.js";
 import { User, UserResolver, userReference } from "./user.js";
+import { GiftEvent, GiftEventResolver, giftEventReference } from "./gift-event.js";
+import { SendGiftResolver } from "./send-gift.js";
 
 export function buildWalletSchema() {
-  return buildFederatedSchema({ resolvers: [UserResolver], orphanedTypes: [User] }, { User: userReference });
+  return buildFederatedSchema({ resolvers: [UserResolver, GiftEventResolver, SendGiftResolver], orphanedTypes: [User, GiftEvent] }, { User: userReference, GiftEvent: giftEventReference });
 }

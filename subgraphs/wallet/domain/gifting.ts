@@ -1,0 +1,382 @@
+import { randomUUID } from "node:crypto";
+import { GraphQLError } from "graphql";
+import type { DataSource, EntityManager } from "typeorm";
+import type { AuthUser } from "../../common/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
+import { appendEvent } from "../../common/eventlog.js";
+import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
+import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
+import { EntryType, postEntry } from "./ledger.js";
+
+/**
+ * sendGift: a viewer's coins become a gift to a host.
+ *
+ * Validation needs data the wallet does not own (the gift's price and availability from
+ * the catalog, the host and live session from earnings). Those are owner reads behind the
+ * small interfaces below, done BEFORE the transaction so no row lock is held across HTTP.
+ * The transaction then does only wallet work: debt check, combo bookkeeping, conditional
+ * debit + ledger entry, the gift event row and the gift.sent outbox event — all or nothing.
+ */
+
+// ---------------------------------------------------------------- owner reads (ports)
+
+export type GiftUnavailableReason = "RETIRED" | "NOT_STARTED" | "ENDED" | "NOT_IN_REGION";
+
+/** What the catalog says about sending one gift now, in one region (contract 3). */
+export interface SendableGift {
+  id: string;
+  name: string;
+  coinCost: number;
+  streakable: boolean;
+  sendable: boolean;
+  reason: GiftUnavailableReason | null;
+}
+
+/** The catalog's owner read (subgraphs/catalog/client.ts implements it). */
+export interface GiftPricing {
+  giftForSending(giftId: string, region: string, authorization?: string): Promise<SendableGift | null>;
+}
+
+/** Earnings' owner reads (subgraphs/earnings/client.ts implements it). */
+export interface HostDirectory {
+  hostForGifting(hostId: string, authorization?: string): Promise<{ id: string; canReceive: boolean } | null>;
+  liveSession(id: string, authorization?: string): Promise<{ id: string; hostId: string; live: boolean } | null>;
+}
+
+/**
+ * Seam for per-user rate limiting of sendGift (hardening work). Called after the caller
+ * is authenticated and before anything is read or written; throw a DomainError
+ * (RATE_LIMITED with retryAfterSeconds) to refuse. Idempotent replays skip it.
+ */
+export interface SendGiftGuard {
+  beforeSend(sender: AuthUser): Promise<void>;
+}
+
+export const allowAllSends: SendGiftGuard = { beforeSend: async () => undefined };
+
+// ---------------------------------------------------------------- rules
+
+/** Quantity per send for any gift. */
+export const MAX_QUANTITY = 99;
+/** Streakable gifts inside a combo: per send and for the combo's running total. */
+export const MAX_COMBO_QUANTITY = 9_999;
+/** Coins in one send must fit GraphQL's Int (the API reports coins as Int). */
+export const MAX_COINS_PER_SEND = 2_147_483_647;
+const MAX_ID_LENGTH = 128;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PRINTABLE_ID = /^[\x21-\x7e]+$/;
+
+export interface SendGiftInputData {
+  giftId: string;
+  hostId: string;
+  liveSessionId?: string | null;
+  quantity?: number | null;
+  comboId?: string | null;
+  expectedUnitCost?: number | null;
+  idempotencyKey: string;
+}
+
+/** A parsed, well-formed sendGift request. */
+export interface SendGiftCommand {
+  giftId: string;
+  hostId: string;
+  liveSessionId: string | null;
+  quantity: number;
+  comboId: string | null;
+  expectedUnitCost: number | null;
+  idempotencyKey: string;
+}
+
+function id(value: string | null | undefined, field: string, required: boolean): string | null {
+  if (value === null || value === undefined) {
+    if (required) throw badInput(`${field} is required`, ["input", field]);
+    return null;
+  }
+  if (value.length === 0 || value.length > MAX_ID_LENGTH || !PRINTABLE_ID.test(value)) {
+    throw badInput(`${field} must be 1-${MAX_ID_LENGTH} printable characters`, ["input", field]);
+  }
+  return value;
+}
+
+/**
+ * Shape checks that never depend on data: a malformed request is BAD_USER_INPUT
+ * (a GraphQL error). Rules that depend on the gift or the combo are userErrors.
+ */
+export function parseSendGiftInput(input: SendGiftInputData): SendGiftCommand {
+  const giftId = id(input.giftId, "giftId", true)!;
+  if (!UUID.test(giftId)) throw badInput("giftId is not a gift id", ["input", "giftId"]);
+  const quantity = input.quantity ?? 1;
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_COMBO_QUANTITY) {
+    throw badInput(`quantity must be between 1 and ${MAX_QUANTITY} (${MAX_COMBO_QUANTITY} for streakable gifts in a combo)`, ["input", "quantity"]);
+  }
+  const expected = input.expectedUnitCost ?? null;
+  if (expected !== null && (!Number.isInteger(expected) || expected < 1)) {
+    throw badInput("expectedUnitCost must be a positive number of coins", ["input", "expectedUnitCost"]);
+  }
+  return {
+    giftId: giftId.toLowerCase(),
+    hostId: id(input.hostId, "hostId", true)!,
+    liveSessionId: id(input.liveSessionId, "liveSessionId", false),
+    quantity,
+    comboId: id(input.comboId, "comboId", false),
+    expectedUnitCost: expected,
+    idempotencyKey: validateIdempotencyKey(input.idempotencyKey),
+  };
+}
+
+/**
+ * The quantity rule, given the gift: 1..99 per send; a streakable gift sent in a combo
+ * (comboId given) may carry up to 9,999 per send. The combo's running total is checked
+ * in the transaction (it depends on earlier sends).
+ */
+export function checkQuantity(cmd: SendGiftCommand, gift: SendableGift): void {
+  if (cmd.comboId !== null && !gift.streakable) {
+    throw new DomainError(ErrorCode.INVALID_INPUT, `${gift.name} cannot be sent as a combo`, { field: ["input", "comboId"] });
+  }
+  const max = cmd.comboId !== null ? MAX_COMBO_QUANTITY : MAX_QUANTITY;
+  if (cmd.quantity > max) {
+    throw new DomainError(
+      ErrorCode.INVALID_INPUT,
+      gift.streakable
+        ? `at most ${MAX_QUANTITY} per send outside a combo; send it with a comboId for up to ${MAX_COMBO_QUANTITY}`
+        : `at most ${MAX_QUANTITY} ${gift.name} per send`,
+      { field: ["input", "quantity"] },
+    );
+  }
+  if (gift.coinCost * cmd.quantity > MAX_COINS_PER_SEND) {
+    throw new DomainError(ErrorCode.INVALID_INPUT, `one send may cost at most ${MAX_COINS_PER_SEND} coins`, { field: ["input", "quantity"] });
+  }
+}
+
+const UNAVAILABLE: Record<GiftUnavailableReason, string> = {
+  RETIRED: "this gift has been retired",
+  NOT_STARTED: "this gift is not available yet",
+  ENDED: "this gift is no longer available",
+  NOT_IN_REGION: "this gift is not available in your region",
+};
+
+// ---------------------------------------------------------------- the gift event
+
+/** A sent gift as the wallet records it. Plain data (sentAt ISO) so an idempotent replay equals the original. */
+export interface GiftEventRecord {
+  id: string;
+  senderId: string;
+  senderName: string;
+  giftId: string;
+  hostId: string;
+  liveSessionId: string | null;
+  quantity: number;
+  unitCost: number;
+  coins: number;
+  comboId: string | null;
+  sentAt: string;
+  senderBalanceAfter: number;
+}
+
+interface GiftEventDbRow {
+  id: string;
+  sender_id: string;
+  sender_name: string;
+  gift_id: string;
+  host_id: string;
+  live_session_id: string | null;
+  quantity: number;
+  unit_cost: string;
+  coins: string;
+  combo_id: string | null;
+  sent_at: Date;
+  sender_balance_after: string;
+}
+
+function fromRow(r: GiftEventDbRow): GiftEventRecord {
+  return {
+    id: r.id,
+    senderId: r.sender_id,
+    senderName: r.sender_name,
+    giftId: r.gift_id,
+    hostId: r.host_id,
+    liveSessionId: r.live_session_id,
+    quantity: Number(r.quantity),
+    unitCost: Number(r.unit_cost),
+    coins: Number(r.coins),
+    comboId: r.combo_id,
+    sentAt: r.sent_at.toISOString(),
+    senderBalanceAfter: Number(r.sender_balance_after),
+  };
+}
+
+/** An owner read failed (network, timeout, 5xx): nothing was written, the same request may be retried. */
+export function peerUnavailable(peer: string, cause: unknown): GraphQLError {
+  return new GraphQLError(`${peer} is temporarily unavailable; nothing was charged, retry with the same idempotencyKey`, {
+    extensions: { code: "SERVICE_UNAVAILABLE" },
+    originalError: cause instanceof Error ? cause : undefined,
+  });
+}
+
+export const SEND_GIFT_OPERATION = "sendGift";
+
+export interface GiftingOptions {
+  pricing: GiftPricing;
+  hosts: HostDirectory;
+  guard?: SendGiftGuard;
+}
+
+export class GiftingService {
+  private readonly pricing: GiftPricing;
+  private readonly hosts: HostDirectory;
+  private readonly guard: SendGiftGuard;
+
+  constructor(
+    private readonly ds: DataSource,
+    opts: GiftingOptions,
+  ) {
+    this.pricing = opts.pricing;
+    this.hosts = opts.hosts;
+    this.guard = opts.guard ?? allowAllSends;
+  }
+
+  /**
+   * Sends a gift for `sender`. Throws DomainError for business failures (nothing changed),
+   * GraphQLError SERVICE_UNAVAILABLE when an owner read fails. `authorization` is the
+   * caller's bearer header, forwarded to the owner subgraphs.
+   */
+  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean }> {
+    const request = this.requestOf(cmd);
+    // A retry of a request that already succeeded returns it even if the gift has since been
+    // retired or repriced: the client must see the original outcome, not a new failure.
+    const previous = await this.replay(sender.id, cmd.idempotencyKey, request);
+    if (previous) return { giftEvent: previous, replayed: true };
+
+    await this.guard.beforeSend(sender);
+    if (!sender.adult) throw new DomainError(ErrorCode.NOT_ADULT, "only verified adults can send gifts");
+    if (cmd.hostId === sender.id) throw new DomainError(ErrorCode.CANNOT_GIFT_SELF, "you cannot send a gift to yourself", { field: ["input", "hostId"] });
+
+    const [host, session, gift] = await Promise.all([
+      this.hosts.hostForGifting(cmd.hostId, authorization).catch((e) => Promise.reject(peerUnavailable("earnings", e))),
+      cmd.liveSessionId === null ? null : this.hosts.liveSession(cmd.liveSessionId, authorization).catch((e) => Promise.reject(peerUnavailable("earnings", e))),
+      this.pricing.giftForSending(cmd.giftId, sender.region, authorization).catch((e) => Promise.reject(peerUnavailable("catalog", e))),
+    ]);
+    if (!host || !host.canReceive) throw new DomainError(ErrorCode.HOST_NOT_FOUND, "this host cannot receive gifts", { field: ["input", "hostId"] });
+    if (cmd.liveSessionId !== null && (!session || session.hostId !== cmd.hostId || !session.live)) {
+      throw new DomainError(ErrorCode.SESSION_NOT_LIVE, "this live session has ended or is not the host's", { field: ["input", "liveSessionId"] });
+    }
+    if (!gift) throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, "no such gift", { field: ["input", "giftId"] });
+    if (!gift.sendable) {
+      throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, gift.reason ? UNAVAILABLE[gift.reason] : "this gift cannot be sent now", { field: ["input", "giftId"] });
+    }
+    if (!Number.isSafeInteger(gift.coinCost) || gift.coinCost < 1) {
+      throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, "this gift cannot be sent now", { field: ["input", "giftId"] });
+    }
+    checkQuantity(cmd, gift);
+    if (cmd.expectedUnitCost !== null && cmd.expectedUnitCost !== gift.coinCost) {
+      throw new DomainError(ErrorCode.PRICE_CHANGED, `the price changed from ${cmd.expectedUnitCost} to ${gift.coinCost} coins`, {
+        field: ["input", "expectedUnitCost"],
+        currentUnitCost: gift.coinCost,
+      });
+    }
+
+    const { result, replayed } = await idempotent(
+      this.ds,
+      { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request },
+      (m) => this.debitAndRecord(m, sender, cmd, gift.coinCost),
+    );
+    return { giftEvent: result, replayed };
+  }
+
+  /** Gift events by id, in order (null for unknown ids): one SELECT for any number. */
+  async byIds(ids: readonly string[]): Promise<(GiftEventRecord | null)[]> {
+    const valid = [...new Set(ids.filter((x) => UUID.test(x)).map((x) => x.toLowerCase()))];
+    const rows: GiftEventDbRow[] = valid.length ? await this.ds.query(`SELECT * FROM wallet.gift_events WHERE id = ANY($1::uuid[])`, [valid]) : [];
+    const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
+    return ids.map((x) => byId.get(x.toLowerCase()) ?? null);
+  }
+
+  /** What the idempotency key is bound to: the whole input except the key, defaults applied. */
+  private requestOf(cmd: SendGiftCommand) {
+    const { idempotencyKey: _key, ...request } = cmd;
+    return request;
+  }
+
+  private async replay(userId: string, key: string, request: unknown): Promise<GiftEventRecord | null> {
+    const [row]: { operation: string; request_hash: string; response: GiftEventRecord | null }[] = await this.ds.query(
+      `SELECT operation, request_hash, response FROM wallet.idempotency_keys WHERE user_id = $1 AND key = $2`,
+      [userId, key],
+    );
+    if (!row) return null;
+    if (row.operation !== SEND_GIFT_OPERATION || row.request_hash !== requestHash(SEND_GIFT_OPERATION, request)) {
+      throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
+    }
+    // response is null only while the first call is still in flight: idempotent() waits for it.
+    return row.response;
+  }
+
+  private async debitAndRecord(m: EntityManager, sender: AuthUser, cmd: SendGiftCommand, unitCost: number): Promise<GiftEventRecord> {
+    const coins = unitCost * cmd.quantity;
+    // Lock the account first: a chargeback recording debt cannot slip in between the check and the debit.
+    const [account]: { coins: string; debt: string }[] = await m.query(`SELECT coins, debt FROM wallet.accounts WHERE user_id = $1 FOR UPDATE`, [sender.id]);
+    if (account && Number(account.debt) > 0) {
+      throw new DomainError(ErrorCode.IN_DEBT, `sending is blocked while you owe ${account.debt} coins`, { balance: Number(account.coins) });
+    }
+    if (cmd.comboId !== null) await this.addToCombo(m, sender.id, cmd);
+
+    const giftEventId = randomUUID();
+    const entry = await postEntry(m, { userId: sender.id, type: EntryType.GIFT_SENT, amount: -coins, reference: giftEventId });
+    const [row]: GiftEventDbRow[] = await m.query(
+      `INSERT INTO wallet.gift_events
+         (id, sender_id, sender_name, gift_id, host_id, live_session_id, quantity, unit_cost, coins, combo_id, sender_balance_after, ledger_entry_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       RETURNING *`,
+      [giftEventId, sender.id, sender.name, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, unitCost, coins, cmd.comboId, entry.balanceAfter, entry.id],
+    );
+    const giftEvent = fromRow(row);
+    const payload: GiftSentPayload = {
+      giftEventId,
+      senderId: giftEvent.senderId,
+      senderName: giftEvent.senderName,
+      hostId: giftEvent.hostId,
+      liveSessionId: giftEvent.liveSessionId,
+      giftId: giftEvent.giftId,
+      unitCost,
+      quantity: giftEvent.quantity,
+      coins,
+      comboId: giftEvent.comboId,
+      sentAt: giftEvent.sentAt,
+    };
+    // The event id IS the gift event id: the log's unique constraint makes "one event per gift" a database fact.
+    await appendEvent(m, { id: giftEventId, type: GIFT_SENT, key: cmd.hostId, payload });
+    return giftEvent;
+  }
+
+  /**
+   * A combo is every send by one sender with the same comboId: one gift, one host, one
+   * live session, at most 9,999 in total. The row lock serializes a sender's concurrent
+   * sends into the same combo so the cap holds exactly.
+   */
+  private async addToCombo(m: EntityManager, senderId: string, cmd: SendGiftCommand): Promise<void> {
+    const updated: { total_quantity: number }[] = await m.query(
+      `INSERT INTO wallet.gift_combos AS c (sender_id, combo_id, gift_id, host_id, live_session_id, total_quantity, sends)
+       VALUES ($1, $2, $3, $4, $5, $6, 1)
+       ON CONFLICT (sender_id, combo_id) DO UPDATE
+         SET total_quantity = c.total_quantity + EXCLUDED.total_quantity, sends = c.sends + 1, updated_at = now()
+         WHERE c.gift_id = EXCLUDED.gift_id AND c.host_id = EXCLUDED.host_id
+           AND c.live_session_id IS NOT DISTINCT FROM EXCLUDED.live_session_id
+           AND c.total_quantity + EXCLUDED.total_quantity <= $7
+       RETURNING total_quantity`,
+      [senderId, cmd.comboId, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, MAX_COMBO_QUANTITY],
+    );
+    if (updated.length > 0) return;
+    const [combo]: { gift_id: string; host_id: string; live_session_id: string | null; total_quantity: number }[] = await m.query(
+      `SELECT gift_id, host_id, live_session_id, total_quantity FROM wallet.gift_combos WHERE sender_id = $1 AND combo_id = $2`,
+      [senderId, cmd.comboId],
+    );
+    if (combo && (combo.gift_id !== cmd.giftId || combo.host_id !== cmd.hostId || combo.live_session_id !== cmd.liveSessionId)) {
+      throw new DomainError(ErrorCode.INVALID_INPUT, "a combo continues one gift to one host; start a new comboId for a different gift, host or session", {
+        field: ["input", "comboId"],
+      });
+    }
+    const left = MAX_COMBO_QUANTITY - Number(combo?.total_quantity ?? 0);
+    throw new DomainError(ErrorCode.LIMIT_EXCEEDED, `a combo holds at most ${MAX_COMBO_QUANTITY} gifts (${left} left); start a new comboId`, {
+      field: ["input", "quantity"],
+    });
+  }
+}

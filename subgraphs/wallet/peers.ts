@@ -1,0 +1,48 @@
+import type { DataSource } from "typeorm";
+import { CatalogClient } from "../catalog/client.js";
+import { loadConfig } from "../common/config.js";
+import type { QueryCounter } from "../common/db.js";
+import type { SubgraphDefinition, BaseContext } from "../common/subgraph.js";
+import { EarningsClient } from "../earnings/client.js";
+import { GiftingService } from "./domain/gifting.js";
+
+/**
+ * The wallet's owner reads: sendGift asks the catalog (price, availability) and earnings
+ * (host, live session) through their own clients, over HTTP, never their tables.
+ */
+export interface PeerUrls {
+  catalog: string;
+  earnings: string;
+}
+
+export interface GiftingServices {
+  gifting: GiftingService;
+  giftingPeers: { catalog: CatalogClient; earnings: EarningsClient };
+}
+
+/** Builds sendGift's services. URLs default to CATALOG_URL / EARNINGS_URL (config). */
+export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}): GiftingServices {
+  const defaults = loadConfig().subgraphUrls;
+  // The owners NOTIFY on their own database; every subgraph shares the server, so LISTEN where the wallet connects.
+  const databaseUrl = (ds.options as { url?: string }).url;
+  if (!databaseUrl) throw new Error("wallet: the DataSource has no url to LISTEN on for owner-read invalidations");
+  const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl });
+  const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl });
+  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings }), giftingPeers: { catalog, earnings } };
+}
+
+/** Starts the invalidation listeners (background hook); returns the stopper. */
+export async function startGiftingPeers(s: GiftingServices): Promise<() => Promise<void>> {
+  await Promise.all([s.giftingPeers.catalog.start(), s.giftingPeers.earnings.start()]);
+  return async () => {
+    await Promise.all([s.giftingPeers.catalog.stop(), s.giftingPeers.earnings.stop()]);
+  };
+}
+
+/** The same definition with explicit peer URLs (tests start peers on free ports). */
+export function withPeerUrls<S extends GiftingServices, C extends BaseContext>(def: SubgraphDefinition<S, C>, urls: Partial<PeerUrls>): SubgraphDefinition<S, C> {
+  return {
+    ...def,
+    services: async (ds: DataSource, queries: QueryCounter) => ({ ...(await def.services(ds, queries)), ...giftingServices(ds, urls) }),
+  };
+}

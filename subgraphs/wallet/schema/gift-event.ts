@@ -1,0 +1,116 @@
+import DataLoader from "dataloader";
+import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import type { GiftEventRecord } from "../domain/gifting.js";
+import type { WalletContext } from "./context.js";
+import { User } from "./user.js";
+
+/** The catalog owns gifts; the wallet only refers to one by id (the gateway fetches the rest). */
+@Directive('@key(fields: "id", resolvable: false)')
+@ObjectType({ description: "A gift in the catalog: something a viewer can send to a host, priced in coins." })
+export class Gift {
+  @Field(() => ID, { description: "The gift's id." })
+  id: string;
+}
+
+/** Earnings owns creators; the wallet only refers to one by id. */
+@Directive('@key(fields: "id", resolvable: false)')
+@ObjectType({ description: "A host who receives gifts and earns diamonds." })
+export class Creator {
+  @Field(() => ID, { description: "The creator's user id." })
+  id: string;
+}
+
+/**
+ * One sendGift that succeeded. The wallet creates it (with the debit); earnings adds the
+ * diamonds and the live-session fields; the catalog resolves `gift`. Fields that earnings
+ * also stores from the gift.sent event are @shareable with identical types (contract 1).
+ */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
+export class GiftEvent {
+  @Field(() => ID, { description: "Unique id of this send; the idempotent result of one sendGift." })
+  id: string;
+
+  @Directive("@shareable")
+  @Field(() => User, { description: "Who sent it." })
+  sender: User;
+
+  @Directive("@shareable")
+  @Field({ description: "The sender's display name at send time (as in their token then)." })
+  senderName: string;
+
+  @Directive("@shareable")
+  @Field(() => Gift, { description: "What was sent." })
+  gift: Gift;
+
+  @Directive("@shareable")
+  @Field(() => Creator, { description: "Who received it." })
+  host: Creator;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "How many of the gift were sent at once." })
+  quantity: number;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "Coins per gift at send time (the catalog price the sender paid)." })
+  unitCost: number;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "Coins spent: unitCost × quantity." })
+  coins: number;
+
+  @Directive("@shareable")
+  @Field(() => ID, { nullable: true, description: "The combo (streak) this send belongs to, when sent as one." })
+  comboId: string | null;
+
+  @Directive("@shareable")
+  @Field(() => Date, { description: "When the coins were debited." })
+  sentAt: Date;
+
+  // Not fields: the resolver below decides who may see the balance.
+  senderId: string;
+  balanceAfter: number;
+
+  static from(r: GiftEventRecord): GiftEvent {
+    return Object.assign(new GiftEvent(), {
+      id: r.id,
+      sender: Object.assign(new User(), { id: r.senderId }),
+      senderName: r.senderName,
+      gift: Object.assign(new Gift(), { id: r.giftId }),
+      host: Object.assign(new Creator(), { id: r.hostId }),
+      quantity: r.quantity,
+      unitCost: r.unitCost,
+      coins: r.coins,
+      comboId: r.comboId,
+      sentAt: new Date(r.sentAt),
+      senderId: r.senderId,
+      balanceAfter: r.senderBalanceAfter,
+    });
+  }
+}
+
+/** Batches every GiftEvent reference in one request into one SELECT. */
+export function giftEventLoader(ctx: Pick<WalletContext, "services">): DataLoader<string, GiftEventRecord | null> {
+  return new DataLoader((ids: readonly string[]) => ctx.services.gifting.byIds(ids));
+}
+
+export const giftEventReference = {
+  async __resolveReference(ref: { id: string }, ctx: WalletContext): Promise<GiftEvent | null> {
+    const record = await ctx.loaders.giftEvent.load(ref.id);
+    return record ? GiftEvent.from(record) : null;
+  },
+};
+
+@Resolver(() => GiftEvent)
+export class GiftEventResolver {
+  @Directive('@tag(name: "internal")')
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description: "The sender's coin balance right after this send. Only the sender (and admins) see it; null for anyone else.",
+  })
+  senderBalanceAfter(@Root() event: GiftEvent, @Ctx() ctx: WalletContext): number | null {
+    const user = ctx.user;
+    if (!user || (user.id !== event.senderId && !user.roles.includes("admin"))) return null;
+    return event.balanceAfter;
+  }
+}

@@ -1,0 +1,63 @@
+import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } from "type-graphql";
+import { requireUser } from "../../common/auth.js";
+import { UserError, withUserErrors } from "../../common/errors.js";
+import { parseSendGiftInput } from "../domain/gifting.js";
+import type { WalletContext } from "./context.js";
+import { GiftEvent } from "./gift-event.js";
+
+@InputType({ description: "Send a gift to a host. Retrying with the same idempotencyKey never sends twice." })
+export class SendGiftInput {
+  @Field(() => ID, { description: "The gift to send (from Query.gifts)." })
+  giftId: string;
+
+  @Field(() => ID, { description: "The receiving host (a creator)." })
+  hostId: string;
+
+  @Field(() => ID, { nullable: true, description: "The host's live session the gift is sent in; omit for a gift outside a stream (e.g. to a video)." })
+  liveSessionId?: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    defaultValue: 1,
+    description: "How many to send at once: 1-99; streakable gifts sent with a comboId up to 9,999 (and at most 9,999 per combo).",
+  })
+  quantity?: number | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: "Client-chosen id of a combo (streak): repeated sends of one streakable gift to one host. Reuse it for every send of the streak.",
+  })
+  comboId?: string | null;
+
+  @Field(() => Int, { nullable: true, description: "The unit cost the viewer saw; if the price has changed since, nothing is sent and the error says the current price." })
+  expectedUnitCost?: number | null;
+
+  @Field({ description: "Unique per attempted send (per user); a retry with the same key returns the original result." })
+  idempotencyKey: string;
+}
+
+@ObjectType({ description: "Result of sendGift: the gift event, or why nothing was sent." })
+export class SendGiftPayload {
+  @Field(() => GiftEvent, { nullable: true, description: "The sent gift; null when userErrors is not empty." })
+  giftEvent: GiftEvent | null;
+
+  @Field(() => [UserError], { description: "Business failures (INSUFFICIENT_COINS, PRICE_CHANGED, ...); nothing was charged when present." })
+  userErrors: UserError[];
+}
+
+@Resolver()
+export class SendGiftResolver {
+  @Mutation(() => SendGiftPayload, {
+    description:
+      "Spends the caller's coins on a gift to a host: validates the gift, host and price, debits the coins and records the gift, all or nothing. Idempotent per idempotencyKey.",
+  })
+  async sendGift(@Arg("input", () => SendGiftInput) input: SendGiftInput, @Ctx() ctx: WalletContext): Promise<SendGiftPayload> {
+    const user = requireUser(ctx.user);
+    const cmd = parseSendGiftInput(input);
+    const payload = await withUserErrors(async () => {
+      const { giftEvent } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
+      return { giftEvent: GiftEvent.from(giftEvent) };
+    });
+    return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload);
+  }
+}
