@@ -11,6 +11,7 @@ import { logger } from "../subgraphs/common/logger.js";
 import { isEntryPoint } from "../subgraphs/common/main.js";
 import { requestLogPlugin } from "../subgraphs/common/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
@@ -35,6 +36,12 @@ export interface GatewayOptions {
   subgraphUrls?: SubgraphUrls;
   /** Supergraph SDL; defaults to the committed schema/supergraph.graphql (never introspection at start-up). */
   supergraphSdl?: string;
+  /** The partner contract's supergraph; defaults to the committed schema/contracts/partner.supergraph.graphql. */
+  partnerSupergraphSdl?: string;
+  /** The gateway's own database (partner API keys); without it /partner/graphql answers 503. */
+  databaseUrl?: string;
+  /** Run the gateway's `partners` schema migrations at start (default true). */
+  migrate?: boolean;
   limits?: Partial<OperationLimits>;
   /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
   rateLimiter?: RateLimiter;
@@ -75,11 +82,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       ],
     });
+  const partner = await startPartnerEndpoint({
+    supergraphSdl: opts.partnerSupergraphSdl,
+    subgraphUrls: urls,
+    databaseUrl: opts.databaseUrl,
+    migrate: opts.migrate,
+    production,
+  });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",
     apollo,
     port: opts.port ?? config.ports.gateway,
     host: process.env.HOST ?? "127.0.0.1",
+    routes: [partner.route],
+    onStop: () => partner.stop(),
     production,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
@@ -106,7 +122,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
 }
 
 if (isEntryPoint(import.meta.url)) {
-  startGateway().then(
+  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
     (server) => {
       const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);

@@ -1,32 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
 import { SUBGRAPHS } from "./subgraphs.js";
+import { composeFromSdls, type ComposedSchemas } from "./contracts-compose.js";
 
-export interface ComposedSchemas {
-  supergraph: string;
-  /** API schema (what clients see). */
-  apiSchema: string;
-  subgraphs: Record<string, string>;
-}
-
-/** Default URLs baked into the committed supergraph; the gateway overrides them from its environment. */
-export const DEFAULT_URLS: Record<string, string> = {
-  wallet: "http://127.0.0.1:4001/graphql",
-  catalog: "http://127.0.0.1:4002/graphql",
-  earnings: "http://127.0.0.1:4003/graphql",
-};
+export { composeFromSdls, DEFAULT_URLS, type ComposedSchemas } from "./contracts-compose.js";
 
 export async function composeSupergraph(): Promise<ComposedSchemas> {
   const subgraphs: Record<string, string> = {};
   for (const [name, def] of Object.entries(SUBGRAPHS)) subgraphs[name] = (await def.schema()).sdl;
-  const result = composeServices(
-    Object.entries(subgraphs).map(([name, sdl]) => ({ name, typeDefs: parse(sdl), url: DEFAULT_URLS[name] })),
-  );
-  if (result.errors) throw new Error(`composition failed:\n${result.errors.map((e) => `- ${e.message}`).join("\n")}`);
-  const { printSchema } = await import("graphql");
-  return { supergraph: result.supergraphSdl, apiSchema: printSchema(result.schema.toAPISchema().toGraphQLJSSchema()), subgraphs };
+  return composeFromSdls(subgraphs);
 }
 
 /** The files schema:compose writes, relative to the repository root. */
@@ -35,6 +17,13 @@ export function schemaFiles(composed: ComposedSchemas): Record<string, string> {
     "schema/supergraph.graphql": composed.supergraph,
     "schema/api.graphql": composed.apiSchema,
     ...Object.fromEntries(Object.entries(composed.subgraphs).map(([n, sdl]) => [`schema/subgraphs/${n}.graphql`, sdl])),
+    ...Object.fromEntries(
+      Object.values(composed.contracts ?? {}).flatMap((c) => [
+        [`schema/contracts/${c.spec.name}.graphql`, c.apiSchema],
+        [`schema/contracts/${c.spec.name}.supergraph.graphql`, c.supergraph],
+        [`schema/contracts/${c.spec.name}.md`, c.markdown],
+      ]),
+    ),
   };
   for (const k of Object.keys(files)) if (!files[k].endsWith("\n")) files[k] += "\n";
   return files;

@@ -2,6 +2,7 @@ import path from "node:path";
 import { createDataSource, ensureDatabase, migrate } from "../subgraphs/common/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
 import { SUBGRAPHS } from "./subgraphs.js";
+import { PartnerKeyStore } from "../gateway/partner/keys.js";
 
 export interface Database {
   url: string;
@@ -31,4 +32,6 @@ export async function migrateAndSeed(url: string): Promise<void> {
       await dataSource.destroy();
     }
   }
+  // The gateway's own schema (partner API keys).
+  await (await PartnerKeyStore.open(url, { migrate: true, poolSize: 1 })).close();
 }

@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloServer, HeaderMap } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { GraphQLError } from "graphql";
+import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
+import { logger } from "../../subgraphs/common/logger.js";
+import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
+import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
+
+export const PARTNER_PATH = "/partner/graphql";
+
+export interface PartnerContext {
+  key: AuthenticatedKey;
+  requestId: string;
+}
+
+/** The committed contract supergraph (schema/contracts/partner.supergraph.graphql). */
+export function readPartnerSupergraph(): string {
+  return readFileSync(`${schemaDir()}contracts/partner.supergraph.graphql`, "utf8");
+}
+
+/**
+ * Partner calls reach the subgraphs anonymously (they only see public data there),
+ * tagged with the key id for tracing. No retries: the same rule as the main gateway.
+ */
+class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
+  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): void {
+    const ctx = context as Partial<PartnerContext>;
+    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
+    if (ctx.key) request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
+  }
+}
+
+export interface PartnerEndpointOptions {
+  /** The contract's supergraph; defaults to the committed one. */
+  supergraphSdl?: string;
+  subgraphUrls: SubgraphUrls;
+  /** Where the `partners` schema lives; without it the endpoint answers 503. */
+  databaseUrl?: string;
+  migrate?: boolean;
+  production: boolean;
+}
+
+export interface PartnerEndpoint {
+  route: Route;
+  store: PartnerKeyStore | null;
+  stop(): Promise<void>;
+}
+
+function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+}
+
+/**
+ * `/partner/graphql`: the partner contract served by its own ApolloGateway built from
+ * the contract supergraph, so anything outside the contract fails validation and
+ * introspection shows only the contract. Every request needs a valid `x-api-key` and
+ * spends one unit of that key's rate limit before anything is parsed.
+ */
+export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promise<PartnerEndpoint> {
+  if (!opts.databaseUrl) {
+    return {
+      store: null,
+      route: (req, res) => {
+        if (new URL(req.url ?? "/", "http://localhost").pathname !== PARTNER_PATH) return false;
+        sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: "SERVICE_UNAVAILABLE" } }] });
+        return true;
+      },
+      stop: async () => undefined,
+    };
+  }
+  const store = await PartnerKeyStore.open(opts.databaseUrl, { migrate: opts.migrate });
+  const gateway = new ApolloGateway({
+    supergraphSdl: opts.supergraphSdl ?? readPartnerSupergraph(),
+    buildService: ({ name, url }) => new PartnerDataSource({ url: opts.subgraphUrls[name as SubgraphName] ?? url }),
+  });
+  const apollo = new ApolloServer<PartnerContext>({
+    gateway,
+    // The contract is the published partner API: partners generate clients from it.
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    formatError,
+    plugins: opts.production ? [ApolloServerPluginLandingPageDisabled()] : [],
+  });
+  try {
+    await apollo.start();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+
+  async function context(req: IncomingMessage, requestId: string): Promise<PartnerContext> {
+    const header = req.headers["x-api-key"];
+    const auth = await store.authenticate(typeof header === "string" ? header : undefined);
+    if (!auth.ok) {
+      if (auth.reason === "missing") throw unauthenticated("an API key is required in the x-api-key header");
+      if (auth.reason === "revoked") throw unauthenticated("this API key has been revoked or has expired");
+      throw unauthenticated("invalid API key");
+    }
+    const decision = await store.consume(auth.key);
+    if (!decision.allowed) {
+      throw new GraphQLError(`rate limit of ${auth.key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
+        extensions: {
+          code: "RATE_LIMITED",
+          retryAfterSeconds: decision.retryAfterSeconds,
+          http: { status: 429, headers: new HeaderMap([["retry-after", String(decision.retryAfterSeconds)]]) },
+        },
+      });
+    }
+    return { key: auth.key, requestId };
+  }
+
+  const route: Route = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== PARTNER_PATH) return false;
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) {
+      // Partners are not users: a forwarded user token must not change what they see.
+      if (v === undefined || k === "authorization" || k === "cookie") continue;
+      headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+    let parsed: unknown = undefined;
+    if (body && body.length > 0) {
+      if ((headers.get("content-type") ?? "").includes("json")) {
+        try {
+          parsed = JSON.parse(body.toString("utf8"));
+        } catch {
+          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+          return true;
+        }
+      } else {
+        parsed = body.toString("utf8");
+      }
+    }
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+      context: () => context(req, requestId),
+    });
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.setHeader("x-request-id", requestId);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+      return true;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+    return true;
+  };
+
+  logger.info({ path: PARTNER_PATH }, "partner contract endpoint ready");
+  return {
+    route,
+    store,
+    async stop() {
+      await apollo.stop();
+      await store.close();
+    },
+  };
+}
