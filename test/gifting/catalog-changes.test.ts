@@ -1,0 +1,101 @@
+import "reflect-metadata";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack.js";
+import { balanceOf, catalogGifts, fund, goLive, key, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
+
+let stack: Stack;
+let gifts: Map<string, CatalogGift>;
+let admin: string;
+
+beforeAll(async () => {
+  stack = await startStack("giftcat");
+  gifts = await catalogGifts(stack);
+  admin = await stack.token({ sub: "catalog-admin", roles: ["admin"] });
+  await goLive(stack, "host-cat");
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Retries `check` until it passes: owner reads promise changes "visible within 2 s"; slack for a loaded machine. */
+async function eventually<T>(check: () => Promise<T>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+async function adminUpdate(input: Record<string, unknown>) {
+  const res = await stack.gql(`mutation($input: UpdateGiftInput!) { updateGift(input: $input) { gift { id coinCost } userErrors { code message } } }`, { input }, admin);
+  expect(res.errors).toBeUndefined();
+  expect(res.data.updateGift.userErrors).toEqual([]);
+}
+
+describe("sendGift follows the catalog's changes made through its admin mutations", () => {
+  it("after an admin changes a price, a send at the old price is PRICE_CHANGED with the new one, and a send at the new price is debited at it", async () => {
+    const swan = gifts.get("swan")!; // 699
+    // A sender with no coins probes the price without side effects: a stale price would answer INSUFFICIENT_COINS.
+    const probe = await viewerToken(stack, "probe");
+    await fund(stack, "payer", 5000);
+    const payer = await viewerToken(stack, "payer");
+    const first = await sendGift(stack, payer, { giftId: swan.id, hostId: "host-cat", expectedUnitCost: 699, idempotencyKey: key() });
+    expect(first.payload?.giftEvent.unitCost).toBe(699); // the old price is now cached in the wallet
+
+    await adminUpdate({ id: swan.id, coinCost: 750 });
+    const before = await trace(stack);
+    const refused = await eventually(async () => {
+      const { payload } = await sendGift(stack, probe, { giftId: swan.id, hostId: "host-cat", expectedUnitCost: 699, idempotencyKey: key() });
+      expect(payload?.userErrors[0]?.code).toBe("PRICE_CHANGED");
+      return payload!.userErrors[0];
+    });
+    expect(refused.currentUnitCost).toBe(750);
+    expect(await trace(stack)).toEqual(before);
+
+    const second = await sendGift(stack, payer, { giftId: swan.id, hostId: "host-cat", expectedUnitCost: 750, quantity: 2, idempotencyKey: key() });
+    expect(second.payload?.userErrors).toEqual([]);
+    expect(second.payload?.giftEvent).toMatchObject({ unitCost: 750, coins: 1500 });
+    expect(await balanceOf(stack, "payer")).toEqual({ coins: 5000 - 699 - 1500, debt: 0 });
+  });
+
+  it("without expectedUnitCost a send pays the price in force, and its gift.sent event carries that unit cost", async () => {
+    const train = gifts.get("train")!; // 899
+    await fund(stack, "trusting", 5000);
+    const token = await viewerToken(stack, "trusting");
+    await sendGift(stack, token, { giftId: train.id, hostId: "host-cat", idempotencyKey: key() });
+    await adminUpdate({ id: train.id, coinCost: 901 });
+    const probe = await viewerToken(stack, "probe");
+    await eventually(async () => {
+      const { payload } = await sendGift(stack, probe, { giftId: train.id, hostId: "host-cat", expectedUnitCost: 899, idempotencyKey: key() });
+      expect(payload?.userErrors[0]?.code).toBe("PRICE_CHANGED");
+    });
+    const { payload } = await sendGift(stack, token, { giftId: train.id, hostId: "host-cat", idempotencyKey: key() });
+    expect(payload?.giftEvent.unitCost).toBe(901);
+    const [event] = await stack.subgraphs.wallet.dataSource.query(`SELECT payload FROM eventlog.events WHERE event_id = $1`, [payload!.giftEvent.id]);
+    expect(event.payload).toMatchObject({ unitCost: 901, coins: 901, quantity: 1 });
+  });
+
+  it("after an admin retires a gift, sending it is GIFT_NOT_AVAILABLE and charges nothing", async () => {
+    const galaxy = gifts.get("galaxy")!;
+    await fund(stack, "late", 5000);
+    const token = await viewerToken(stack, "late");
+    expect((await sendGift(stack, token, { giftId: galaxy.id, hostId: "host-cat", idempotencyKey: key() })).payload?.userErrors).toEqual([]);
+    const res = await stack.gql(`mutation($id: ID!) { retireGift(id: $id) { userErrors { code } } }`, { id: galaxy.id }, admin);
+    expect(res.errors).toBeUndefined();
+    const before = await trace(stack);
+    const e = await eventually(async () => {
+      const { payload } = await sendGift(stack, await viewerToken(stack, "probe"), { giftId: galaxy.id, hostId: "host-cat", idempotencyKey: key() });
+      expect(payload?.userErrors[0]?.code).toBe("GIFT_NOT_AVAILABLE");
+      return payload!.userErrors[0];
+    });
+    expect(e.message).toMatch(/retired/);
+    const { payload } = await sendGift(stack, token, { giftId: galaxy.id, hostId: "host-cat", idempotencyKey: key() });
+    expect(payload?.userErrors.map((x) => x.code)).toEqual(["GIFT_NOT_AVAILABLE"]);
+    expect(await trace(stack)).toEqual(before);
+    expect(await balanceOf(stack, "late")).toEqual({ coins: 4000, debt: 0 });
+  });
+});
