@@ -15,6 +15,7 @@ import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
+import { SubscriptionGateway } from "./subscriptions/server.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -52,6 +53,8 @@ export interface GatewayOptions {
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
   rateLimiter: RateLimiter;
+  /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
+  subscriptions: SubscriptionGateway;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
@@ -64,6 +67,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
   });
   const verifier = new TokenVerifier(config);
+  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
+  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
@@ -93,6 +99,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     name: "gateway",
     apollo,
     port: opts.port ?? config.ports.gateway,
+    onServer: (http) => subscriptions.attach(http),
     host: process.env.HOST ?? "127.0.0.1",
     routes: [partner.route],
     onStop: () => partner.stop(),
@@ -118,7 +125,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     },
   });
   logger.info({ url: server.url }, "gateway listening");
-  return { ...server, gateway, rateLimiter };
+  return {
+    ...server,
+    gateway,
+    rateLimiter,
+    subscriptions,
+    stop: async () => {
+      await subscriptions.stop(); // close sockets with a reason before HTTP drains
+      await server.stop();
+    },
+  };
 }
 
 if (isEntryPoint(import.meta.url)) {

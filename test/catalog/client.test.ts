@@ -66,6 +66,19 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
     expect(seen?.coinCost).toBe(749);
   });
 
+  it("sees an admin's updateGift price change and a window change within 2 s", async () => {
+    const fireworks = await env.giftId("fireworks");
+    expect(await client.giftForSending(fireworks, "US")).toMatchObject({ coinCost: 1088, sendable: true });
+    const res = await env.gql(
+      `mutation ($input: UpdateGiftInput!) { updateGift(input: $input) { userErrors { code } } }`,
+      { input: { id: fireworks, coinCost: 1188, availableFrom: "2039-01-01T00:00:00Z" } },
+      env.adminToken,
+    );
+    expect(res.data.updateGift.userErrors).toEqual([]);
+    const seen = await pollUntil(() => client.giftForSending(fireworks, "US"), (g) => g?.coinCost === 1188, 2000);
+    expect(seen).toMatchObject({ coinCost: 1188, sendable: false, reason: "NOT_STARTED" });
+  });
+
   it("sees a retirement within 2 s", async () => {
     const train = await env.giftId("train");
     expect((await client.giftForSending(train, "US"))?.sendable).toBe(true);

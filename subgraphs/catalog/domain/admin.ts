@@ -74,12 +74,12 @@ export class GiftAdminService {
   }
 
   private async validate(m: EntityManager, f: Partial<GiftFields>, c: Collector, field: (k: string) => string[], now: Date, creating: boolean): Promise<void> {
-    if (f.slug !== undefined && !SLUG.test(f.slug)) c.add(ErrorCode.INVALID_INPUT, "slug must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit", field("slug"));
-    if (f.name !== undefined && (f.name.trim().length < 1 || f.name.length > 100)) c.add(ErrorCode.INVALID_INPUT, "name must be 1 to 100 characters", field("name"));
-    if (f.description !== undefined && f.description.length > 500) c.add(ErrorCode.INVALID_INPUT, "description must be at most 500 characters", field("description"));
-    if (f.coinCost !== undefined && !(Number.isInteger(f.coinCost) && f.coinCost >= MIN_COIN_COST && f.coinCost <= MAX_COIN_COST))
+    if (f.slug != null && !SLUG.test(f.slug)) c.add(ErrorCode.INVALID_INPUT, "slug must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit", field("slug"));
+    if (f.name != null && (f.name.trim().length < 1 || f.name.length > 100)) c.add(ErrorCode.INVALID_INPUT, "name must be 1 to 100 characters", field("name"));
+    if (f.description != null && f.description.length > 500) c.add(ErrorCode.INVALID_INPUT, "description must be at most 500 characters", field("description"));
+    if (f.coinCost != null && !(Number.isInteger(f.coinCost) && f.coinCost >= MIN_COIN_COST && f.coinCost <= MAX_COIN_COST))
       c.add(ErrorCode.INVALID_INPUT, `coinCost must be a whole number from ${MIN_COIN_COST} to ${MAX_COIN_COST.toLocaleString("en-US")}`, field("coinCost"));
-    if (f.imageUrl !== undefined && this.assetPath(f.imageUrl) === null)
+    if (f.imageUrl != null && this.assetPath(f.imageUrl) === null)
       c.add(ErrorCode.INVALID_INPUT, `imageUrl must be a path on the CDN (e.g. "rose.png") or a URL under ${this.cdnBaseUrl}/`, field("imageUrl"));
     if (f.animationUrl != null && this.assetPath(f.animationUrl) === null)
       c.add(ErrorCode.INVALID_INPUT, `animationUrl must be a path on the CDN (e.g. "rose.webm") or a URL under ${this.cdnBaseUrl}/`, field("animationUrl"));
@@ -89,7 +89,7 @@ export class GiftAdminService {
       c.add(ErrorCode.INVALID_INPUT, "availableUntil must be after availableFrom (the window is [availableFrom, availableUntil))", field("availableUntil"));
     else if (creating && f.availableUntil && f.availableUntil.getTime() <= now.getTime())
       c.add(ErrorCode.INVALID_INPUT, "availableUntil is already in the past: the gift could never be sent", field("availableUntil"));
-    if (f.category !== undefined) {
+    if (f.category != null) {
       const [known] = await m.query(`SELECT 1 AS ok FROM catalog.categories WHERE key = $1`, [f.category]);
       if (!known) {
         const keys = (await m.query(`SELECT key FROM catalog.categories ORDER BY sort_order, key`)).map((r: { key: string }) => r.key);
