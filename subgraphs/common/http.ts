@@ -110,6 +110,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       schema: opts.schema!,
       introspection: !production,
       includeStacktraceInErrorResponses: false,
+      // Our process owns the signals (runMain / supervisor); Apollo's own handler races it and hangs stop().
+      stopOnTerminationSignals: false,
       csrfPrevention: true,
       formatError,
       plugins: [
