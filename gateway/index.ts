@@ -11,9 +11,12 @@ import { logger } from "../subgraphs/common/logger.js";
 import { isEntryPoint } from "../subgraphs/common/main.js";
 import { requestLogPlugin } from "../subgraphs/common/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
+import { SubscriptionGateway } from "./subscriptions/server.js";
+import { SubscriptionGateway } from "./subscriptions/server.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -35,6 +38,12 @@ export interface GatewayOptions {
   subgraphUrls?: SubgraphUrls;
   /** Supergraph SDL; defaults to the committed schema/supergraph.graphql (never introspection at start-up). */
   supergraphSdl?: string;
+  /** The partner contract's supergraph; defaults to the committed schema/contracts/partner.supergraph.graphql. */
+  partnerSupergraphSdl?: string;
+  /** The gateway's own database (partner API keys); without it /partner/graphql answers 503. */
+  databaseUrl?: string;
+  /** Run the gateway's `partners` schema migrations at start (default true). */
+  migrate?: boolean;
   limits?: Partial<OperationLimits>;
   /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
   rateLimiter?: RateLimiter;
@@ -45,6 +54,8 @@ export interface GatewayOptions {
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
   rateLimiter: RateLimiter;
+  /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
+  subscriptions: SubscriptionGateway;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
@@ -60,6 +71,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
   });
   const verifier = new TokenVerifier(config);
+  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
+  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
+  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
+  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
@@ -80,11 +97,22 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       ],
     });
+  const partner = await startPartnerEndpoint({
+    supergraphSdl: opts.partnerSupergraphSdl,
+    subgraphUrls: urls,
+    databaseUrl: opts.databaseUrl,
+    migrate: opts.migrate,
+    production,
+  });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",
     apollo,
     port: opts.port ?? config.ports.gateway,
+    onServer: (http) => subscriptions.attach(http),
+    onServer: (http) => subscriptions.attach(http),
     host: process.env.HOST ?? "127.0.0.1",
+    routes: [partner.route],
+    onStop: () => partner.stop(),
     production,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
@@ -107,11 +135,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     },
   });
   logger.info({ url: server.url }, "gateway listening");
-  return { ...server, gateway, rateLimiter };
+  return {
+    ...server,
+    gateway,
+    rateLimiter,
+    subscriptions,
+    stop: async () => {
+      await subscriptions.stop(); // close sockets with a reason before HTTP drains
+      await server.stop();
+    },
+  };
 }
 
 if (isEntryPoint(import.meta.url)) {
-  startGateway().then(
+  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
     (server) => {
       const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);

@@ -1,0 +1,141 @@
+import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
+import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
+import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+
+/** What the executor needs from the caller of one subscription. */
+export interface SubscriptionRequestContext {
+  authorization: string | undefined;
+  requestId: string;
+}
+
+/** A planned subscription: the root fetch runs on the owning subgraph, `rest` per event. */
+export interface PlannedSubscription {
+  primary: FetchNode;
+  rest?: PlanNode;
+  document: DocumentNode;
+  operationName: string | undefined;
+  operationContext: ReturnType<typeof buildOperationContext>;
+}
+
+/** Forwards the caller's Authorization (subgraphs verify it again), like the HTTP gateway. */
+class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionRequestContext> {
+  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<SubscriptionRequestContext>): void {
+    if (context.authorization) request.http?.headers.set("authorization", context.authorization);
+    if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
+  }
+}
+
+export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource;
+
+export const defaultDataSource: DataSourceFactory = (_name, url) =>
+  new AuthForwardingDataSource({ url, honorSubgraphCacheControlHeader: false });
+
+/**
+ * The federated-subscription executor, for one supergraph (built again on every schema
+ * load): @apollo/gateway plans subscriptions but refuses to execute them, so we run the
+ * plan's primary fetch on the owning subgraph ourselves (see server.ts) and, for every
+ * event, execute `Sequence[primary-as-seed, rest]` with the gateway's own executeQueryPlan:
+ * fields owned by other subgraphs (the catalog's gift name, image, animation) arrive
+ * filled in exactly as on HTTP.
+ */
+export class SubscriptionExecutor {
+  readonly apiSchema: GraphQLSchema;
+  private readonly api: Schema;
+  private readonly supergraphSchema: GraphQLSchema;
+  private readonly planner: QueryPlanner;
+  private readonly services: Record<string, GraphQLDataSource>;
+  private readonly plans = new Map<string, PlannedSubscription>();
+
+  constructor(
+    readonly supergraphSdl: string,
+    /** Subgraph name → HTTP URL (overrides the URLs in the supergraph, as the gateway does). */
+    readonly urls: Record<string, string>,
+    dataSource: DataSourceFactory = defaultDataSource,
+  ) {
+    const supergraph = Supergraph.build(supergraphSdl);
+    this.api = supergraph.apiSchema();
+    this.apiSchema = this.api.toGraphQLJSSchema();
+    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+    this.planner = new QueryPlanner(supergraph);
+    this.services = {};
+    for (const sg of supergraph.subgraphs()) {
+      const url = urls[sg.name] ?? sg.url;
+      this.urls[sg.name] = url;
+      this.services[sg.name] = dataSource(sg.name, url);
+    }
+  }
+
+  /** Plans a (validated) subscription document; cached per document and operation name. */
+  plan(document: DocumentNode, operationName: string | undefined): PlannedSubscription {
+    const key = `${operationName ?? ""}\u0000${print(document)}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const operation = operationFromDocument(this.api, document, { operationName });
+    const queryPlan: QueryPlan = this.planner.buildQueryPlan(operation);
+    const node = queryPlan.node;
+    if (!node || node.kind !== "Subscription") throw new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } });
+    const planned: PlannedSubscription = {
+      primary: node.primary,
+      rest: node.rest,
+      document,
+      operationName,
+      operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }),
+    };
+    if (this.plans.size >= 500) this.plans.delete(this.plans.keys().next().value!);
+    this.plans.set(key, planned);
+    return planned;
+  }
+
+  /** The primary fetch's variables: only those it uses, from the client's variables. */
+  primaryVariables(p: PlannedSubscription, variables: Record<string, unknown> | undefined): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of p.primary.variableUsages ?? []) if (variables && variables[name] !== undefined) out[name] = variables[name];
+    return out;
+  }
+
+  /**
+   * Turns one event from the owning subgraph into the client's result: runs the rest of the
+   * plan (entity fetches to other subgraphs) and shapes the response. A failing subgraph
+   * yields an error for its fields; the event is still delivered.
+   */
+  async execute(p: PlannedSubscription, event: ExecutionResult, variables: Record<string, unknown> | undefined, ctx: SubscriptionRequestContext): Promise<ExecutionResult> {
+    const owner = p.primary.serviceName;
+    const real = this.services[owner];
+    const seed: GraphQLDataSource = {
+      // The primary fetch has already happened upstream: answer it with the event itself.
+      process: (options) => (options.request.query === p.primary.operation ? Promise.resolve(event as never) : real.process(options)),
+    };
+    const serviceMap: ServiceMap = { ...this.services, [owner]: seed };
+    const plan: QueryPlan = { kind: "QueryPlan", node: p.rest ? { kind: "Sequence", nodes: [p.primary, p.rest] } : p.primary };
+    const requestContext = {
+      request: { query: print(p.document), variables: variables ?? {}, operationName: p.operationName },
+      context: ctx,
+      metrics: {},
+      logger: undefined,
+      document: p.document,
+      operationName: p.operationName ?? null,
+      overallCachePolicy: { restrict() {}, replace() {}, policyIfCacheable() { return null; } },
+    };
+    try {
+      const result = await executeQueryPlan(
+        plan,
+        serviceMap,
+        requestContext as unknown as Parameters<typeof executeQueryPlan>[2],
+        p.operationContext,
+        this.supergraphSchema,
+        this.api,
+      );
+      return { data: result.data as ExecutionResult["data"], ...(result.errors?.length ? { errors: result.errors.map(asGraphQLError) } : {}) };
+    } catch (err) {
+      return { data: null, errors: [asGraphQLError(err)] };
+    }
+  }
+}
+
+/** graphql-ws calls toJSON() on every error: plain Errors must become GraphQLErrors. */
+export function asGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  const e = err as { message?: string; extensions?: Record<string, unknown> } | undefined;
+  return new GraphQLError(e?.message ?? String(err), { extensions: { code: "INTERNAL_SERVER_ERROR", ...(e?.extensions ?? {}) } });
+}

@@ -1,0 +1,312 @@
+import type { Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import { createClient, type Client } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import WebSocket, { WebSocketServer } from "ws";
+import { AuthError, type AuthUser, type TokenVerifier } from "../../subgraphs/common/auth.js";
+import { logger } from "../../subgraphs/common/logger.js";
+import { Channel } from "./channel.js";
+import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
+
+/** WebSocket close codes the gateway uses (graphql-ws style). */
+export enum CloseCode {
+  /** No token, an invalid one, or it expired (the client must get a fresh token). */
+  Unauthenticated = 4401,
+  Forbidden = 4403,
+  /** The gateway is shutting down: reconnect (to another instance) with your last cursor. */
+  GoingAway = 1001,
+}
+
+/** `extensions.code` of the errors that end one subscription (the socket stays open). */
+export enum StreamErrorCode {
+  /** The supergraph changed: resubscribe (the query may plan differently now). */
+  SchemaReloaded = "SCHEMA_RELOADED",
+  /** More than the queue bound was waiting for this client: resubscribe with `after`. */
+  SlowConsumer = "SLOW_CONSUMER",
+  /** The owning subgraph's stream dropped (restart, deploy): resubscribe with `after`. */
+  StreamInterrupted = "STREAM_INTERRUPTED",
+  ShuttingDown = "SHUTTING_DOWN",
+}
+
+type ConnectionExtra = {
+  socket: WebSocket;
+  user?: AuthUser;
+  authorization?: string;
+  expiry?: NodeJS.Timeout;
+  /** One upstream graphql-ws client per owning subgraph, for this downstream connection only. */
+  upstreams?: Map<string, Client>;
+};
+
+interface SubscriptionContext {
+  authorization: string | undefined;
+  requestId: string;
+  extra: ConnectionExtra;
+}
+
+export interface SubscriptionGatewayOptions {
+  supergraphSdl: string;
+  urls: Record<string, string>;
+  verifier: TokenVerifier;
+  /** Results a client may have queued before its subscription is ended as too slow. */
+  maxQueue?: number;
+  dataSource?: DataSourceFactory;
+  path?: string;
+}
+
+function wsUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, "ws");
+}
+
+/** Pulls `cursor` from the root field of a delivered result, when the client selected it. */
+function cursorOf(result: ExecutionResult): string | null {
+  const data = result.data as Record<string, unknown> | null | undefined;
+  if (!data) return null;
+  for (const v of Object.values(data)) {
+    if (v && typeof v === "object" && typeof (v as { cursor?: unknown }).cursor === "string") return (v as { cursor: string }).cursor;
+  }
+  return null;
+}
+
+function failing(error: GraphQLError): AsyncIterableIterator<never> {
+  return {
+    next: () => Promise.reject(error),
+    return: () => Promise.resolve({ value: undefined, done: true }),
+    throw: (e) => Promise.reject(e),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+class ActiveSubscription {
+  private chain: Promise<void> = Promise.resolve();
+  private inflight = 0;
+  private lastCursor: string | null = null;
+  readonly channel: Channel<ExecutionResult>;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly gw: SubscriptionGateway,
+    private readonly executor: SubscriptionExecutor,
+    private readonly plan: PlannedSubscription,
+    private readonly variables: Record<string, unknown> | undefined,
+    private readonly ctx: SubscriptionContext,
+  ) {
+    this.channel = new Channel<ExecutionResult>(
+      gw.maxQueue,
+      () => this.slow(),
+      () => this.release(),
+    );
+  }
+
+  private slow(): GraphQLError {
+    this.gw.stats.slowClosed++;
+    return new GraphQLError(`too slow: more than ${this.gw.maxQueue} events queued; resubscribe with after: your last cursor`, {
+      extensions: { code: StreamErrorCode.SlowConsumer, cursor: this.lastCursor },
+    });
+  }
+
+  start(client: Client): void {
+    this.gw.stats.upstreamSubscriptions++;
+    this.unsubscribe = client.subscribe<Record<string, unknown>>(
+      { query: this.plan.primary.operation, variables: this.executor.primaryVariables(this.plan, this.variables), operationName: this.plan.primary.operationName },
+      {
+        next: (event) => {
+          if (this.channel.isClosed) return;
+          // Results are produced in event order; bound what waits for the rest of the plan too.
+          if (++this.inflight > this.gw.maxQueue) {
+            this.channel.fail(this.slow());
+            return;
+          }
+          this.chain = this.chain.then(async () => {
+            const result = await this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
+            this.inflight--;
+            if (this.channel.push(result)) this.lastCursor = cursorOf(result) ?? this.lastCursor;
+          });
+        },
+        error: (err) => {
+          void this.chain.then(() => this.channel.fail(upstreamError(err)));
+        },
+        complete: () => {
+          void this.chain.then(() => this.channel.end());
+        },
+      },
+    );
+  }
+
+  end(error: GraphQLError): void {
+    this.channel.fail(error);
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    // The client left (or the stream ended): end the upstream subscription at once.
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.gw.stats.upstreamSubscriptions--;
+    this.gw.forget(this);
+  }
+}
+
+function upstreamError(err: unknown): GraphQLError {
+  if (Array.isArray(err) && err.length > 0) {
+    const e = err[0] as GraphQLFormattedError;
+    return new GraphQLError(e.message, { extensions: e.extensions });
+  }
+  const close = err as { code?: number; reason?: string } | undefined;
+  if (close && typeof close.code === "number") {
+    return new GraphQLError(`the gift stream was interrupted (${close.code}${close.reason ? `: ${close.reason}` : ""}); resubscribe with after: your last cursor`, {
+      extensions: { code: StreamErrorCode.StreamInterrupted, upstreamCloseCode: close.code },
+    });
+  }
+  return new GraphQLError("the gift stream was interrupted; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.StreamInterrupted } });
+}
+
+/**
+ * graphql-ws on the gateway's own HTTP server and path (ws://host:4000/graphql).
+ * Subscriptions run through SubscriptionExecutor; everything else stays on HTTP.
+ */
+export class SubscriptionGateway {
+  private executor: SubscriptionExecutor;
+  private wss: WebSocketServer | null = null;
+  private dispose: (() => void | Promise<void>) | null = null;
+  private readonly active = new Set<ActiveSubscription>();
+  readonly maxQueue: number;
+  /** Counters for tests, metrics and leak checks. */
+  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, slowClosed: 0, reloads: 0 };
+
+  constructor(private readonly opts: SubscriptionGatewayOptions) {
+    this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
+    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+  }
+
+  /** Open downstream WebSocket connections. */
+  get connections(): number {
+    return this.wss?.clients.size ?? 0;
+  }
+
+  /**
+   * Keeps the planner in step with the gateway's schema. A changed supergraph completes
+   * every open subscription with SCHEMA_RELOADED so clients resubscribe (with their cursor).
+   */
+  onSchema(supergraphSdl: string): void {
+    if (supergraphSdl === this.executor.supergraphSdl) return;
+    this.executor = new SubscriptionExecutor(supergraphSdl, { ...this.opts.urls }, this.opts.dataSource);
+    this.stats.reloads++;
+    const reason = new GraphQLError("the graph's schema was reloaded; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.SchemaReloaded } });
+    for (const sub of [...this.active]) sub.end(reason);
+  }
+
+  forget(sub: ActiveSubscription): void {
+    if (this.active.delete(sub)) this.stats.subscriptions--;
+  }
+
+  attach(http: Server): void {
+    const wss = new WebSocketServer({ server: http, path: this.opts.path ?? "/graphql" });
+    this.wss = wss;
+    const server = useServer<Record<string, unknown>, ConnectionExtra>(
+      {
+        schema: () => this.executor.apiSchema,
+        onConnect: (ctx) => this.authenticate(ctx.extra, ctx.connectionParams),
+        onClose: (ctx) => this.closeConnection(ctx.extra),
+        context: (ctx): Record<string, unknown> => ({ authorization: ctx.extra.authorization, requestId: randomUUID(), extra: ctx.extra }) satisfies SubscriptionContext,
+        subscribe: (args) => this.subscribe(args),
+        execute: () => ({ errors: [new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } })] }),
+        onOperation: (_ctx, _id, _payload, _args, result) => {
+          const r = result as ExecutionResult | AsyncIterable<ExecutionResult>;
+          if (!(Symbol.asyncIterator in r) && r.errors?.length) return failing(asGraphQLError(r.errors[0]));
+          return undefined;
+        },
+      },
+      wss,
+    );
+    this.dispose = () => server.dispose();
+  }
+
+  private async authenticate(extra: ConnectionExtra, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> {
+    const raw = params?.authorization ?? params?.Authorization;
+    const authorization = typeof raw === "string" ? raw : undefined;
+    let user: AuthUser | null;
+    try {
+      user = await this.opts.verifier.fromHeader(authorization);
+    } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+      extra.socket.close(CloseCode.Unauthenticated, `Unauthorized: ${e.message}`);
+      return false;
+    }
+    if (!user) {
+      extra.socket.close(CloseCode.Unauthenticated, 'Unauthorized: send connection_init { authorization: "Bearer <jwt>" }');
+      return false;
+    }
+    extra.user = user;
+    extra.authorization = authorization;
+    if (user.exp !== undefined) {
+      const ms = Math.max(0, user.exp * 1000 - Date.now());
+      extra.expiry = setTimeout(() => extra.socket.close(CloseCode.Unauthenticated, "Unauthorized: token expired; reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
+      extra.expiry.unref();
+    }
+    return true;
+  }
+
+  private closeConnection(extra: ConnectionExtra): void {
+    if (extra.expiry) clearTimeout(extra.expiry);
+    for (const client of extra.upstreams?.values() ?? []) void client.dispose();
+    extra.upstreams?.clear();
+  }
+
+  private upstream(extra: ConnectionExtra, service: string): Client {
+    extra.upstreams ??= new Map();
+    let client = extra.upstreams.get(service);
+    if (!client) {
+      const url = this.executor.urls[service];
+      client = createClient({
+        url: wsUrl(url),
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: extra.authorization },
+        lazy: true,
+        lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
+        retryAttempts: 0, // never silently: the client resumes with its cursor
+        keepAlive: 10_000,
+      });
+      let open = false;
+      client.on("connected", () => {
+        open = true;
+        this.stats.upstreamSockets++;
+      });
+      // "closed" also fires for sockets that never opened: count only opened ones.
+      client.on("closed", () => {
+        if (open) this.stats.upstreamSockets--;
+        open = false;
+      });
+      extra.upstreams.set(service, client);
+    }
+    return client;
+  }
+
+  private subscribe(args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult {
+    const ctx = args.contextValue as SubscriptionContext;
+    let plan: PlannedSubscription;
+    try {
+      plan = this.executor.plan(args.document, args.operationName ?? undefined);
+    } catch (err) {
+      return { errors: [asGraphQLError(err)] };
+    }
+    const sub = new ActiveSubscription(this, this.executor, plan, args.variableValues as Record<string, unknown> | undefined, ctx);
+    this.active.add(sub);
+    this.stats.subscriptions++;
+    this.stats.opened++;
+    sub.start(this.upstream(ctx.extra, plan.primary.serviceName));
+    return sub.channel;
+  }
+
+  async stop(): Promise<void> {
+    const bye = new GraphQLError("the gateway is shutting down; reconnect with your last cursor", { extensions: { code: StreamErrorCode.ShuttingDown } });
+    for (const sub of [...this.active]) sub.end(bye);
+    for (const client of this.wss?.clients ?? []) client.close(CloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");
+    await Promise.resolve(this.dispose?.()).catch((err: unknown) => logger.debug({ err: String(err) }, "ws dispose"));
+    if (this.wss) await new Promise<void>((r) => this.wss!.close(() => r()));
+  }
+}

@@ -1,0 +1,171 @@
+import DataLoader from "dataloader";
+import { GraphQLError } from "graphql";
+import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import { FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
+import { encodeCursor } from "../stream/cursor.js";
+import type { EarningsContext } from "./context.js";
+import { Creator, User } from "./creator.js";
+import { LiveSession } from "./live-session.js";
+
+/** The catalog owns gifts; earnings refers to one by id and the gateway fetches the rest. */
+@Directive('@key(fields: "id", resolvable: false)')
+@ObjectType({ description: "A gift in the catalog: something a viewer can send to a host, priced in coins." })
+export class Gift {
+  @Field(() => ID, { description: "The gift's id." })
+  id: string;
+}
+
+/** Who may see a stream event's earnings-private fields. */
+export type EventScope = "host" | "public" | "entity";
+
+/**
+ * A credited gift as earnings knows it (contract 1): the fields shared with the wallet
+ * (@shareable, identical types) plus the earnings-only stream fields. A subscription
+ * event therefore needs only the catalog in the gateway's plan.
+ */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
+export class GiftEvent {
+  @Field(() => ID, { description: "Unique id of this send; the idempotent result of one sendGift." })
+  id: string;
+
+  @Directive("@shareable")
+  @Field(() => User, { description: "Who sent it." })
+  sender: User;
+
+  @Directive("@shareable")
+  @Field({ description: "The sender's display name at send time (as in their token then)." })
+  senderName: string;
+
+  @Directive("@shareable")
+  @Field(() => Gift, { description: "What was sent." })
+  gift: Gift;
+
+  @Directive("@shareable")
+  @Field(() => Creator, { description: "Who received it." })
+  host: Creator;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "How many of the gift were sent at once." })
+  quantity: number;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "Coins per gift at send time (the catalog price the sender paid)." })
+  unitCost: number;
+
+  @Directive("@shareable")
+  @Field(() => Int, { description: "Coins spent: unitCost × quantity." })
+  coins: number;
+
+  @Directive("@shareable")
+  @Field(() => ID, { nullable: true, description: "The combo (streak) this send belongs to, when sent as one." })
+  comboId: string | null;
+
+  @Directive("@shareable")
+  @Field(() => Date, { description: "When the coins were debited." })
+  sentAt: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Opaque stream position of this event. Resubscribe with `after: cursor` to resume exactly after it. Null outside a stream.",
+  })
+  cursor: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "Gifts sent so far in this combo, this send included (a combo end carries the final count). Null when not part of a combo.",
+  })
+  comboCount: number | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "True on the event that ends a combo: a separate event with quantity 0 and coins 0 (so totals count each gift once), sent when the sender's next gift to the host does not continue the combo or after a few seconds without one. False on gifts in an open combo; null when not part of a combo.",
+  })
+  comboEnded: boolean | null;
+
+  // Not fields: who may see diamonds.
+  scope: EventScope;
+  hostId: string;
+  liveSessionId: string | null;
+  diamondsValue: number;
+
+  static from(row: FeedRow, scope: EventScope): GiftEvent {
+    return Object.assign(new GiftEvent(), {
+      id: row.id,
+      sender: Object.assign(new User(), { id: row.senderId }),
+      senderName: row.senderName,
+      gift: Object.assign(new Gift(), { id: row.giftId }),
+      quantity: row.quantity,
+      unitCost: row.unitCost,
+      coins: row.coins,
+      comboId: row.comboId,
+      sentAt: row.sentAt,
+      cursor: scope === "entity" ? null : encodeCursor(row.seq),
+      comboCount: row.comboCount,
+      comboEnded: row.comboEnded,
+      scope,
+      hostId: row.hostId,
+      liveSessionId: row.liveSessionId,
+      diamondsValue: row.diamonds,
+    });
+  }
+}
+
+/** Batches GiftEvent references (e.g. sendGift's giftEvent { diamonds }) into one SELECT. */
+export function giftEventFeedLoader(ctx: Pick<EarningsContext, "services">) {
+  return new DataLoader(async (ids: readonly string[]) => {
+    const rows: Record<string, unknown>[] = await ctx.services.creators.dataSource.query(
+      `SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE id = ANY($1::text[])`,
+      [[...ids]],
+    );
+    const byId = new Map(rows.map((r) => [r.id as string, toFeedRow(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+const loaders = new WeakMap<object, ReturnType<typeof giftEventFeedLoader>>();
+function loaderFor(ctx: EarningsContext) {
+  let l = loaders.get(ctx);
+  if (!l) loaders.set(ctx, (l = giftEventFeedLoader(ctx)));
+  return l;
+}
+
+export const giftEventReference = {
+  /** Null until earnings has credited the gift (the consumer runs shortly after the send). */
+  async __resolveReference(ref: { id: string }, ctx: EarningsContext): Promise<GiftEvent | null> {
+    const row = await loaderFor(ctx).load(ref.id);
+    return row ? GiftEvent.from(row, "entity") : null;
+  },
+};
+
+@Resolver(() => GiftEvent)
+export class GiftEventStreamResolver {
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description: "Diamonds the host earned from this send. Only the host (and admins) see it, and never on the public room feed; null otherwise.",
+  })
+  diamonds(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): number | null {
+    if (event.scope === "public") return null;
+    const user = ctx.user;
+    if (!user || (user.id !== event.hostId && !user.roles.includes("admin"))) return null;
+    return event.diamondsValue;
+  }
+
+  @FieldResolver(() => Creator, { description: "Who received it." })
+  async host(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): Promise<Creator> {
+    const row = await ctx.loaders.creator.load(event.hostId);
+    if (!row) throw new GraphQLError("host profile not found", { extensions: { code: "NOT_FOUND" } });
+    return Creator.from(row);
+  }
+}
+
+@Resolver(() => GiftEvent)
+export class GiftEventLiveSessionResolver {
+  @FieldResolver(() => LiveSession, { nullable: true, description: "The live session the gift was sent during, when it was sent to one." })
+  async liveSession(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): Promise<LiveSession | null> {
+    if (!event.liveSessionId) return null;
+    const row = await ctx.loaders.liveSession.load(event.liveSessionId);
+    return row ? LiveSession.from(row) : null;
+  }
+}

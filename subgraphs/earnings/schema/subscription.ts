@@ -1,0 +1,105 @@
+import { Arg, Directive, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
+import { badInput } from "../../common/errors.js";
+import type { FeedRow } from "../domain/feed.js";
+import { decodeCursor } from "../stream/cursor.js";
+import type { FeedFilter } from "../stream/hub.js";
+import type { EarningsContext } from "./context.js";
+import { GiftEvent, type EventScope } from "./subscription-types.js";
+
+type StreamPayload = FeedRow & { scope: EventScope };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkId(value: string, field: string): string {
+  if (value.length === 0 || value.length > 128) throw badInput(`${field} is not a valid id`, [field]);
+  return value;
+}
+
+/** Wraps a hub stream so each row carries the scope the GiftEvent fields check. */
+async function* scoped(rows: AsyncIterableIterator<FeedRow>, scope: EventScope): AsyncGenerator<StreamPayload> {
+  for await (const row of rows) yield { ...row, scope };
+}
+
+/** Like `scoped`, but return() reaches the hub at once (an async generator would wait for the next event). */
+function withScope(rows: AsyncIterableIterator<FeedRow>, scope: EventScope): AsyncIterableIterator<StreamPayload> {
+  const gen = scoped(rows, scope);
+  return {
+    next: () => gen.next(),
+    return: async () => {
+      await rows.return?.();
+      return { value: undefined, done: true };
+    },
+    throw: async (e) => {
+      await rows.return?.();
+      throw e;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function sessionHost(ctx: EarningsContext, liveSessionId: string): Promise<string> {
+  const row = UUID.test(liveSessionId) ? await ctx.loaders.liveSession.load(liveSessionId) : null;
+  if (!row) throw badInput("no such live session", ["liveSessionId"]);
+  return row.hostId;
+}
+
+async function openHostStream({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
+  const user = requireUser(context.user);
+  const hostId = args.hostId == null ? null : checkId(args.hostId, "hostId");
+  const liveSessionId = args.liveSessionId == null ? null : checkId(args.liveSessionId, "liveSessionId");
+  if (!hostId && !liveSessionId) throw badInput("give hostId or liveSessionId", ["hostId"]);
+  const after = args.after == null ? null : decodeCursor(args.after);
+  let owner = hostId;
+  if (liveSessionId) {
+    const sessionOwner = await sessionHost(context, liveSessionId);
+    if (hostId && sessionOwner !== hostId) throw badInput("that live session belongs to another host", ["liveSessionId"]);
+    owner = sessionOwner;
+  }
+  requireSelfOrAdmin(user, owner!);
+  const filter: FeedFilter = liveSessionId ? { hostId: owner!, liveSessionId } : { hostId: owner! };
+  return withScope(context.services.stream.subscribe(filter, after), "host");
+}
+
+async function openRoomFeed({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
+  requireUser(context.user);
+  const liveSessionId = checkId(args.liveSessionId, "liveSessionId");
+  const after = args.after == null ? null : decodeCursor(args.after);
+  await sessionHost(context, liveSessionId);
+  return withScope(context.services.stream.subscribe({ liveSessionId }, after), "public");
+}
+
+@Resolver()
+export class GiftStreamResolver {
+  @Subscription(() => GiftEvent, {
+    subscribe: openHostStream,
+    description:
+      "A host's private gift stream, diamonds included: every gift credited to the host (or to one of their live sessions), in order. " +
+      "With `after`, first replays what came after that cursor, then continues live, with no gap and no duplicate. Only the host and admins may subscribe.",
+  })
+  giftReceived(
+    @Root() event: StreamPayload,
+    @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId)." }) _hostId?: string,
+    @Arg("liveSessionId", () => ID, { nullable: true, description: "Only gifts sent during this live session." }) _liveSessionId?: string,
+    @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
+  ): GiftEvent {
+    return GiftEvent.from(event, event.scope);
+  }
+
+  @Directive('@tag(name: "partner")')
+  @Subscription(() => GiftEvent, {
+    subscribe: openRoomFeed,
+    description:
+      "A live session's public gift feed for the viewers in the room: every gift sent during the session, in order, without the host's earnings " +
+      "(diamonds is always null here). Open to any signed-in user. With `after`, replays what came after that cursor first.",
+  })
+  liveGiftFeed(
+    @Root() event: StreamPayload,
+    @Arg("liveSessionId", () => ID, { description: "The live session (room) to follow." }) _liveSessionId: string,
+    @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
+  ): GiftEvent {
+    return GiftEvent.from(event, "public");
+  }
+}

@@ -1,0 +1,295 @@
+import pg from "pg";
+import { GraphQLError } from "graphql";
+import type { DataSource } from "typeorm";
+import { logger } from "../../common/logger.js";
+import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
+import { Channel } from "./channel.js";
+import { encodeCursor } from "./cursor.js";
+
+/** Which rows a stream carries. */
+export type FeedFilter = { hostId: string; liveSessionId?: string | null } | { hostId?: null; liveSessionId: string };
+
+export interface HubOptions {
+  /** Live events a subscriber may have queued before it is closed as too slow. */
+  maxQueue?: number;
+  /** Rows read per replay page. */
+  pageSize?: number;
+  /** Fallback poll (lost notifications, listener reconnects) and combo sweep interval. */
+  pollMs?: number;
+}
+
+export const SLOW_CONSUMER = "SLOW_CONSUMER";
+
+/**
+ * One per process: ONE LISTEN connection and one reader for all subscribers. On a NOTIFY
+ * (sent at commit by appendToFeed) it reads the new rows once (seq > high-water mark) and
+ * hands each to the subscribers whose filter matches. Every instance reads the database,
+ * so two instances on one database each deliver every event to their own subscribers.
+ */
+export class FeedHub {
+  private listener: pg.Client | null = null;
+  private high = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private readonly byHost = new Map<string, Set<FeedSubscription>>();
+  private readonly bySession = new Map<string, Set<FeedSubscription>>();
+  readonly maxQueue: number;
+  readonly pageSize: number;
+  readonly pollMs: number;
+  /** Counters for tests and metrics. */
+  readonly stats = { subscribers: 0, opened: 0, closed: 0, rowsRead: 0, delivered: 0, slowClosed: 0 };
+
+  constructor(
+    readonly ds: DataSource,
+    private readonly databaseUrl: string,
+    opts: HubOptions = {},
+  ) {
+    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    this.pageSize = opts.pageSize ?? 500;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  /** Open LISTEN connections held by this hub (0 or 1). */
+  get listeners(): number {
+    return this.listener ? 1 : 0;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const [{ max }] = await this.ds.query(`SELECT coalesce(max(seq), 0)::text AS max FROM earnings.gift_feed`);
+    this.high = Number(max);
+    await this.connect();
+    this.timer = setInterval(() => {
+      this.wake();
+      this.ds.transaction((m) => endIdleCombos(m)).catch((err) => logger.warn({ err: String(err) }, "combo sweep failed"));
+      if (!this.listener && !this.stopped) this.connect().catch(() => undefined);
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "earnings-feed-listener" });
+    const lost = (err?: Error) => {
+      if (this.listener !== client) return;
+      this.listener = null;
+      client.end().catch(() => undefined);
+      if (!this.stopped) logger.warn({ err: err?.message }, "feed listener lost; polling until it reconnects");
+    };
+    client.on("error", lost);
+    client.on("end", () => lost());
+    client.on("notification", () => this.wake());
+    await client.connect();
+    await client.query(`LISTEN ${FEED_CHANNEL}`);
+    if (this.stopped) {
+      await client.end();
+      return;
+    }
+    this.listener = client;
+    this.wake(); // catch up on anything committed while we were not listening
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.reading?.catch(() => undefined);
+    for (const set of [...this.byHost.values(), ...this.bySession.values()]) {
+      for (const sub of set) sub.fail(new GraphQLError("the gift stream is shutting down; resubscribe with your last cursor", { extensions: { code: "SHUTTING_DOWN" } }));
+    }
+  }
+
+  /** Reads new rows once for all subscribers; coalesces wake-ups while a read is running. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = (async () => {
+      do {
+        this.again = false;
+        await this.readNew();
+      } while (this.again && !this.stopped);
+    })()
+      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "feed read failed; retrying on next poll"))
+      .finally(() => {
+        this.reading = null;
+      });
+  }
+
+  private async readNew(): Promise<void> {
+    if (this.stats.subscribers === 0) {
+      // Nobody to deliver to: just move the high-water mark.
+      const [{ max }] = await this.ds.query(`SELECT coalesce(max(seq), 0)::text AS max FROM earnings.gift_feed`);
+      this.high = Math.max(this.high, Number(max));
+      return;
+    }
+    for (;;) {
+      const raw: Record<string, unknown>[] = await this.ds.query(`SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE seq > $1 ORDER BY seq LIMIT 1000`, [this.high]);
+      for (const r of raw) {
+        const row = toFeedRow(r);
+        this.high = row.seq;
+        this.stats.rowsRead++;
+        this.dispatch(row);
+      }
+      if (raw.length < 1000) return;
+    }
+  }
+
+  private dispatch(row: FeedRow): void {
+    for (const sub of this.byHost.get(row.hostId) ?? []) sub.offer(row);
+    if (row.liveSessionId) for (const sub of this.bySession.get(row.liveSessionId) ?? []) sub.offer(row);
+  }
+
+  /**
+   * A stream of feed rows: replays rows after `afterSeq` from the database (when given),
+   * then tails live, with no gap and no duplicate at the seam. The live registration
+   * happens first, so nothing committed during the replay is missed; seq dedupes.
+   */
+  subscribe(filter: FeedFilter, afterSeq: number | null): FeedSubscription {
+    const sub = new FeedSubscription(this, filter, afterSeq);
+    const [map, key] = filter.liveSessionId ? [this.bySession, filter.liveSessionId] : [this.byHost, filter.hostId!];
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(sub);
+    this.stats.subscribers++;
+    this.stats.opened++;
+    sub.onRelease = () => {
+      set!.delete(sub);
+      if (set!.size === 0 && map.get(key) === set) map.delete(key);
+      this.stats.subscribers--;
+      this.stats.closed++;
+    };
+    return sub;
+  }
+
+  /** Rows of one stream after `afterSeq`, in order (replay). */
+  async page(filter: FeedFilter, afterSeq: number, limit: number): Promise<FeedRow[]> {
+    const rows: Record<string, unknown>[] = filter.liveSessionId
+      ? await this.ds.query(
+        `SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE live_session_id = $1 AND ($2::text IS NULL OR host_id = $2) AND seq > $3 ORDER BY seq LIMIT $4`,
+        [filter.liveSessionId, filter.hostId ?? null, afterSeq, limit],
+      )
+      : await this.ds.query(`SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE host_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [filter.hostId, afterSeq, limit]);
+    return rows.map(toFeedRow);
+  }
+}
+
+export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
+  private replaying: boolean;
+  private replayBuf: FeedRow[] = [];
+  private caughtUp = false;
+  /** Live rows that arrived during the replay (bounded; on overflow the replay re-reads instead). */
+  private pending: FeedRow[] = [];
+  private pendingOverflow = false;
+  private lastSeq: number;
+  private lastAccepted: number;
+  private readonly live: Channel<FeedRow>;
+  private done = false;
+  onRelease: () => void = () => {};
+
+  constructor(
+    private readonly hub: FeedHub,
+    private readonly filter: FeedFilter,
+    afterSeq: number | null,
+  ) {
+    this.replaying = afterSeq !== null;
+    this.lastSeq = this.lastAccepted = afterSeq ?? 0;
+    this.live = new Channel<FeedRow>(
+      hub.maxQueue,
+      () => {
+        hub.stats.slowClosed++;
+        return new GraphQLError(
+          `too slow: more than ${hub.maxQueue} gifts queued; resubscribe with after: your last cursor`,
+          { extensions: { code: SLOW_CONSUMER, cursor: this.lastAccepted > 0 ? encodeCursor(this.lastAccepted) : null } },
+        );
+      },
+      () => this.release(),
+    );
+  }
+
+  private released = false;
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease();
+  }
+
+  /** Called by the hub for every matching committed row, in seq order. */
+  offer(row: FeedRow): void {
+    if (this.filter.hostId && row.hostId !== this.filter.hostId) return;
+    if (this.replaying) {
+      if (this.pending.length >= this.hub.maxQueue) {
+        this.pending = [];
+        this.pendingOverflow = true;
+      } else if (!this.pendingOverflow) this.pending.push(row);
+      return;
+    }
+    if (row.seq <= this.lastAccepted) return;
+    if (this.live.push(row)) this.lastAccepted = row.seq;
+  }
+
+  fail(e: unknown): void {
+    this.live.fail(e);
+  }
+
+  async next(): Promise<IteratorResult<FeedRow>> {
+    while (this.replaying && !this.done) {
+      if (this.replayBuf.length > 0) {
+        const row = this.replayBuf.shift()!;
+        this.lastSeq = this.lastAccepted = row.seq;
+        this.hub.stats.delivered++;
+        return { value: row, done: false };
+      }
+      if (this.caughtUp) {
+        if (this.pendingOverflow) {
+          // Rows were dropped from `pending` while we replayed: read the database again.
+          this.pendingOverflow = false;
+          this.caughtUp = false;
+          continue;
+        }
+        this.replaying = false;
+        for (const row of this.pending) this.offer(row);
+        this.pending = [];
+        break;
+      }
+      let page: FeedRow[];
+      try {
+        page = await this.hub.page(this.filter, this.lastSeq, this.hub.pageSize);
+      } catch (err) {
+        // graphql-ws does not call return() after a throw: unregister here.
+        await this.return();
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "gift stream replay failed");
+        throw new GraphQLError("the gift stream could not be read; resubscribe with your last cursor", { extensions: { code: "STREAM_UNAVAILABLE" } });
+      }
+      if (this.done) break;
+      this.replayBuf = page;
+      this.caughtUp = page.length < this.hub.pageSize;
+    }
+    if (this.done) return { value: undefined, done: true };
+    const r = await this.live.next();
+    if (!r.done) {
+      this.lastSeq = r.value.seq;
+      this.hub.stats.delivered++;
+    }
+    return r;
+  }
+
+  return(): Promise<IteratorResult<FeedRow>> {
+    this.done = true;
+    return this.live.return();
+  }
+
+  throw(e?: unknown): Promise<IteratorResult<FeedRow>> {
+    this.done = true;
+    return this.live.throw(e);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<FeedRow> {
+    return this;
+  }
+}

@@ -1,0 +1,32 @@
+import type { Server } from "node:http";
+import type { GraphQLSchema } from "graphql";
+import type { DataSource } from "typeorm";
+import type { TokenVerifier } from "../../common/auth.js";
+import type { BaseContext } from "../../common/subgraph.js";
+import { FeedHub } from "./hub.js";
+import { attachStreamServer } from "./server.js";
+
+export { FeedHub } from "./hub.js";
+
+/** Adds the process's gift-stream hub to the earnings services. */
+export function withGiftStream<T extends object>(ds: DataSource, make: () => T): T & { stream: FeedHub } {
+  const url = (ds.options as { url?: string }).url;
+  if (!url) throw new Error("the gift stream needs the DataSource url for its LISTEN connection");
+  return { ...make(), stream: new FeedHub(ds, url) };
+}
+
+/** SubgraphDefinition.attach: starts the hub and serves graphql-ws on the subgraph's /graphql. */
+export async function attachGiftStream<C>(
+  http: Server,
+  services: { stream: FeedHub },
+  schema: GraphQLSchema,
+  verifier: TokenVerifier,
+  context: (base: BaseContext) => C,
+): Promise<() => Promise<void>> {
+  await services.stream.start();
+  const ws = attachStreamServer({ http, schema, verifier, context });
+  return async () => {
+    await ws.stop();
+    await services.stream.stop();
+  };
+}
