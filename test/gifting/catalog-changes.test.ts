@@ -98,4 +98,18 @@ describe("sendGift follows the catalog's changes made through its admin mutation
     expect(await trace(stack)).toEqual(before);
     expect(await balanceOf(stack, "late")).toEqual({ coins: 4000, debt: 0 });
   });
+
+  it("answers SERVICE_UNAVAILABLE and charges nothing when the catalog cannot be asked (the client retries with the same key)", async () => {
+    const doughnut = gifts.get("doughnut")!;
+    await fund(stack, "unlucky", 100);
+    const token = await viewerToken(stack, "unlucky");
+    await stack.subgraphs.catalog.stop();
+    const before = await trace(stack);
+    const { res } = await sendGift(stack, token, { giftId: doughnut.id, hostId: "host-cat", idempotencyKey: key() });
+    expect(res.status).toBe(200);
+    expect(res.errors?.[0].extensions?.code).toBe("SERVICE_UNAVAILABLE");
+    expect(res.errors?.[0].message).toMatch(/retry/);
+    expect(await trace(stack)).toEqual(before);
+    expect(await balanceOf(stack, "unlucky")).toEqual({ coins: 100, debt: 0 });
+  });
 });

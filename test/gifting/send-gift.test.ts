@@ -192,17 +192,28 @@ describe("sendGift: the gift, its price and the quantity", () => {
     expect(e).toMatchObject({ balance: 0, shortfall: 1 });
   });
 
-  it("answers BAD_USER_INPUT for a quantity outside 1..9,999, a malformed gift id or a missing idempotency key", async () => {
+  it("refuses a quantity outside 1..9,999 or an expectedUnitCost below 1 with INVALID_INPUT on that field", async () => {
+    const token = await viewerToken(stack, "frank");
+    for (const [input, field] of [
+      [{ quantity: 0 }, "quantity"],
+      [{ quantity: -3 }, "quantity"],
+      [{ quantity: 10_000, comboId: "c-big" }, "quantity"],
+      [{ expectedUnitCost: 0 }, "expectedUnitCost"],
+    ] as const) {
+      const e = await expectRefused(token, { giftId: rose.id, hostId: "host-live", ...input, idempotencyKey: key() }, "INVALID_INPUT");
+      expect(e.field).toEqual(["input", field]);
+    }
+  });
+
+  it("answers BAD_USER_INPUT for a malformed gift id, an empty host id or a missing idempotency key", async () => {
     const token = await viewerToken(stack, "frank");
     const before = await trace(stack);
     for (const input of [
-      { giftId: rose.id, hostId: "host-live", quantity: 0, idempotencyKey: key() },
-      { giftId: rose.id, hostId: "host-live", quantity: -3, idempotencyKey: key() },
-      { giftId: rose.id, hostId: "host-live", quantity: 10_000, comboId: "c-big", idempotencyKey: key() },
       { giftId: "rose", hostId: "host-live", idempotencyKey: key() },
       { giftId: rose.id, hostId: "", idempotencyKey: key() },
-      { giftId: rose.id, hostId: "host-live", expectedUnitCost: 0, idempotencyKey: key() },
+      { giftId: rose.id, hostId: "host-live", liveSessionId: "x".repeat(129), idempotencyKey: key() },
       { giftId: rose.id, hostId: "host-live", idempotencyKey: "" },
+      { giftId: rose.id, hostId: "host-live", idempotencyKey: "has spaces" },
     ]) {
       const { res } = await sendGift(stack, token, input);
       expect(res.status, JSON.stringify(input)).toBe(200);

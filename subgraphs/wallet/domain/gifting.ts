@@ -99,20 +99,15 @@ function id(value: string | null | undefined, field: string, required: boolean):
 }
 
 /**
- * Shape checks that never depend on data: a malformed request is BAD_USER_INPUT
- * (a GraphQL error). Rules that depend on the gift or the combo are userErrors.
+ * Format checks: a malformed id or key is BAD_USER_INPUT (a GraphQL error). Numbers out of
+ * range are INVALID_INPUT userErrors (checkNumbers), like the wallet's other mutations
+ * (recharge customCoins, spending limits).
  */
 export function parseSendGiftInput(input: SendGiftInputData): SendGiftCommand {
   const giftId = id(input.giftId, "giftId", true)!;
   if (!UUID.test(giftId)) throw badInput("giftId is not a gift id", ["input", "giftId"]);
   const quantity = input.quantity ?? 1;
-  if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_COMBO_QUANTITY) {
-    throw badInput(`quantity must be between 1 and ${MAX_QUANTITY} (${MAX_COMBO_QUANTITY} for streakable gifts in a combo)`, ["input", "quantity"]);
-  }
   const expected = input.expectedUnitCost ?? null;
-  if (expected !== null && (!Number.isInteger(expected) || expected < 1)) {
-    throw badInput("expectedUnitCost must be a positive number of coins", ["input", "expectedUnitCost"]);
-  }
   return {
     giftId: giftId.toLowerCase(),
     hostId: id(input.hostId, "hostId", true)!,
@@ -122,6 +117,18 @@ export function parseSendGiftInput(input: SendGiftInputData): SendGiftCommand {
     expectedUnitCost: expected,
     idempotencyKey: validateIdempotencyKey(input.idempotencyKey),
   };
+}
+
+/** Ranges that hold for any gift: quantity 1..9,999, expectedUnitCost >= 1. */
+export function checkNumbers(cmd: SendGiftCommand): void {
+  if (!Number.isInteger(cmd.quantity) || cmd.quantity < 1 || cmd.quantity > MAX_COMBO_QUANTITY) {
+    throw new DomainError(ErrorCode.INVALID_INPUT, `quantity must be between 1 and ${MAX_QUANTITY} (${MAX_COMBO_QUANTITY} for streakable gifts in a combo)`, {
+      field: ["input", "quantity"],
+    });
+  }
+  if (cmd.expectedUnitCost !== null && (!Number.isInteger(cmd.expectedUnitCost) || cmd.expectedUnitCost < 1)) {
+    throw new DomainError(ErrorCode.INVALID_INPUT, "expectedUnitCost must be a positive number of coins", { field: ["input", "expectedUnitCost"] });
+  }
 }
 
 /**
@@ -241,6 +248,7 @@ export class GiftingService {
    * caller's bearer header, forwarded to the owner subgraphs.
    */
   async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean }> {
+    checkNumbers(cmd);
     const request = this.requestOf(cmd);
     // A retry of a request that already succeeded returns it even if the gift has since been
     // retired or repriced: the client must see the original outcome, not a new failure.
