@@ -16,7 +16,6 @@ import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits 
 import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
-import { SubscriptionGateway } from "./subscriptions/server.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -74,9 +73,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
   const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
-  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
-  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
@@ -108,7 +104,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     name: "gateway",
     apollo,
     port: opts.port ?? config.ports.gateway,
-    onServer: (http) => subscriptions.attach(http),
     onServer: (http) => subscriptions.attach(http),
     host: process.env.HOST ?? "127.0.0.1",
     routes: [partner.route],
