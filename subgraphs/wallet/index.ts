@@ -7,14 +7,24 @@ import { buildWalletSchema } from "./schema/index.js";
 import { balanceLoader } from "./schema/user.js";
 import { giftEventLoader } from "./schema/gift-event.js";
 import { giftingServices, startGiftingPeers, withPeerUrls, type PeerUrls } from "./peers.js";
+import { attachPurchase, purchaseRoutes, purchaseServices, startPurchaseBackground } from "./purchase.js";
+import { seedWallet } from "./domain/seed.js";
 import type { WalletContext, WalletServices } from "./schema/context.js";
 
 export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   name: "wallet",
   entities,
   migrations,
-  services: (ds) => ({ accounts: new AccountService(ds), ...giftingServices(ds) }),
-  background: (services) => startGiftingPeers(services),
+  services: (ds) => ({ accounts: new AccountService(ds), ...giftingServices(ds), ...purchaseServices(ds) }),
+  background: async (services) => {
+    const stops = [await startGiftingPeers(services), await startPurchaseBackground(services)];
+    return async () => {
+      for (const stop of stops.reverse()) await stop();
+    };
+  },
+  routes: (services) => purchaseRoutes(services),
+  attach: (server, services) => attachPurchase(server, services),
+  seed: (ds) => seedWallet(ds),
   schema: buildWalletSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as WalletContext;

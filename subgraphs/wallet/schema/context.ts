@@ -3,9 +3,10 @@ import type { BaseContext } from "../../common/subgraph.js";
 import type { AccountService, Balance } from "../domain/accounts.js";
 import type { GiftEventRecord } from "../domain/gifting.js";
 import type { GiftingServices } from "../peers.js";
+import type { PurchaseServices } from "../purchase.js";
 
 /** `gifting` (sendGift, gift events) and its owner-read clients come from peers.ts. */
-export interface WalletServices extends GiftingServices {
+export interface WalletServices extends GiftingServices, PurchaseServices {
   accounts: AccountService;
 }
 

@@ -1,0 +1,367 @@
+import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from "type-graphql";
+import { requireRole, requireSelfOrAdmin, requireUser } from "../../common/auth.js";
+import { DomainError, ErrorCode, UserError, badInput, withUserErrors } from "../../common/errors.js";
+import { Money, money } from "../../common/money.js";
+import { isUuid, type CoinPackageView, type OrderView, type RegionInfo } from "../domain/recharge.js";
+import { MAX_CUSTOM_COINS, MIN_CUSTOM_COINS, normalizeRegion, PAYMENT_METHOD_TYPES } from "../domain/regions.js";
+import type { WalletContext } from "./context.js";
+
+export enum PaymentMethodType {
+  CARD = "CARD",
+  PAYPAL = "PAYPAL",
+  APPLE_PAY = "APPLE_PAY",
+  GOOGLE_PAY = "GOOGLE_PAY",
+  SEPA_DEBIT = "SEPA_DEBIT",
+  KONBINI = "KONBINI",
+  UPI = "UPI",
+}
+registerEnumType(PaymentMethodType, {
+  name: "PaymentMethodType",
+  description: "How the viewer pays. CARD, PAYPAL, APPLE_PAY and GOOGLE_PAY everywhere; regional methods where offered (SEPA_DEBIT in DE, KONBINI in JP, UPI in IN).",
+});
+// The domain's list and this enum must not drift apart.
+if (PAYMENT_METHOD_TYPES.length !== Object.keys(PaymentMethodType).length) throw new Error("PaymentMethodType enum out of sync with domain/regions.ts");
+
+export enum RechargeStatus {
+  PENDING = "PENDING",
+  REQUIRES_ACTION = "REQUIRES_ACTION",
+  SUCCEEDED = "SUCCEEDED",
+  FAILED = "FAILED",
+  REFUNDED = "REFUNDED",
+  CHARGED_BACK = "CHARGED_BACK",
+}
+registerEnumType(RechargeStatus, {
+  name: "RechargeStatus",
+  description: "Where a recharge order stands. Coins are credited exactly once, on SUCCEEDED.",
+  valuesConfig: {
+    PENDING: { description: "Waiting for the payment provider (asynchronous methods settle later; poll rechargeOrder)." },
+    REQUIRES_ACTION: { description: "The viewer must complete nextAction (3-D Secure), then call confirmRecharge." },
+    SUCCEEDED: { description: "Paid; the coins (and any bonus) are in the wallet." },
+    FAILED: { description: "Not paid (see failureCode); nothing was charged or credited." },
+    REFUNDED: { description: "The money was returned; unspent coins were taken back, the rest recorded as debt." },
+    CHARGED_BACK: { description: "The cardholder disputed the payment; unspent coins were taken back, the rest recorded as debt." },
+  },
+});
+
+@Directive('@tag(name: "partner")')
+@ObjectType({ description: "A limited-time promotion on a coin package." })
+export class CoinPromotion {
+  @Field(() => Int, { description: "Extra coins granted with the package while the promotion runs." })
+  bonusCoins: number;
+
+  @Field(() => Date, { description: "When the promotion ends; an order placed before this keeps its bonus." })
+  endsAt: Date;
+}
+
+@Directive('@tag(name: "partner")')
+@ObjectType({ description: "A coin package for sale in one region, at a fixed price in the region's currency." })
+export class CoinPackage {
+  @Field(() => ID, { description: "Stable package id, e.g. pkg_US_70; pass it to recharge as packageId." })
+  id: string;
+
+  @Field({ description: "ISO 3166 alpha-2 region the package is sold in." })
+  region: string;
+
+  @Field(() => Int, { description: "Coins bought." })
+  coins: number;
+
+  @Field(() => Int, { description: "Bonus coins from an active promotion (0 when none)." })
+  bonusCoins: number;
+
+  @Field(() => Int, { description: "coins + bonusCoins: what the wallet receives." })
+  totalCoins: number;
+
+  @Field(() => CoinPromotion, { nullable: true, description: "The active promotion, with its end time; null when none." })
+  promotion: CoinPromotion | null;
+
+  @Field(() => Money, { description: "The price, in the region's currency." })
+  price: Money;
+
+  static from(p: CoinPackageView): CoinPackage {
+    return Object.assign(new CoinPackage(), {
+      id: p.id,
+      region: p.region,
+      coins: p.coins,
+      bonusCoins: p.bonusCoins,
+      totalCoins: p.coins + p.bonusCoins,
+      promotion: p.promotionEndsAt ? Object.assign(new CoinPromotion(), { bonusCoins: p.bonusCoins, endsAt: new Date(p.promotionEndsAt) }) : null,
+      price: money(p.priceMinor, p.currency, p.locale),
+    });
+  }
+}
+
+@ObjectType({ description: "What a recharge screen needs for a region: currency, payment methods and custom-amount bounds." })
+export class RechargeOptions {
+  @Field({ description: "The region these options apply to (the requested one, or US when it is not supported)." })
+  region: string;
+
+  @Field({ description: "ISO 4217 currency charged in this region." })
+  currency: string;
+
+  @Field(() => [PaymentMethodType], { description: "Payment method types accepted in this region." })
+  paymentMethods: PaymentMethodType[];
+
+  @Field(() => Int, { description: "Smallest custom amount, in coins." })
+  minCustomCoins: number;
+
+  @Field(() => Int, { description: "Largest custom amount per order, in coins." })
+  maxCustomCoins: number;
+
+  info: RegionInfo;
+  price: (coins: number) => number;
+}
+
+@ObjectType({ description: "What the viewer must do before the payment can complete." })
+export class RechargeNextAction {
+  @Field({ description: "THREE_D_SECURE: open redirectUrl (the bank's challenge), then call confirmRecharge." })
+  type: string;
+
+  @Field({ description: "Where to send the viewer to complete the action." })
+  redirectUrl: string;
+}
+
+@ObjectType({ description: "How a refund or chargeback was settled against the wallet." })
+export class RechargeReversal {
+  @Field(() => Int, { description: "Coins taken back from the balance (the unspent part of the order's coins and bonus)." })
+  coinsReversed: number;
+
+  @Field(() => Int, { description: "Coins already spent, recorded as debt; later recharges repay it first and sending gifts is blocked until then." })
+  debtRecorded: number;
+
+  @Field(() => Date)
+  reversedAt: Date;
+
+  @Directive('@tag(name: "internal")')
+  @Field(() => String, { nullable: true, description: "Operator's reason. Admins only; null for everyone else." })
+  reason: string | null;
+}
+
+@ObjectType({ description: "One purchase of coins with real money." })
+export class RechargeOrder {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => RechargeStatus)
+  status: RechargeStatus;
+
+  @Field(() => Int, { description: "Coins bought." })
+  coins: number;
+
+  @Field(() => Int, { description: "Bonus coins from the promotion active when the order was placed." })
+  bonusCoins: number;
+
+  @Field(() => Int, { description: "coins + bonusCoins: credited once, on SUCCEEDED." })
+  totalCoins: number;
+
+  @Field(() => Money, { description: "What the viewer is charged." })
+  price: Money;
+
+  @Field({ description: "Region whose prices applied." })
+  region: string;
+
+  @Field(() => ID, { nullable: true, description: "The package bought; null for a custom amount." })
+  packageId: string | null;
+
+  @Field(() => PaymentMethodType)
+  paymentMethodType: PaymentMethodType;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Why a FAILED order failed: INSUFFICIENT_FUNDS, EXPIRED_CARD, CARD_DECLINED (generic, also for suspected fraud), AUTHENTICATION_FAILED, INVALID_PAYMENT_METHOD, PAYMENT_FAILED.",
+  })
+  failureCode: string | null;
+
+  @Field(() => RechargeNextAction, { nullable: true, description: "Set while REQUIRES_ACTION." })
+  nextAction: RechargeNextAction | null;
+
+  @Field(() => RechargeReversal, { nullable: true, description: "Set once REFUNDED or CHARGED_BACK." })
+  reversal: RechargeReversal | null;
+
+  @Field(() => Date)
+  createdAt: Date;
+
+  @Field(() => Date, { nullable: true, description: "When it SUCCEEDED or FAILED." })
+  completedAt: Date | null;
+
+  userId: string;
+
+  static from(o: OrderView, viewerIsAdmin: boolean): RechargeOrder {
+    return Object.assign(new RechargeOrder(), {
+      id: o.id,
+      userId: o.userId,
+      // PROCESSING (the provider call is in flight) is not a state clients need to tell apart from PENDING.
+      status: o.status === "PROCESSING" ? RechargeStatus.PENDING : (o.status as RechargeStatus),
+      coins: o.coins,
+      bonusCoins: o.bonusCoins,
+      totalCoins: o.coins + o.bonusCoins,
+      price: money(o.amountMinor, o.currency, o.locale),
+      region: o.region,
+      packageId: o.packageId,
+      paymentMethodType: o.paymentMethodType as PaymentMethodType,
+      failureCode: o.failureCode,
+      nextAction: o.nextAction && o.status === "REQUIRES_ACTION" ? Object.assign(new RechargeNextAction(), o.nextAction) : null,
+      reversal:
+        o.reversedAt !== null
+          ? Object.assign(new RechargeReversal(), {
+              coinsReversed: o.coinsReversed ?? 0,
+              debtRecorded: o.debtRecorded ?? 0,
+              reversedAt: new Date(o.reversedAt),
+              reason: viewerIsAdmin ? o.reversalReason : null,
+            })
+          : null,
+      createdAt: new Date(o.createdAt),
+      completedAt: o.completedAt ? new Date(o.completedAt) : null,
+    });
+  }
+}
+
+@InputType({ description: "A tokenised payment method. The token comes from the provider's client SDK; card data never reaches this API." })
+export class PaymentMethodInput {
+  @Field(() => PaymentMethodType)
+  type: PaymentMethodType;
+
+  @Field({ description: "The provider's payment-method token (sandbox: pm_card_ok, pm_card_3ds, pm_async_ok, ...). Never logged or stored." })
+  token: string;
+}
+
+@InputType({ description: "Buy coins: a package or a custom amount, paid with a payment method. Retrying with the same idempotencyKey never charges twice." })
+export class RechargeInput {
+  @Field(() => ID, { nullable: true, description: "A package from coinPackages (give this or customCoins)." })
+  packageId?: string | null;
+
+  @Field(() => Int, { nullable: true, description: `A custom number of coins, ${MIN_CUSTOM_COINS}..${MAX_CUSTOM_COINS}, at the region's per-coin price (give this or packageId).` })
+  customCoins?: number | null;
+
+  @Field(() => String, { nullable: true, description: "The region whose prices the client showed; must match the account's region (defaults to it)." })
+  region?: string | null;
+
+  @Field(() => PaymentMethodInput)
+  paymentMethod: PaymentMethodInput;
+
+  @Field({ description: "Unique per purchase attempt (per user, 1..128 printable ASCII). Same key + same input → the same order; different input → IDEMPOTENCY_KEY_REUSED." })
+  idempotencyKey: string;
+}
+
+@ObjectType({ description: "Result of recharge / confirmRecharge / refundRecharge." })
+export class RechargePayload {
+  @Field(() => RechargeOrder, { nullable: true, description: "The order (also when the payment was declined: status FAILED). Null when the request was refused before an order existed." })
+  order: RechargeOrder | null;
+
+  @Field(() => [UserError], { description: "Business failures. PAYMENT_DECLINED / PAYMENT_FAILED accompany a FAILED order; other codes mean no order was created." })
+  userErrors: UserError[];
+}
+
+/** A FAILED order comes back with its order and a userError, so clients can rely on userErrors alone. */
+function payloadFor(order: OrderView, isAdmin: boolean): RechargePayload {
+  const userErrors: UserError[] = [];
+  if (order.status === "FAILED") {
+    const declined = ["INSUFFICIENT_FUNDS", "EXPIRED_CARD", "CARD_DECLINED"].includes(order.failureCode ?? "");
+    userErrors.push(
+      new DomainError(declined ? ErrorCode.PAYMENT_DECLINED : ErrorCode.PAYMENT_FAILED, declined ? `the payment was declined (${order.failureCode})` : `the payment failed (${order.failureCode})`, {
+        field: ["input", "paymentMethod"],
+      }).toUserError(),
+    );
+  }
+  return Object.assign(new RechargePayload(), { order: RechargeOrder.from(order, isAdmin), userErrors });
+}
+
+const isAdmin = (ctx: WalletContext) => ctx.user?.roles.includes("admin") ?? false;
+
+function regionArg(region: string | null | undefined): string | null {
+  if (region === undefined || region === null) return null;
+  const r = normalizeRegion(region);
+  if (!r) throw badInput("region must be an ISO 3166 alpha-2 code such as US or JP", ["region"]);
+  return r;
+}
+
+@Resolver(() => RechargeOptions)
+export class RechargeOptionsResolver {
+  @FieldResolver(() => Money, { description: "The price of a custom amount (half-up to the currency's minor unit), for showing before buying." })
+  customPrice(@Root() o: RechargeOptions, @Arg("coins", () => Int, { description: "Number of coins to price." }) coins: number): Money {
+    if (!Number.isInteger(coins) || coins < MIN_CUSTOM_COINS || coins > MAX_CUSTOM_COINS) throw badInput(`coins must be between ${MIN_CUSTOM_COINS} and ${MAX_CUSTOM_COINS}`, ["coins"]);
+    return money(o.price(coins), o.info.currency, o.info.locale);
+  }
+}
+
+@Resolver()
+export class RechargeResolver {
+  @Directive('@tag(name: "partner")')
+  @Query(() => [CoinPackage], {
+    description: "Coin packages for sale in a region, smallest first, with any active promotion. Public. Region defaults to the caller's token region, then US; an unsupported region gets US packages (see each package's region).",
+  })
+  async coinPackages(@Arg("region", () => String, { nullable: true, description: "ISO 3166 alpha-2 region, e.g. US, GB, DE, JP, IN." }) region: string | null, @Ctx() ctx: WalletContext): Promise<CoinPackage[]> {
+    const r = await ctx.services.recharge.resolveRegion(regionArg(region) ?? ctx.user?.region ?? null);
+    return (await ctx.services.recharge.packages(r)).map(CoinPackage.from);
+  }
+
+  @Query(() => RechargeOptions, { description: "Currency, payment methods and custom-amount bounds for a region (default: the caller's region, then US). Public." })
+  async rechargeOptions(@Arg("region", () => String, { nullable: true, description: "ISO 3166 alpha-2 region, e.g. US, GB, DE, JP, IN." }) region: string | null, @Ctx() ctx: WalletContext): Promise<RechargeOptions> {
+    const info = await ctx.services.recharge.resolveRegion(regionArg(region) ?? ctx.user?.region ?? null);
+    return Object.assign(new RechargeOptions(), {
+      region: info.region,
+      currency: info.currency,
+      paymentMethods: info.paymentMethods as PaymentMethodType[],
+      minCustomCoins: MIN_CUSTOM_COINS,
+      maxCustomCoins: MAX_CUSTOM_COINS,
+      info,
+      price: (coins: number) => ctx.services.recharge.customPrice(info, coins),
+    });
+  }
+
+  @Query(() => RechargeOrder, { nullable: true, description: "One of the caller's recharge orders (admins: anyone's). Null when it does not exist." })
+  async rechargeOrder(@Arg("id", () => ID, { description: "The order id returned by recharge." }) id: string, @Ctx() ctx: WalletContext): Promise<RechargeOrder | null> {
+    requireUser(ctx.user);
+    if (!isUuid(id)) throw badInput("id is not a recharge order id", ["id"]);
+    const order = await ctx.services.recharge.order(id);
+    if (!order) return null;
+    requireSelfOrAdmin(ctx.user, order.userId);
+    return RechargeOrder.from(order, isAdmin(ctx));
+  }
+
+  @Mutation(() => RechargePayload, {
+    description:
+      "Buys coins. Returns the order: SUCCEEDED (coins credited), REQUIRES_ACTION (do nextAction, then confirmRecharge), PENDING (settles later; poll rechargeOrder) or FAILED. Adults only. Idempotent per idempotencyKey, also while the first call is still in flight.",
+  })
+  async recharge(@Arg("input", () => RechargeInput) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+    const user = requireUser(ctx.user);
+    let order: OrderView | undefined;
+    const result = await withUserErrors(async () => {
+      order = await ctx.services.recharge.recharge(user, input);
+      return {};
+    });
+    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
+    return payloadFor(order, isAdmin(ctx));
+  }
+
+  @Mutation(() => RechargePayload, {
+    description: "Completes a REQUIRES_ACTION order after the viewer finished 3-D Secure. Safe to repeat: an order already decided is returned as it is.",
+  })
+  async confirmRecharge(@Arg("orderId", () => ID, { description: "The recharge order id." }) orderId: string, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+    const user = requireUser(ctx.user);
+    if (!isUuid(orderId)) throw badInput("orderId is not a recharge order id", ["orderId"]);
+    let order: OrderView | undefined;
+    const result = await withUserErrors(async () => {
+      order = await ctx.services.recharge.confirm(user, orderId);
+      return {};
+    });
+    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
+    return payloadFor(order, isAdmin(ctx));
+  }
+
+  @Directive('@tag(name: "internal")')
+  @Mutation(() => RechargePayload, {
+    description:
+      "Operations (admin): refunds a SUCCEEDED order at the provider, takes back its unspent coins and records the spent part as debt. Repeating it on a REFUNDED order changes nothing.",
+  })
+  async refundRecharge(@Arg("orderId", () => ID, { description: "The recharge order id." }) orderId: string, @Arg("reason", { description: "Why (kept for audit, 1..500 characters)." }) reason: string, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+    const admin = requireRole(ctx.user, "admin");
+    if (!isUuid(orderId)) throw badInput("orderId is not a recharge order id", ["orderId"]);
+    let order: OrderView | undefined;
+    const result = await withUserErrors(async () => {
+      order = await ctx.services.recharge.refund(orderId, reason, admin.id);
+      return {};
+    });
+    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
+    return Object.assign(new RechargePayload(), { order: RechargeOrder.from(order, true), userErrors: [] });
+  }
+}
