@@ -16,7 +16,8 @@ import { logger } from "../common/logger.js";
  *   the cache is cleared when it (re)connects, since notifications may have been missed meanwhile.
  * - A fetch that was in flight when a notification for its gift arrived is not cached.
  *
- * Calls made in the same tick are batched into one HTTP request per (region, authorization).
+ * Calls made in the same tick are batched into one HTTP request per forwarded Authorization header
+ * (one aliased field, hence one SQL query, per region).
  */
 export const CATALOG_CHANNEL = "catalog_changed";
 
@@ -58,15 +59,24 @@ interface Entry {
 
 interface Pending {
   giftId: string;
+  region?: string;
   resolve: (v: SendableGift | null) => void;
   reject: (e: unknown) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REGION = /^[A-Z]{2}$/;
-const QUERY = `query GiftsForSending($ids: [ID!]!, $region: String!) {
-  giftsForSending(ids: $ids, region: $region) { id name coinCost streakable sendable reason stableUntil }
-}`;
+/** The catalog answers at most 200 ids per field; keep requests small. */
+const MAX_IDS = 200;
+const MAX_FIELDS = 20;
+const FIELDS = "id name coinCost streakable sendable reason stableUntil";
+
+/** One HTTP request for several regions: one aliased giftsForSending per region. */
+function batchQuery(regions: string[]): string {
+  const vars = regions.map((_, i) => `$ids${i}: [ID!]!, $region${i}: String!`).join(", ");
+  const fields = regions.map((_, i) => `r${i}: giftsForSending(ids: $ids${i}, region: $region${i}) { ${FIELDS} }`).join("\n  ");
+  return `query GiftsForSending(${vars}) {\n  ${fields}\n}`;
+}
 
 export class CatalogClient {
   private readonly ttlMs: number;
@@ -78,7 +88,8 @@ export class CatalogClient {
   /** Bumped when everything is invalidated (listener lost or reconnected). */
   private epoch = 0;
   private readonly inflight = new Map<string, Promise<SendableGift | null>>();
-  private batches = new Map<string, Pending[]>();
+  /** authorization → region → pending reads of the current tick */
+  private batches = new Map<string, Map<string, Pending[]>>();
   private flushScheduled = false;
   private listener: pg.Client | null = null;
   private listening = false;
@@ -177,10 +188,13 @@ export class CatalogClient {
   }
 
   private enqueue(region: string, authorization: string | undefined, p: Pending): void {
-    const key = JSON.stringify([region, authorization ?? null]);
-    const list = this.batches.get(key);
-    if (list) list.push(p);
-    else this.batches.set(key, [p]);
+    // Batched per forwarded Authorization header (never one caller's token for another's read), across regions.
+    const key = authorization ?? "";
+    let byRegion = this.batches.get(key);
+    if (!byRegion) this.batches.set(key, (byRegion = new Map()));
+    const list = byRegion.get(region);
+    if (list) list.push({ ...p, region });
+    else byRegion.set(region, [{ ...p, region }]);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -191,42 +205,51 @@ export class CatalogClient {
     this.flushScheduled = false;
     const batches = this.batches;
     this.batches = new Map();
-    for (const [key, pending] of batches) {
-      const [region, authorization] = JSON.parse(key) as [string, string | null];
-      for (let i = 0; i < pending.length; i += 200) {
-        const chunk = pending.slice(i, i + 200);
-        this.request(chunk.map((p) => p.giftId), region, authorization ?? undefined).then(
-          (answers) => chunk.forEach((p, j) => p.resolve(answers[j] as never)),
-          (err) => chunk.forEach((p) => p.reject(err)),
+    for (const [authorization, byRegion] of batches) {
+      // Chunks of at most MAX_IDS per region field (the catalog refuses more).
+      const groups: { region: string; pending: Pending[] }[] = [];
+      for (const [region, pending] of byRegion) {
+        for (let i = 0; i < pending.length; i += MAX_IDS) groups.push({ region, pending: pending.slice(i, i + MAX_IDS) });
+      }
+      for (let i = 0; i < groups.length; i += MAX_FIELDS) {
+        const chunk = groups.slice(i, i + MAX_FIELDS);
+        this.request(chunk.map((g) => ({ ids: g.pending.map((p) => p.giftId), region: g.region })), authorization || undefined).then(
+          (answers) => chunk.forEach((g, j) => g.pending.forEach((p, k) => p.resolve(answers[j][k] as never))),
+          (err) => chunk.forEach((g) => g.pending.forEach((p) => p.reject(err))),
         );
       }
     }
   }
 
-  private async request(ids: string[], region: string, authorization: string | undefined): Promise<(RawSendable | null)[]> {
+  private async request(groups: { ids: string[]; region: string }[], authorization: string | undefined): Promise<(RawSendable | null)[][]> {
     this.stats.requests++;
+    const variables: Record<string, unknown> = {};
+    groups.forEach((g, i) => {
+      variables[`ids${i}`] = g.ids;
+      variables[`region${i}`] = g.region;
+    });
     let res: Response;
     try {
       res = await fetch(this.opts.url, {
         method: "POST",
         headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ query: QUERY, variables: { ids, region }, operationName: "GiftsForSending" }),
+        body: JSON.stringify({ query: batchQuery(groups.map((g) => g.region)), variables, operationName: "GiftsForSending" }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
       throw new CatalogUnavailableError(`catalog unreachable: ${e instanceof Error ? e.message : String(e)}`);
     }
-    let body: { data?: { giftsForSending?: (RawSendable | null)[] }; errors?: { message: string }[] };
+    let body: { data?: Record<string, (RawSendable | null)[] | undefined>; errors?: { message: string }[] };
     try {
       body = (await res.json()) as typeof body;
     } catch {
       throw new CatalogUnavailableError(`catalog answered HTTP ${res.status} without JSON`);
     }
-    const list = body.data?.giftsForSending;
-    if (body.errors?.length || !Array.isArray(list) || list.length !== ids.length) {
+    const lists = groups.map((_, i) => body.data?.[`r${i}`]);
+    if (body.errors?.length || lists.some((l, i) => !Array.isArray(l) || l.length !== groups[i].ids.length)) {
       throw new CatalogUnavailableError(`catalog answered HTTP ${res.status}: ${body.errors?.map((e) => e.message).join("; ") ?? "unexpected shape"}`);
     }
-    return list;
+    return lists as (RawSendable | null)[][];
   }
 
   private async connect(): Promise<void> {

@@ -58,6 +58,21 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
     expect(client.stats.requests - before).toBe(1);
   });
 
+  it("batches concurrent reads for several regions into one HTTP request, each answered for its own region", async () => {
+    const cat = await env.giftId("lucky-cat");
+    const roseId = await env.giftId("rose");
+    client.invalidate();
+    const before = client.stats.requests;
+    const [us, jp, sg, rose] = await Promise.all([
+      client.giftForSending(cat, "US"),
+      client.giftForSending(cat, "JP"),
+      client.giftForSending(cat, "SG"),
+      client.giftForSending(roseId, "DE"),
+    ]);
+    expect(client.stats.requests - before).toBe(1);
+    expect([us?.reason, jp?.reason, sg?.reason, rose?.reason]).toEqual(["NOT_IN_REGION", null, null, null]);
+  });
+
   it("sees a price change within 2 s through the catalog's NOTIFY, although its TTL is a minute", async () => {
     const swan = await env.giftId("swan");
     expect((await client.giftForSending(swan, "US"))?.coinCost).toBe(699);
