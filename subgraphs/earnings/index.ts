@@ -4,6 +4,11 @@ import { runMain } from "../common/main.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
+import { GiftCreditConsumer } from "./domain/credits.js";
+import { LeaderboardService } from "./domain/leaderboards.js";
+import { PayoutService } from "./domain/payouts.js";
+import { RevenueShareService } from "./domain/shares.js";
+import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { attachGiftStream, withGiftStream } from "./stream/index.js";
 import { creatorLoader } from "./schema/creator.js";
@@ -16,17 +21,30 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   migrations,
   services: (ds) => withGiftStream(ds, () => {
     const creators = new CreatorService(ds);
-    return { creators, sessions: new LiveSessionService(ds, creators) };
+    return {
+      creators,
+      sessions: new LiveSessionService(ds, creators),
+      credits: new GiftCreditConsumer(ds),
+      leaderboards: new LeaderboardService(ds),
+      payouts: new PayoutService(ds, creators),
+      shares: new RevenueShareService(ds),
+    };
   }),
   schema: buildEarningsSchema,
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services)),
+  // The gift.sent consumer: credits diamonds exactly once, batched per host.
+  background: async (services) => {
+    await services.credits.start();
+    return () => services.credits.stop();
+  },
   context: (base, services) => {
     const ctx = { ...base, services } as EarningsContext;
     ctx.loaders = {
       creator: creatorLoader(ctx),
       liveSession: liveSessionLoader(ctx),
       currentLiveSession: currentLiveSessionLoader(ctx),
+      leaderboard: leaderboardLoader(ctx),
     };
     return ctx;
   },

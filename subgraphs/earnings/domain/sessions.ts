@@ -105,8 +105,9 @@ export class LiveSessionService {
     if (after) {
       const c = decodeCursor(after);
       if (!c) throw badInput("after is not a cursor from this list", ["after"]);
-      params.push(c.at, c.id);
-      cond = `AND (started_at, id) < ($3::timestamptz, $4::uuid)`;
+      params.push(c);
+      // Compare with the row's own timestamp (microseconds), not a rounded copy in the cursor.
+      cond = `AND (started_at, id) < (SELECT started_at, id FROM earnings.live_sessions WHERE id = $3::uuid)`;
     }
     const found = await rows(
       this.ds,
@@ -115,16 +116,17 @@ export class LiveSessionService {
     );
     const nodes = found.slice(0, first).map(toSession);
     const last = nodes[nodes.length - 1];
-    return { nodes, endCursor: last ? encodeCursor(last.startedAt, last.id) : null, hasNextPage: found.length > first };
+    return { nodes, endCursor: last ? encodeCursor(last.id) : null, hasNextPage: found.length > first };
   }
 }
 
-export function encodeCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.toISOString()}|${id}`).toString("base64url");
+/** Opaque page cursor: the last item's id (pages compare against that row's own sort key). */
+export function encodeCursor(id: string): string {
+  return Buffer.from(`c:${id}`).toString("base64url");
 }
 
-export function decodeCursor(cursor: string): { at: string; id: string } | null {
-  const [at, id] = Buffer.from(cursor, "base64url").toString().split("|");
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !isUuid(id)) return null;
-  return { at, id };
+export function decodeCursor(cursor: string): string | null {
+  const s = Buffer.from(cursor, "base64url").toString();
+  const id = s.startsWith("c:") ? s.slice(2) : "";
+  return isUuid(id) ? id : null;
 }

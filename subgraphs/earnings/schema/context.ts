@@ -2,6 +2,10 @@ import type DataLoader from "dataloader";
 import type { BaseContext } from "../../common/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
+import type { GiftCreditConsumer } from "../domain/credits.js";
+import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
+import type { PayoutService } from "../domain/payouts.js";
+import type { RevenueShareService } from "../domain/shares.js";
 import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
 import type { FeedHub } from "../stream/hub.js";
 
@@ -10,6 +14,10 @@ export interface EarningsServices {
   sessions: LiveSessionService;
   /** The live gift stream (one LISTEN connection per process). */
   stream: FeedHub;
+  credits: GiftCreditConsumer;
+  leaderboards: LeaderboardService;
+  payouts: PayoutService;
+  shares: RevenueShareService;
 }
 
 export interface EarningsContext extends BaseContext {
@@ -18,5 +26,6 @@ export interface EarningsContext extends BaseContext {
     creator: DataLoader<string, CreatorRow | null>;
     liveSession: DataLoader<string, LiveSessionRow | null>;
     currentLiveSession: DataLoader<string, LiveSessionRow | null>;
+    leaderboard: DataLoader<LeaderboardKey, TopGifterRow[], string>;
   };
 }

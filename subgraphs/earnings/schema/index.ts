@@ -2,13 +2,14 @@ import { buildFederatedSchema } from "../../common/federation.js";
 import { Creator, CreatorResolver, User, UserCreatorResolver, creatorReference, userReference } from "./creator.js";
 import { LiveSession, LiveSessionResolver, liveSessionReference } from "./live-session.js";
 import { OwnerReadResolver } from "./owner-reads.js";
+import { CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver } from "./earnings.js";
 import { GiftStreamResolver } from "./subscription.js";
 import { Gift, GiftEvent, GiftEventLiveSessionResolver, GiftEventStreamResolver, giftEventReference } from "./subscription-types.js";
 import { noPubSub } from "../stream/pubsub.js";
 
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }
