@@ -33,7 +33,9 @@ async function gate(baselineOf: (rel: string) => string | null | undefined): Pro
   }
   const result = await checkBreakingChanges(variants, readIfExists(CHANGELOG_FILE) ?? "");
   for (const [variant, list] of Object.entries(result.changes)) {
-    for (const c of list) if (c.criticality.level !== "BREAKING") console.log(`[${variant}] ${c.criticality.level.toLowerCase()}: ${c.message}`);
+    for (const c of list) if (c.criticality.level === "DANGEROUS") console.log(`[${variant}] dangerous: ${c.message}`);
+    const safe = list.filter((c) => c.criticality.level === "NON_BREAKING").length;
+    if (safe) console.log(`[${variant}] ${safe} non-breaking change(s)`);
   }
   const report = formatGate(result);
   if (report) (result.ok ? console.log : console.error)(report);

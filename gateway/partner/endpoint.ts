@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import { ApolloServer, HeaderMap } from "@apollo/server";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { GraphQLError } from "graphql";
 import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
@@ -33,6 +33,31 @@ class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
     if (ctx.key) request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
   }
 }
+
+/**
+ * graphql-js validation does not reject an operation type the schema lacks (the
+ * contract has no Mutation), and the gateway would answer it with a 500: refuse it
+ * as the validation error it is. Subscriptions are for graphql-ws, not HTTP.
+ */
+const contractOperationsOnly: ApolloServerPlugin<PartnerContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, schema }) {
+        if (!operation) return;
+        if (!schema.getRootType(operation.operation)) {
+          throw new GraphQLError(`the partner API has no ${operation.operation} operations`, {
+            extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } },
+          });
+        }
+        if (operation.operation === "subscription") {
+          throw new GraphQLError("subscriptions are served over graphql-ws on this path, not over HTTP", {
+            extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+          });
+        }
+      },
+    };
+  },
+};
 
 export interface PartnerEndpointOptions {
   /** The contract's supergraph; defaults to the committed one. */
@@ -84,7 +109,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     formatError,
-    plugins: opts.production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    plugins: [contractOperationsOnly, ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();

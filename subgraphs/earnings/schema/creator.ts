@@ -8,19 +8,23 @@ import { LiveSession } from "./live-session.js";
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A platform user; the earnings subgraph adds their creator profile." })
 export class User {
-  @Field(() => ID)
+  @Directive('@tag(name: "partner")')
+  @Field(() => ID, { description: "The user's id (the identity provider's subject)." })
   id: string;
 }
 
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A host who receives gifts and earns diamonds." })
 export class Creator {
+  @Directive('@tag(name: "partner")')
   @Field(() => ID, { description: "The creator's user id." })
   id: string;
 
+  @Directive('@tag(name: "partner")')
   @Field({ description: "Display name from the creator's token when they last acted as a host." })
   displayName: string;
 
+  @Directive('@tag(name: "partner")')
   @Field({ description: "When the user first acted as a host." })
   createdAt: Date;
 
@@ -29,6 +33,7 @@ export class Creator {
   }
 }
 
+@Directive('@tag(name: "partner")')
 @ObjectType({ description: "A page of live sessions, newest first." })
 export class LiveSessionPage {
   @Field(() => [LiveSession], { description: "The sessions on this page." })
@@ -66,24 +71,28 @@ export function pageSize(first: number | null | undefined, max = 100): number {
 
 @Resolver(() => Creator)
 export class CreatorResolver {
+  @Directive('@tag(name: "partner")')
   @Query(() => Creator, { nullable: true, description: "A creator's public profile; null when the user has never been a host." })
-  async creator(@Ctx() ctx: EarningsContext, @Arg("id", () => ID) id: string): Promise<Creator | null> {
+  async creator(@Ctx() ctx: EarningsContext, @Arg("id", () => ID, { description: "The creator's user id." }) id: string): Promise<Creator | null> {
     if (id.length === 0 || id.length > 128) throw badInput("id is not a creator id", ["id"]);
     const row = await ctx.loaders.creator.load(id);
     return row ? Creator.from(row) : null;
   }
 
+  @Directive('@tag(name: "partner")')
   @FieldResolver(() => User, { description: "The user behind the creator profile." })
   user(@Root() creator: Creator): User {
     return Object.assign(new User(), { id: creator.id });
   }
 
+  @Directive('@tag(name: "partner")')
   @FieldResolver(() => LiveSession, { nullable: true, description: "The session the creator is live in now; null when not live." })
   async currentLiveSession(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<LiveSession | null> {
     const row = await ctx.loaders.currentLiveSession.load(creator.id);
     return row ? LiveSession.from(row) : null;
   }
 
+  @Directive('@tag(name: "partner")')
   @FieldResolver(() => LiveSessionPage, { description: "The creator's live sessions, newest first." })
   async liveSessions(
     @Root() creator: Creator,

@@ -19,32 +19,41 @@ registerEnumType(LiveSessionStatusEnum, {
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "One broadcast by a host, with its gift totals." })
 export class LiveSession {
+  @Directive('@tag(name: "partner")')
   @Field(() => ID, { description: "Live session id (uuid)." })
   id: string;
 
   hostId: string;
 
+  @Directive('@tag(name: "partner")')
   @Field({ description: "Title the host gave the session." })
   title: string;
 
+  @Directive('@tag(name: "partner")')
   @Field(() => LiveSessionStatusEnum, { description: "LIVE or ENDED." })
   status: LiveSessionStatus;
 
+  @Directive('@tag(name: "partner")')
   @Field({ description: "When the session started." })
   startedAt: Date;
 
+  @Directive('@tag(name: "partner")')
   @Field(() => Date, { nullable: true, description: "When the session ended; null while live." })
   endedAt: Date | null;
 
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "Gifts received during the session (a gift sent with quantity 10 counts 10)." })
   giftCount: number;
 
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "Coins viewers spent on gifts in this session." })
   coinsReceived: number;
 
+  @Directive('@tag(name: "internal")')
   @Field(() => Int, { description: "Diamonds the host earned in this session." })
   diamondsEarned: number;
 
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "Distinct viewers who sent at least one gift in this session." })
   uniqueGifters: number;
 

@@ -26,57 +26,70 @@ export type EventScope = "host" | "public" | "entity";
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
 export class GiftEvent {
+  @Directive('@tag(name: "partner")')
   @Field(() => ID, { description: "Unique id of this send; the idempotent result of one sendGift." })
   id: string;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => User, { description: "Who sent it." })
   sender: User;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field({ description: "The sender's display name at send time (as in their token then)." })
   senderName: string;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Gift, { description: "What was sent." })
   gift: Gift;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Creator, { description: "Who received it." })
   host: Creator;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "How many of the gift were sent at once." })
   quantity: number;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "Coins per gift at send time (the catalog price the sender paid)." })
   unitCost: number;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Int, { description: "Coins spent: unitCost × quantity." })
   coins: number;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => ID, { nullable: true, description: "The combo (streak) this send belongs to, when sent as one." })
   comboId: string | null;
 
   @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @Field(() => Date, { description: "When the coins were debited." })
   sentAt: Date;
 
+@Directive('@tag(name: "partner")')
   @Field(() => String, {
     nullable: true,
     description: "Opaque stream position of this event. Resubscribe with `after: cursor` to resume exactly after it. Null outside a stream.",
   })
   cursor: string | null;
 
+@Directive('@tag(name: "partner")')
   @Field(() => Int, {
     nullable: true,
     description: "Gifts sent so far in this combo, this send included (a combo end carries the final count). Null when not part of a combo.",
   })
   comboCount: number | null;
 
+@Directive('@tag(name: "partner")')
   @Field(() => Boolean, {
     nullable: true,
     description:
@@ -141,6 +154,7 @@ export const giftEventReference = {
 
 @Resolver(() => GiftEvent)
 export class GiftEventStreamResolver {
+@Directive('@tag(name: "internal")')
   @FieldResolver(() => Int, {
     nullable: true,
     description: "Diamonds the host earned from this send. Only the host (and admins) see it, and never on the public room feed; null otherwise.",
@@ -162,6 +176,7 @@ export class GiftEventStreamResolver {
 
 @Resolver(() => GiftEvent)
 export class GiftEventLiveSessionResolver {
+  @Directive('@tag(name: "partner")')
   @FieldResolver(() => LiveSession, { nullable: true, description: "The live session the gift was sent during, when it was sent to one." })
   async liveSession(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): Promise<LiveSession | null> {
     if (!event.liveSessionId) return null;

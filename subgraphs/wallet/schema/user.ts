@@ -3,6 +3,7 @@ import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resol
 import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
 import type { WalletContext } from "./context.js";
 
+@Directive('@tag(name: "internal")')
 @ObjectType({ description: "A viewer's coins. Visible only to its owner (and admins)." })
 export class Wallet {
   @Field(() => ID)
@@ -18,7 +19,7 @@ export class Wallet {
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A platform user, identified by the identity provider's subject." })
 export class User {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The user's id (the identity provider's subject)." })
   id: string;
 }
 
@@ -40,6 +41,7 @@ export class UserResolver {
     return Object.assign(new User(), { id: user.id });
   }
 
+  @Directive('@tag(name: "internal")')
   @FieldResolver(() => Wallet, { nullable: true })
   async wallet(@Root() user: User, @Ctx() ctx: WalletContext): Promise<Wallet> {
     requireSelfOrAdmin(ctx.user, user.id);

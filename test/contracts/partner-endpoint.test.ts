@@ -1,0 +1,245 @@
+import "reflect-metadata";
+import { buildSchema, type GraphQLObjectType } from "graphql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import { PartnerKeyStore } from "../../gateway/partner/keys.js";
+import { composeSupergraph, type ComposedSchemas } from "../../scripts/compose.js";
+import { sql } from "../support/db.js";
+import { post, startStack, type Stack } from "../support/stack.js";
+
+/**
+ * The partner endpoint over real sockets: the whole stack, plus gateways with the
+ * partner endpoint enabled on the stack's database (the gateway-owned `partners` schema).
+ */
+let stack: Stack;
+let composed: ComposedSchemas;
+let gateway: RunningGateway;
+let second: RunningGateway;
+let store: PartnerKeyStore;
+let partnerUrl: string;
+
+async function partnerGateway(): Promise<RunningGateway> {
+  return startGateway({
+    port: 0,
+    supergraphSdl: composed.supergraph,
+    partnerSupergraphSdl: composed.contracts.partner.supergraph,
+    databaseUrl: stack.databaseUrl,
+    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack("partner");
+  composed = await composeSupergraph();
+  gateway = await partnerGateway();
+  second = await partnerGateway();
+  partnerUrl = gateway.url.replace(/\/graphql$/, "/partner/graphql");
+  store = await PartnerKeyStore.open(stack.databaseUrl, { migrate: false, poolSize: 2 });
+});
+afterAll(async () => {
+  await store?.close();
+  await second?.stop();
+  await gateway?.stop();
+  await stack?.stop();
+});
+
+const partnerQuery = (query: string, key?: string, url = partnerUrl, headers: Record<string, string> = {}) =>
+  post(url, query, {}, { headers: { ...(key ? { "x-api-key": key } : {}), ...headers } });
+
+async function newKey(ratePerMinute = 600, burst?: number): Promise<string> {
+  return (await store.create({ partner: `acme-${Math.random().toString(36).slice(2, 8)}`, ratePerMinute, burst })).key;
+}
+
+describe("the partner endpoint /partner/graphql", () => {
+  it("lets a partner key read the public gift catalog", async () => {
+    const key = await newKey();
+    const res = await partnerQuery(`{ gifts { id name coinCost imageUrl } giftCategories { key name } }`, key);
+    expect(res.errors).toBeUndefined();
+    expect(res.status).toBe(200);
+    expect(res.data.gifts.length).toBeGreaterThan(0);
+    expect(res.data.gifts[0]).toMatchObject({ name: expect.any(String), coinCost: expect.any(Number) });
+    const one = await partnerQuery(`{ gift(id: "${res.data.gifts[0].id}") { id name } }`, key);
+    expect(one.data.gift).toEqual({ id: res.data.gifts[0].id, name: res.data.gifts[0].name });
+  });
+
+  it("answers wallets, the caller, earnings and payouts with validation errors, not nulls", async () => {
+    const key = await newKey();
+    const refused: [string, RegExp][] = [
+      [`{ me { id wallet { coins } } }`, /Cannot query field "me" on type "Query"/],
+      [`{ gifts { id } me { id } }`, /Cannot query field "me" on type "Query"/],
+      [`{ creator(id: "host-1") { id diamonds } }`, /Cannot query field "diamonds" on type "Creator"/],
+      [`{ creator(id: "host-1") { payouts { nodes { id } } } }`, /Cannot query field "payouts" on type "Creator"/],
+      [`{ creator(id: "host-1") { user { wallet { coins } } } }`, /Cannot query field "wallet" on type "User"/],
+    ];
+    for (const [q, message] of refused) {
+      const res = await partnerQuery(q, key);
+      expect(res.status, q).toBe(400);
+      expect(res.data, q).toBeUndefined();
+      expect(res.errors?.[0].extensions?.code, q).toBe("GRAPHQL_VALIDATION_FAILED");
+      expect(res.errors?.[0].message, q).toMatch(message);
+    }
+    // The same public parts of a creator are readable.
+    const ok = await partnerQuery(`{ creator(id: "nobody-here") { id displayName giftsReceived } }`, key);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data).toEqual({ creator: null });
+    // Every root field of the full API outside the contract is refused the same way.
+    const api = buildSchema(composed.apiSchema);
+    const contract = buildSchema(composed.contracts.partner.apiSchema);
+    const outside = Object.keys((api.getQueryType() as GraphQLObjectType).getFields()).filter((f) => !contract.getQueryType()!.getFields()[f]);
+    expect(outside.length).toBeGreaterThan(0);
+    for (const field of outside) {
+      const res = await partnerQuery(`{ ${field} { __typename } }`, key);
+      expect(res.errors?.[0].extensions?.code, field).toBe("GRAPHQL_VALIDATION_FAILED");
+      expect(res.data, field).toBeUndefined();
+    }
+  });
+
+  it("refuses every mutation: the contract has none (sendGift, recharge, payouts)", async () => {
+    const key = await newKey();
+    const res = await partnerQuery(`mutation { sendGift(input: { giftId: "x", hostId: "y", idempotencyKey: "k" }) { userErrors { code } } }`, key);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0].extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    expect(res.data).toBeUndefined();
+  });
+
+  it("shows only the contract in introspection", async () => {
+    const key = await newKey();
+    const res = await partnerQuery(`{ __schema { types { name } queryType { fields { name } } mutationType { name } } }`, key);
+    expect(res.errors).toBeUndefined();
+    const contract = buildSchema(composed.contracts.partner.apiSchema);
+    const names = (res.data.__schema.types as { name: string }[]).map((t) => t.name).sort();
+    expect(names).toEqual(Object.keys(contract.getTypeMap()).sort());
+    expect(names).not.toContain("Wallet");
+    expect(res.data.__schema.mutationType).toBeNull();
+    // The main endpoint is unchanged: it still knows the wallet.
+    const main = await post(gateway.url, `{ __type(name: "Wallet") { name } }`);
+    expect(main.data.__type).toEqual({ name: "Wallet" });
+  });
+
+  it("refuses requests without a key, with a malformed key and with a wrong secret (401 UNAUTHENTICATED)", async () => {
+    const good = await newKey();
+    const wrongSecret = good.slice(0, -4) + (good.endsWith("AAAA") ? "BBBB" : "AAAA");
+    for (const key of [undefined, "not-a-key", wrongSecret]) {
+      const res = await partnerQuery(`{ gifts { id } }`, key);
+      expect(res.status).toBe(401);
+      expect(res.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+      expect(res.data).toBeUndefined();
+    }
+  });
+
+  it("does not accept a platform user's token in place of an API key", async () => {
+    const token = await stack.token({ sub: "viewer-1", name: "Viewer", roles: ["viewer", "admin"] });
+    const res = await post(partnerUrl, `{ gifts { id } }`, {}, { token });
+    expect(res.status).toBe(401);
+    expect(res.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses a revoked key at once", async () => {
+    const { key, info } = await store.create({ partner: "revokee", ratePerMinute: 600 });
+    expect((await partnerQuery(`{ gifts { id } }`, key)).status).toBe(200);
+    await store.revoke({ keyId: info.keyId });
+    const res = await partnerQuery(`{ gifts { id } }`, key);
+    expect(res.status).toBe(401);
+    expect(res.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    expect(res.errors?.[0].message).toMatch(/revoked/);
+  });
+
+  it("rotates a key: the new key works; the old one at once, or after its grace period when given", async () => {
+    const { key: old, info } = await store.create({ partner: "rotator", ratePerMinute: 600 });
+    const graceful = await store.rotate({ keyId: info.keyId }, 3600);
+    expect((await partnerQuery(`{ gifts { id } }`, old)).status).toBe(200);
+    expect((await partnerQuery(`{ gifts { id } }`, graceful.key)).status).toBe(200);
+    const immediate = await store.rotate({ keyId: graceful.info.keyId }, 0);
+    expect((await partnerQuery(`{ gifts { id } }`, graceful.key)).status).toBe(401);
+    expect((await partnerQuery(`{ gifts { id } }`, immediate.key)).status).toBe(200);
+    // The first key is still inside its grace period; revoking the partner ends every key.
+    await store.revoke({ partner: "rotator" });
+    expect((await partnerQuery(`{ gifts { id } }`, old)).status).toBe(401);
+    expect((await partnerQuery(`{ gifts { id } }`, immediate.key)).status).toBe(401);
+  });
+
+  it("stores only a SHA-256 of the key, never the key or its secret", async () => {
+    const { key, info } = await store.create({ partner: "hashcheck", ratePerMinute: 600 });
+    const db = await sql(stack.databaseUrl);
+    try {
+      const { rows } = await db.query(`SELECT row_to_json(k)::text AS j, encode(secret_hash, 'hex') AS h FROM partners.api_keys k WHERE key_id = $1`, [info.keyId]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].j).not.toContain(key.split("_")[2]);
+      expect(rows[0].h).toHaveLength(64);
+      expect(rows[0].j).not.toContain(key);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("answers over the key's own rate limit with a typed RATE_LIMITED error, HTTP 429 and Retry-After; other keys are unaffected", async () => {
+    const limited = await newKey(1, 3);
+    const other = await newKey(1, 3);
+    for (let i = 0; i < 3; i++) expect((await partnerQuery(`{ gifts { id } }`, limited)).status).toBe(200);
+    const res = await partnerQuery(`{ gifts { id } }`, limited);
+    expect(res.status).toBe(429);
+    expect(res.data).toBeUndefined();
+    expect(res.errors?.[0].extensions?.code).toBe("RATE_LIMITED");
+    const retryAfter = res.errors?.[0].extensions?.retryAfterSeconds;
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(res.headers.get("retry-after")).toBe(String(retryAfter));
+    expect((await partnerQuery(`{ gifts { id } }`, other)).status).toBe(200);
+  });
+
+  it("enforces one limit per key across gateway instances under concurrent requests (exactly the burst gets through)", async () => {
+    const key = await newKey(1, 5);
+    const secondUrl = second.url.replace(/\/graphql$/, "/partner/graphql");
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => partnerQuery(`{ giftCategories { key } }`, key, i % 2 ? secondUrl : partnerUrl)),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(19);
+  });
+
+  it("records when a key was last used, for operators", async () => {
+    const { key, info } = await store.create({ partner: "usage", ratePerMinute: 600 });
+    expect((await store.list("usage")).find((k) => k.keyId === info.keyId)?.lastUsedAt).toBeNull();
+    await partnerQuery(`{ gifts { id } }`, key);
+    const listed = (await store.list("usage")).find((k) => k.keyId === info.keyId);
+    expect(listed?.lastUsedAt).toBeInstanceOf(Date);
+    expect(listed?.active).toBe(true);
+  });
+});
+
+describe("partner keys (operator store)", () => {
+  it("refuses bad partner names and limits, and ambiguous rotations", async () => {
+    await expect(store.create({ partner: "Bad Name", ratePerMinute: 10 })).rejects.toThrow(/partner name/);
+    await expect(store.create({ partner: "ok", ratePerMinute: 0 })).rejects.toThrow(/rate/);
+    await store.create({ partner: "twokeys", ratePerMinute: 10 });
+    await store.create({ partner: "twokeys", ratePerMinute: 10 });
+    await expect(store.rotate({ partner: "twokeys" })).rejects.toThrow(/2 active keys/);
+    await expect(store.revoke({ keyId: "0000000000000000" })).rejects.toThrow(/no active key/);
+  });
+
+  it("issues distinct keys that carry their public key id", async () => {
+    const a = await store.create({ partner: "distinct", ratePerMinute: 10 });
+    const b = await store.create({ partner: "distinct", ratePerMinute: 10 });
+    expect(a.key).not.toBe(b.key);
+    expect(a.key).toMatch(new RegExp(`^gep_${a.info.keyId}_[A-Za-z0-9_-]{43}$`));
+  });
+});
+
+describe("a gateway without a database", () => {
+  it("answers /partner/graphql with 503 and keeps serving /graphql", async () => {
+    const bare = await startGateway({
+      port: 0,
+      supergraphSdl: composed.supergraph,
+      partnerSupergraphSdl: composed.contracts.partner.supergraph,
+      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+    });
+    try {
+      const res = await partnerQuery(`{ gifts { id } }`, "x", bare.url.replace(/\/graphql$/, "/partner/graphql"));
+      expect(res.status).toBe(503);
+      expect((await post(bare.url, `{ gifts { id } }`)).status).toBe(200);
+    } finally {
+      await bare.stop();
+    }
+  });
+});
