@@ -143,6 +143,12 @@ describe("Query.gifts / gift / giftCategories over HTTP", () => {
     expect(res.data.giftCategories.map((c: any) => c.key)).toEqual(["BASIC", "PREMIUM", "SPECIAL", "EVENT"]);
   });
 
+  it("lists the known markets a gift can be limited to", async () => {
+    const res = await env.gql(`{ catalogRegions { code name } }`);
+    expect(res.data.catalogRegions).toContainEqual({ code: "JP", name: "Japan" });
+    expect(res.data.catalogRegions.map((r: any) => r.code)).not.toContain("XX");
+  });
+
   it("builds asset URLs from the configured CDN base", async () => {
     const res = await env.gql(`{ gifts(region: "US") { slug imageUrl animationUrl } }`);
     const rose = res.data.gifts.find((g: any) => g.slug === "rose");

@@ -140,6 +140,10 @@ export class GiftService {
     return rows.length ? toRecord(rows[0]) : null;
   }
 
+  async listRegions(): Promise<{ code: string; name: string }[]> {
+    return this.dataSource.query(`SELECT code, name FROM catalog.regions ORDER BY code`);
+  }
+
   async listCategories(): Promise<CategoryRow[]> {
     return this.dataSource.getRepository(CategoryRow).find({ order: { sortOrder: "ASC", key: "ASC" } });
   }

@@ -101,6 +101,15 @@ export class GiftCategory {
   sortOrder: number;
 }
 
+@ObjectType({ description: "A market the catalog sells in; a gift's `regions` may only list these." })
+export class CatalogRegion {
+  @Field({ description: "ISO 3166 alpha-2 code." })
+  code: string;
+
+  @Field({ description: "Display name (English)." })
+  name: string;
+}
+
 /** Batches every Gift reference in one request into one SELECT (price from the periods included). */
 export function giftLoader(ctx: Pick<CatalogContext, "services">): DataLoader<string, GiftRecord | null> {
   return new DataLoader((ids) => ctx.services.gifts.byIds(ids));
@@ -149,5 +158,11 @@ export class GiftResolver {
   async giftCategories(@Ctx() ctx: CatalogContext): Promise<GiftCategory[]> {
     const rows = await ctx.services.gifts.listCategories();
     return rows.map((c) => Object.assign(new GiftCategory(), { key: c.key, name: c.name, sortOrder: c.sortOrder }));
+  }
+
+  @Query(() => [CatalogRegion], { description: "Markets a gift can be limited to (for admin forms), by code." })
+  async catalogRegions(@Ctx() ctx: CatalogContext): Promise<CatalogRegion[]> {
+    const rows = await ctx.services.gifts.listRegions();
+    return rows.map((r) => Object.assign(new CatalogRegion(), r));
   }
 }
