@@ -1,4 +1,5 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from "graphql";
 import { createClient, type Client } from "graphql-ws";
@@ -52,7 +53,21 @@ export interface SubscriptionGatewayOptions {
   maxQueue?: number;
   dataSource?: DataSourceFactory;
   path?: string;
+  /**
+   * Replaces the JWT check in connection_init (the partner endpoint takes API keys).
+   * Returns the Authorization to forward upstream (and when the connection must end),
+   * or closes the socket itself and returns null.
+   */
+  authenticate?: ConnectionAuthenticator;
 }
+
+export type ConnectionAuthenticator = (
+  params: Readonly<Record<string, unknown>> | undefined,
+  socket: WebSocket,
+) => Promise<{ authorization: string | undefined; exp?: number } | null>;
+
+/** Paths with a WebSocket server per HTTP server; upgrades to any other path get a 404. */
+const upgradePaths = new WeakMap<Server, Set<string>>();
 
 function wsUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, "ws");
@@ -120,9 +135,13 @@ class ActiveSubscription {
             return;
           }
           this.chain = this.chain.then(async () => {
-            const result = await this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
+            let result = await this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
             this.inflight--;
-            if (this.channel.push(result)) this.lastCursor = cursorOf(result) ?? this.lastCursor;
+            // A subgraph down can null the whole event (non-null fields): still tell the client
+            // where in the stream it is, so it can resume after it.
+            const upstreamCursor = cursorOf(event as ExecutionResult);
+            if (upstreamCursor && cursorOf(result) === null) result = { ...result, extensions: { ...(result.extensions ?? {}), cursor: upstreamCursor } };
+            if (this.channel.push(result)) this.lastCursor = upstreamCursor ?? cursorOf(result) ?? this.lastCursor;
           });
         },
         error: (err) => {
@@ -173,6 +192,7 @@ export class SubscriptionGateway {
   private executor: SubscriptionExecutor;
   private wss: WebSocketServer | null = null;
   private dispose: (() => void | Promise<void>) | null = null;
+  private detach: (() => void) | null = null;
   private readonly active = new Set<ActiveSubscription>();
   readonly maxQueue: number;
   /** Counters for tests, metrics and leak checks. */
@@ -205,8 +225,32 @@ export class SubscriptionGateway {
   }
 
   attach(http: Server): void {
-    const wss = new WebSocketServer({ server: http, path: this.opts.path ?? "/graphql" });
+    const path = this.opts.path ?? "/graphql";
+    // noServer + our own routing: a `{ server, path }` WebSocketServer answers 400 to every
+    // other path, so a second endpoint (/partner/graphql) could not share the HTTP server.
+    const wss = new WebSocketServer({ noServer: true });
     this.wss = wss;
+    let paths = upgradePaths.get(http);
+    if (!paths) {
+      const known = new Set<string>();
+      paths = known;
+      upgradePaths.set(http, known);
+      http.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+        if (!known.has(new URL(req.url ?? "/", "http://localhost").pathname)) {
+          socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+        }
+      });
+    }
+    paths.add(path);
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (new URL(req.url ?? "/", "http://localhost").pathname !== path) return;
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    };
+    http.on("upgrade", onUpgrade);
+    this.detach = () => {
+      http.off("upgrade", onUpgrade);
+      paths.delete(path);
+    };
     const server = useServer<Record<string, unknown>, ConnectionExtra>(
       {
         schema: () => this.executor.apiSchema,
@@ -227,6 +271,13 @@ export class SubscriptionGateway {
   }
 
   private async authenticate(extra: ConnectionExtra, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> {
+    if (this.opts.authenticate) {
+      const granted = await this.opts.authenticate(params, extra.socket);
+      if (!granted) return false;
+      extra.authorization = granted.authorization;
+      if (granted.exp !== undefined) this.expireAt(extra, granted.exp);
+      return true;
+    }
     const raw = params?.authorization ?? params?.Authorization;
     const authorization = typeof raw === "string" ? raw : undefined;
     let user: AuthUser | null;
@@ -243,12 +294,14 @@ export class SubscriptionGateway {
     }
     extra.user = user;
     extra.authorization = authorization;
-    if (user.exp !== undefined) {
-      const ms = Math.max(0, user.exp * 1000 - Date.now());
-      extra.expiry = setTimeout(() => extra.socket.close(CloseCode.Unauthenticated, "Unauthorized: token expired; reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
-      extra.expiry.unref();
-    }
+    if (user.exp !== undefined) this.expireAt(extra, user.exp);
     return true;
+  }
+
+  private expireAt(extra: ConnectionExtra, exp: number): void {
+    const ms = Math.max(0, exp * 1000 - Date.now());
+    extra.expiry = setTimeout(() => extra.socket.close(CloseCode.Unauthenticated, "Unauthorized: token expired; reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
+    extra.expiry.unref();
   }
 
   private closeConnection(extra: ConnectionExtra): void {
@@ -307,6 +360,7 @@ export class SubscriptionGateway {
     for (const sub of [...this.active]) sub.end(bye);
     for (const client of this.wss?.clients ?? []) client.close(CloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");
     await Promise.resolve(this.dispose?.()).catch((err: unknown) => logger.debug({ err: String(err) }, "ws dispose"));
+    this.detach?.();
     if (this.wss) await new Promise<void>((r) => this.wss!.close(() => r()));
   }
 }

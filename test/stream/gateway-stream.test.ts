@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { catalogGifts, credit, item, makeHost, subscribe, until } from "./helpers.js";
+import { catalogGifts, credit, item, makeHost, opened, subscribe, until } from "./helpers.js";
 
 let stack: Stack;
 let gifts: { id: string; name: string; imageUrl: string }[];
@@ -28,8 +28,7 @@ afterAll(async () => {
 describe("giftReceived through the gateway", () => {
   it("delivers each credited gift to the host with the catalog's gift fields filled in, diamonds and a cursor", async () => {
     const token = await stack.token({ sub: "host-a", roles: ["viewer", "host"] });
-    const sub = subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" });
-    await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers === 1, "the upstream subscription");
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
     await credit(stack, [item({ hostId: "host-b", giftId: gifts[0].id })]); // someone else's gift: not on host-a's stream
     await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, quantity: 2, unitCost: 5 }), item({ hostId: "host-a", giftId: gifts[1].id })]);
     const events = await sub.waitFor(2);
@@ -52,8 +51,7 @@ describe("giftReceived through the gateway", () => {
 
   it("replays what came after the cursor, then continues live", async () => {
     const token = await stack.token({ sub: "host-a", roles: ["host"] });
-    const first = subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" });
-    await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers === 1, "subscribed");
+    const first = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
     await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, giftEventId: "r-1" })]);
     const [e1] = await first.waitFor(1);
     await first.dispose();
@@ -67,37 +65,30 @@ describe("giftReceived through the gateway", () => {
   });
 
   it("reconnecting with the last cursor while gifts keep flowing delivers every gift exactly once, in order", async () => {
-    const token = await stack.token({ sub: "host-b", roles: ["host"] });
+    await makeHost(stack, "host-flow");
+    const token = await stack.token({ sub: "host-flow", roles: ["host"] });
     const total = 300;
     let sent = 0;
     const producer = (async () => {
       while (sent < total) {
-        const batch = Array.from({ length: 5 }, (_, i) => item({ hostId: "host-b", giftId: gifts[0].id, giftEventId: `flow-${sent + i}` }));
+        const batch = Array.from({ length: 5 }, (_, i) => item({ hostId: "host-flow", giftId: gifts[0].id, giftEventId: `flow-${sent + i}` }));
         await credit(stack, batch);
         sent += batch.length;
         await new Promise((r) => setImmediate(r));
       }
     })();
     const seen: string[] = [];
-    let cursor: string | null = null;
+    let cursor = Buffer.from("gf1:0").toString("base64url"); // from the beginning of the feed
     // Drop and reconnect several times mid-flow, each time resuming after the last cursor seen.
     for (let round = 0; seen.length < total; round++) {
-      const sub = subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-b", after: cursor });
-      const want = Math.min(total, seen.length + 40 + round * 7) - seen.length;
-      if (cursor === null) {
-        // The first subscription starts live: make sure it is registered before the first gift counts.
-        await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers >= 1, "subscribed");
-      }
-      const events = await sub.waitFor(want);
+      const sub = subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-flow", after: cursor });
+      const events = await sub.waitFor(Math.min(total - seen.length, 20 + round * 7));
       await sub.dispose();
       for (const e of events) seen.push(e.data.giftReceived.id);
       cursor = events[events.length - 1].data.giftReceived.cursor;
     }
     await producer;
-    const flow = seen.filter((id) => id.startsWith("flow-"));
-    const firstSeen = Number(flow[0].slice(5));
-    expect(flow).toEqual(Array.from({ length: flow.length }, (_, i) => `flow-${firstSeen + i}`));
-    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => `flow-${i}`));
   });
 });
 
@@ -124,8 +115,7 @@ describe("stream authorization", () => {
 
   it("lets an admin open any host's stream", async () => {
     const token = await stack.token({ sub: "ops-1", roles: ["admin"] });
-    const sub = subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" });
-    await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers === 1, "subscribed");
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
     await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id })]);
     const [e] = await sub.waitFor(1);
     expect(e.data.giftReceived.diamonds).toBe(5);
@@ -146,5 +136,107 @@ describe("stream authorization", () => {
     await sub.waitForEnd();
     expect(sub.closed?.code).toBe(4401);
     expect(sub.closed?.reason).toMatch(/expired/);
+  });
+});
+
+describe("liveGiftFeed (a room's public feed)", () => {
+  const ROOM = `subscription($liveSessionId: ID!, $after: String) {
+    liveGiftFeed(liveSessionId: $liveSessionId, after: $after) { id cursor senderName quantity diamonds gift { name imageUrl } host { id } }
+  }`;
+
+  it("gives any signed-in viewer the session's gifts with catalog fields, but never the host's diamonds", async () => {
+    const session = await stack.subgraphs.earnings.services.sessions.start({ id: "host-a", name: "HOST-A", roles: ["host"], region: "US", adult: true, exp: undefined }, "Friday stream");
+    const viewer = await stack.token({ sub: "viewer-2", roles: ["viewer"] });
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, viewer, ROOM, { liveSessionId: session.id }));
+    await credit(stack, [
+      item({ hostId: "host-a", giftId: gifts[0].id, liveSessionId: null, giftEventId: "not-in-room" }),
+      item({ hostId: "host-a", giftId: gifts[0].id, liveSessionId: session.id, giftEventId: "in-room", unitCost: 100 }),
+    ]);
+    const [e] = await sub.waitFor(1);
+    expect(e.data.liveGiftFeed).toMatchObject({ id: "in-room", diamonds: null, gift: { name: gifts[0].name }, host: { id: "host-a" } });
+    // Even the host sees no diamonds on the public feed: the private stream is where they are.
+    const hostToken = await stack.token({ sub: "host-a", roles: ["host"] });
+    const hostView = subscribe(stack.gateway.url, hostToken, ROOM, { liveSessionId: session.id, after: null });
+    const replay = subscribe(stack.gateway.url, hostToken, ROOM.replace("liveGiftFeed(liveSessionId: $liveSessionId, after: $after)", "liveGiftFeed(liveSessionId: $liveSessionId, after: $after)"), {
+      liveSessionId: session.id,
+      after: Buffer.from("gf1:0").toString("base64url"),
+    });
+    const [r] = await replay.waitFor(1);
+    expect(r.data.liveGiftFeed).toMatchObject({ id: "in-room", diamonds: null });
+    await Promise.all([sub.dispose(), hostView.dispose(), replay.dispose()]);
+  });
+
+  it("refuses an unknown live session as BAD_USER_INPUT and an anonymous viewer with 4401", async () => {
+    const viewer = await stack.token({ sub: "viewer-2", roles: ["viewer"] });
+    const unknown = subscribe(stack.gateway.url, viewer, ROOM, { liveSessionId: "00000000-0000-4000-8000-000000000000" });
+    await unknown.waitForEnd();
+    expect(unknown.errors[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    await unknown.dispose();
+    const anon = subscribe(stack.gateway.url, null, ROOM, { liveSessionId: "00000000-0000-4000-8000-000000000000" });
+    await anon.waitForEnd();
+    expect(anon.closed?.code).toBe(4401);
+  });
+});
+
+describe("combos on the stream", () => {
+  it("carries the running comboCount and a combo end that counts no gift twice", async () => {
+    const token = await stack.token({ sub: "host-b", roles: ["host"] });
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-b" }));
+    const c = { hostId: "host-b", giftId: gifts[0].id, senderId: "fan-1", comboId: "combo-7" };
+    await credit(stack, [item(c), item({ ...c, quantity: 3 })]);
+    await credit(stack, [item({ ...c, comboId: null, giftId: gifts[1].id })]); // breaks the streak
+    const events = (await sub.waitFor(4)).map((e) => e.data.giftReceived);
+    expect(events.map((e) => [e.quantity, e.comboCount, e.comboEnded])).toEqual([
+      [1, 1, false],
+      [3, 4, false],
+      [0, 4, true],
+      [1, null, null],
+    ]);
+    expect(events[2]).toMatchObject({ coins: 0, diamonds: 0, comboId: "combo-7", gift: { name: gifts[0].name } });
+    expect(events.reduce((n, e) => n + e.quantity, 0)).toBe(5);
+    await sub.dispose();
+  });
+});
+
+describe("stream lifecycle", () => {
+  it("completes open subscriptions with SCHEMA_RELOADED when the supergraph changes", async () => {
+    const token = await stack.token({ sub: "host-a", roles: ["host"] });
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
+    const sdl = (stack.gateway.subscriptions as unknown as { executor: { supergraphSdl: string } }).executor.supergraphSdl;
+    stack.gateway.subscriptions.onSchema(`${sdl}\n# reloaded\n`);
+    await sub.waitForEnd();
+    expect(sub.errors[0]?.extensions?.code).toBe("SCHEMA_RELOADED");
+    await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers === 0, "the upstream to end");
+    // Resubscribing plans against the new schema and works.
+    const again = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
+    await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id })]);
+    await again.waitFor(1);
+    await Promise.all([sub.dispose(), again.dispose()]);
+  });
+
+  it("ends the upstream subscription as soon as the client leaves", async () => {
+    const token = await stack.token({ sub: "host-a", roles: ["host"] });
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, HOST_STREAM, { hostId: "host-a" }));
+    await sub.dispose();
+    await until(() => stack.subgraphs.earnings.services.stream.stats.subscribers === 0, "the upstream subscription to end");
+    await until(() => stack.gateway.subscriptions.stats.upstreamSockets === 0, "the upstream socket to close");
+  });
+
+  it("delivers an event with an error for the catalog's fields while the catalog is down, and keeps the stream open", async () => {
+    const token = await stack.token({ sub: "host-a", roles: ["host"] });
+    const q = `subscription { giftReceived(hostId: "host-a") { id cursor quantity diamonds gift { id name } } }`;
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, q));
+    await stack.subgraphs.catalog.stop();
+    await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, giftEventId: "while-down-1" })]);
+    await until(() => sub.raw.length > 0, "the event");
+    expect(sub.raw[0].errors?.length).toBeGreaterThan(0);
+    // The event is still identifiable: its stream cursor travels in extensions.
+    expect(typeof sub.raw[0].extensions?.cursor).toBe("string");
+    expect(sub.completed).toBe(false);
+    expect(sub.closed).toBe(null);
+    await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, giftEventId: "while-down-2" })]);
+    await until(() => sub.raw.length >= 2, "the second event");
+    expect(sub.completed).toBe(false);
+    await sub.dispose();
   });
 });

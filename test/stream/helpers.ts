@@ -19,6 +19,8 @@ export async function until(cond: () => boolean | Promise<boolean>, what: string
 }
 
 export interface Sub {
+  /** Every `next` payload as received (data, errors, extensions). */
+  raw: any[];
   events: any[];
   errors: any[];
   completed: boolean;
@@ -33,6 +35,7 @@ export interface Sub {
 /** A real graphql-ws client (the `ws` package) subscribing with `token` in connection_init. */
 export function subscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Sub {
   const sub: Sub = {
+    raw: [],
     events: [],
     errors: [],
     completed: false,
@@ -65,6 +68,7 @@ export function subscribe(url: string, token: string | null, query: string, vari
     { query, variables },
     {
       next: (v) => {
+        sub.raw.push(v);
         if (v.errors) sub.errors.push(...v.errors);
         if (v.data) sub.events.push(v);
       },
@@ -121,3 +125,11 @@ export async function credit(stack: Stack, items: FeedItem[]): Promise<void> {
   await stack.subgraphs.earnings.dataSource.transaction((m) => appendToFeed(m, items));
 }
 
+
+/** Runs `open`, then waits until the earnings hub has registered that many more subscribers. */
+export async function opened<T>(stack: Stack, open: () => T, n = 1): Promise<T> {
+  const before = stack.subgraphs.earnings.services.stream.stats.opened;
+  const result = open();
+  await until(() => stack.subgraphs.earnings.services.stream.stats.opened >= before + n, "the subscription to reach earnings");
+  return result;
+}
