@@ -4,7 +4,7 @@ import { loadConfig } from "../common/config.js";
 import type { QueryCounter } from "../common/db.js";
 import type { SubgraphDefinition, BaseContext } from "../common/subgraph.js";
 import { EarningsClient } from "../earnings/client.js";
-import { GiftingService } from "./domain/gifting.js";
+import { GiftingService, type SendGiftGuard } from "./domain/gifting.js";
 
 /**
  * The wallet's owner reads: sendGift asks the catalog (price, availability) and earnings
@@ -20,15 +20,19 @@ export interface GiftingServices {
   giftingPeers: { catalog: CatalogClient; earnings: EarningsClient };
 }
 
-/** Builds sendGift's services. URLs default to CATALOG_URL / EARNINGS_URL (config). */
-export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}): GiftingServices {
+/**
+ * Builds sendGift's services. URLs default to CATALOG_URL / EARNINGS_URL (config). `guard` is the
+ * seam for per-user sendGift rate limiting (hardening); without one every send is allowed here
+ * (the gateway's token bucket still applies).
+ */
+export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}, guard?: SendGiftGuard): GiftingServices {
   const defaults = loadConfig().subgraphUrls;
   // The owners NOTIFY on their own database; every subgraph shares the server, so LISTEN where the wallet connects.
   const databaseUrl = (ds.options as { url?: string }).url;
   if (!databaseUrl) throw new Error("wallet: the DataSource has no url to LISTEN on for owner-read invalidations");
   const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl });
   const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl });
-  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings }), giftingPeers: { catalog, earnings } };
+  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, guard }), giftingPeers: { catalog, earnings } };
 }
 
 /** Starts the invalidation listeners (background hook); returns the stopper. */
