@@ -93,9 +93,9 @@ describe("sendGift under concurrency (through the gateway, real PostgreSQL)", ()
 
   it("concurrent senders to one host do not block each other's correctness: every debit matches its gift event", async () => {
     const senders = Array.from({ length: 8 }, (_, i) => `crowd-${i}`);
-    for (const s of senders) await fund(stack, s, 10);
+    for (const s of senders) await fund(stack, s, 30);
     const tokens = await Promise.all(senders.map((s) => viewerToken(stack, s)));
-    const results = await Promise.all(senders.flatMap((_, i) => Array.from({ length: 12 }, () => sendGift(stack, tokens[i], { giftId: rose.id, hostId: "host-c", idempotencyKey: key("crowd") }))));
+    const results = await Promise.all(senders.flatMap((_, i) => Array.from({ length: 12 }, () => sendGift(stack, tokens[i], { giftId: rose.id, hostId: "host-c", quantity: 3, idempotencyKey: key("crowd") }))));
     expect(codes(results)).toEqual({ OK: 80, INSUFFICIENT_COINS: 16 });
     for (const s of senders) expect(await balanceOf(stack, s)).toEqual({ coins: 0, debt: 0 });
   });

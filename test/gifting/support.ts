@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { expect } from "vitest";
-import { EntryType, postEntry } from "../../subgraphs/wallet/domain/ledger.js";
 import type { Stack } from "../support/stack.js";
 
 /** sendGift through the gateway, asking for everything the wallet contributes plus the catalog's gift name. */
@@ -28,9 +27,28 @@ export async function sendGift(stack: Stack, token: string | undefined, input: S
   return { res, payload: res.data?.sendGift as { giftEvent: any; userErrors: any[] } | null | undefined };
 }
 
-/** Gives a user coins through the real ledger path (a RECHARGE entry), as a settled recharge would. */
-export async function fund(stack: Stack, userId: string, coins: number): Promise<void> {
-  await stack.subgraphs.wallet.dataSource.transaction((m) => postEntry(m, { userId, type: EntryType.RECHARGE, amount: coins, reference: `test-funding:${userId}` }));
+const RECHARGE = `mutation($input: RechargeInput!) { recharge(input: $input) { order { id status totalCoins } userErrors { code message } } }`;
+
+/**
+ * Gives a user coins the way a viewer gets them: a custom-amount recharge paid with the sandbox's
+ * `pm_card_ok`, through the gateway. Returns the order (id for refunds; totalCoins credited).
+ */
+export async function fund(stack: Stack, userId: string, coins: number): Promise<{ id: string; totalCoins: number }> {
+  const token = await stack.token({ sub: userId, name: `Viewer ${userId}`, region: "US", adult: true });
+  const input = { customCoins: coins, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: key("fund") };
+  const res = await stack.gql(RECHARGE, { input }, token);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  expect(res.data.recharge.userErrors).toEqual([]);
+  expect(res.data.recharge.order).toMatchObject({ status: "SUCCEEDED", totalCoins: coins });
+  return res.data.recharge.order;
+}
+
+/** An admin refunds a recharge: unspent coins are taken back, the spent part becomes debt. */
+export async function refund(stack: Stack, orderId: string): Promise<void> {
+  const admin = await stack.token({ sub: "gifting-ops", roles: ["admin"] });
+  const res = await stack.gql(`mutation($id: ID!) { refundRecharge(orderId: $id, reason: "test refund") { userErrors { code message } } }`, { id: orderId }, admin);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  expect(res.data.refundRecharge.userErrors).toEqual([]);
 }
 
 export async function balanceOf(stack: Stack, userId: string): Promise<{ coins: number; debt: number }> {
