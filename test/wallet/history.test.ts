@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { startStack, type Stack } from "../support/stack.js";
 import { EntryType, postEntry } from "../../subgraphs/wallet/domain/ledger.js";
-import { REFUND, expectLedgerConsistent, recharge, rechargeDirect, rechargeService, tokenFor, uniqueUser } from "./support.js";
+import { REFUND, expectLedgerConsistent, paymentIdOf, recharge, rechargeDirect, rechargeService, sandbox, tokenFor, uniqueUser } from "./support.js";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -69,7 +69,7 @@ describe("the ledger invariant", () => {
     try {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.oneof(fc.constant("buy"), fc.constant("buy3ds"), fc.constant("spend"), fc.constant("refund")), { minLength: 4, maxLength: 14 }),
+          fc.array(fc.oneof(fc.constant("buy"), fc.constant("buy3ds"), fc.constant("spend"), fc.constant("refund"), fc.constant("chargeback")), { minLength: 4, maxLength: 14 }),
           async (ops) => {
             const user = uniqueUser("inv");
             const jwt = await tokenFor(stack, user);
@@ -84,8 +84,12 @@ describe("the ledger invariant", () => {
                   await stack.subgraphs.wallet.dataSource
                     .transaction((m) => postEntry(m, { userId: user, type: EntryType.GIFT_SENT, amount: -25, reference: `g-${i}` }))
                     .catch(() => undefined);
-                } else if (orders.length) {
+                } else if (op === "refund" && orders.length) {
                   await stack.gql(REFUND, { id: orders[0], reason: "prop" }, admin);
+                } else if (op === "chargeback" && orders.length) {
+                  const paymentId = await paymentIdOf(stack, orders[orders.length - 1]);
+                  // Only a paid, not yet disputed payment can be charged back at the provider.
+                  await sandbox(stack).chargeback(paymentId).catch(() => undefined);
                 }
               }),
             );
