@@ -32,6 +32,7 @@ export async function migrateAndSeed(url: string): Promise<void> {
       await dataSource.destroy();
     }
   }
-  // The gateway's own schema (partner API keys).
-  await (await PartnerKeyStore.open(url, { migrate: true, poolSize: 1 })).close();
+  // The gateway's own schema (partner API keys). Pool of 2: migrate() holds one connection for
+  // its advisory lock while runMigrations() needs another (1 deadlocks until the pool times out).
+  await (await PartnerKeyStore.open(url, { migrate: true, poolSize: 2 })).close();
 }
