@@ -43,6 +43,8 @@ export interface GatewayOptions {
   databaseUrl?: string;
   /** Run the gateway's `partners` schema migrations at start (default true). */
   migrate?: boolean;
+  /** How often open partner WebSockets re-check their API key (default 30 s). */
+  partnerRevalidateMs?: number;
   limits?: Partial<OperationLimits>;
   /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
   rateLimiter?: RateLimiter;
@@ -99,12 +101,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     databaseUrl: opts.databaseUrl,
     migrate: opts.migrate,
     production,
+    revalidateMs: opts.partnerRevalidateMs,
   });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",
     apollo,
     port: opts.port ?? config.ports.gateway,
-    onServer: (http) => subscriptions.attach(http),
+    onServer: (http) => {
+      subscriptions.attach(http);
+      partner.attach(http);
+    },
     host: process.env.HOST ?? "127.0.0.1",
     routes: [partner.route],
     onStop: () => partner.stop(),

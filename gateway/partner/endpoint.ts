@@ -1,14 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { GraphQLError } from "graphql";
+import { mintToken, TokenVerifier } from "../../subgraphs/common/auth.js";
 import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
 import { logger } from "../../subgraphs/common/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
+import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
+
+/** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
+export const RATE_LIMITED_CLOSE = 4429;
 
 export const PARTNER_PATH = "/partner/graphql";
 
@@ -67,10 +72,15 @@ export interface PartnerEndpointOptions {
   databaseUrl?: string;
   migrate?: boolean;
   production: boolean;
+  /** How often an open partner WebSocket re-checks its key (revocation ends it). */
+  revalidateMs?: number;
 }
 
 export interface PartnerEndpoint {
   route: Route;
+  /** graphql-ws on the same path (the public live gift feed). */
+  attach(http: Server): void;
+  subscriptions: SubscriptionGateway | null;
   store: PartnerKeyStore | null;
   stop(): Promise<void>;
 }
@@ -94,12 +104,15 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: "SERVICE_UNAVAILABLE" } }] });
         return true;
       },
+      attach: () => undefined,
+      subscriptions: null,
       stop: async () => undefined,
     };
   }
   const store = await PartnerKeyStore.open(opts.databaseUrl, { migrate: opts.migrate });
+  const supergraphSdl = opts.supergraphSdl ?? readPartnerSupergraph();
   const gateway = new ApolloGateway({
-    supergraphSdl: opts.supergraphSdl ?? readPartnerSupergraph(),
+    supergraphSdl,
     buildService: ({ name, url }) => new PartnerDataSource({ url: opts.subgraphUrls[name as SubgraphName] ?? url }),
   });
   const apollo = new ApolloServer<PartnerContext>({
@@ -179,11 +192,63 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     return true;
   };
 
+  /**
+   * graphql-ws on /partner/graphql with the stream engineer's executor, planned against
+   * the contract. Partners send `{ "x-api-key": ... }` in connection_init (browsers cannot
+   * set WebSocket headers); each connection spends one unit of the key's rate limit, and
+   * the key is re-checked while the socket is open so a revoked key's streams end.
+   * Upstream, the subgraphs see a short-lived token the gateway mints for the partner
+   * (`partner:<name>`, role viewer, not adult): the public feed only needs a signed-in caller.
+   */
+  const revalidateMs = opts.revalidateMs ?? 30_000;
+  const subscriptions = new SubscriptionGateway({
+    supergraphSdl,
+    urls: { ...opts.subgraphUrls },
+    verifier: new TokenVerifier(),
+    path: PARTNER_PATH,
+    authenticate: async (params, socket) => {
+      const raw = params?.["x-api-key"] ?? params?.apiKey;
+      const presented = typeof raw === "string" ? raw : undefined;
+      const auth = await store.authenticate(presented);
+      if (!auth.ok) {
+        const why = auth.reason === "missing" ? 'send connection_init { "x-api-key": "<key>" }' : auth.reason === "revoked" ? "API key revoked or expired" : "invalid API key";
+        socket.close(CloseCode.Unauthenticated, `Unauthorized: ${why}`);
+        return null;
+      }
+      const decision = await store.consume(auth.key);
+      if (!decision.allowed) {
+        socket.close(RATE_LIMITED_CLOSE, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
+        return null;
+      }
+      const timer = setInterval(() => {
+        store.authenticate(presented).then(
+          (again) => {
+            if (!again.ok) socket.close(CloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
+          },
+          (err: unknown) => logger.warn({ err: String(err) }, "partner key re-check failed"),
+        );
+      }, revalidateMs);
+      timer.unref();
+      socket.once("close", () => clearInterval(timer));
+      const ttlSeconds = 12 * 3600;
+      const token = await mintToken(
+        { sub: `partner:${auth.key.partner}`, name: auth.key.partner, roles: ["viewer"], region: "US", adult: false },
+        // A string: jose reads a number as an absolute timestamp.
+        { expiresIn: `${ttlSeconds + 60}s` },
+      );
+      return { authorization: `Bearer ${token}`, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+    },
+  });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
+
   logger.info({ path: PARTNER_PATH }, "partner contract endpoint ready");
   return {
     route,
     store,
+    subscriptions,
+    attach: (http) => subscriptions.attach(http),
     async stop() {
+      await subscriptions.stop();
       await apollo.stop();
       await store.close();
     },
