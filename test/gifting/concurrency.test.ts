@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { balanceOf, catalogGifts, fund, goLive, key, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
+import { balanceOf, catalogGifts, diamondsAtDefaultShare, diamondsOf, eventually, fund, goLive, key, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
 
 let stack: Stack;
 let gifts: Map<string, CatalogGift>;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   gifts = await catalogGifts(stack);
   corgi = gifts.get("corgi")!;
   rose = gifts.get("rose")!;
-  await goLive(stack, "host-c");
+  for (const h of ["host-c", "host-race", "host-retry"]) await goLive(stack, h);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -29,11 +29,11 @@ const codes = (results: Awaited<ReturnType<typeof sendGift>>[]) => {
 };
 
 describe("sendGift under concurrency (through the gateway, real PostgreSQL)", () => {
-  it("a sender with coins for exactly 20 gifts sends 50 at once: exactly 20 succeed, 30 are INSUFFICIENT_COINS, the balance ends at 0", async () => {
+  it("a sender with coins for exactly 20 gifts sends 50 at once: exactly 20 succeed, 30 are INSUFFICIENT_COINS, the balance ends at 0, the host is credited for 20", async () => {
     await fund(stack, "racer", 20 * corgi.coinCost);
     const token = await viewerToken(stack, "racer");
     const before = await trace(stack);
-    const results = await Promise.all(Array.from({ length: 50 }, () => sendGift(stack, token, { giftId: corgi.id, hostId: "host-c", idempotencyKey: key("race") })));
+    const results = await Promise.all(Array.from({ length: 50 }, () => sendGift(stack, token, { giftId: corgi.id, hostId: "host-race", idempotencyKey: key("race") })));
     expect(codes(results)).toEqual({ OK: 20, INSUFFICIENT_COINS: 30 });
     expect(await balanceOf(stack, "racer")).toEqual({ coins: 0, debt: 0 });
     const after = await trace(stack);
@@ -44,12 +44,14 @@ describe("sendGift under concurrency (through the gateway, real PostgreSQL)", ()
     const afterBalances = results.filter((r) => r.payload?.giftEvent).map((r) => r.payload!.giftEvent.senderBalanceAfter as number);
     expect(afterBalances.sort((a, b) => b - a)).toEqual(Array.from({ length: 20 }, (_, i) => (19 - i) * corgi.coinCost));
     for (const r of results.filter((x) => !x.payload?.giftEvent)) expect(r.payload!.userErrors[0]).toMatchObject({ balance: expect.any(Number), shortfall: expect.any(Number) });
+    // earnings consumes gift.sent: diamonds for exactly the 20 gifts that were paid for.
+    await eventually(async () => expect(await diamondsOf(stack, "host-race")).toBe(20 * diamondsAtDefaultShare(corgi.coinCost)));
   });
 
-  it("the same sendGift retried 10 times at once debits once and returns one gift event to all", async () => {
+  it("the same sendGift retried 10 times at once debits once, credits the host once and returns one gift event to all", async () => {
     await fund(stack, "retrier", 1000);
     const token = await viewerToken(stack, "retrier");
-    const input = { giftId: corgi.id, hostId: "host-c", idempotencyKey: key("retry") };
+    const input = { giftId: corgi.id, hostId: "host-retry", idempotencyKey: key("retry") };
     const before = await trace(stack);
     const results = await Promise.all(Array.from({ length: 10 }, () => sendGift(stack, token, input)));
     expect(codes(results)).toEqual({ OK: 10 });
@@ -62,6 +64,7 @@ describe("sendGift under concurrency (through the gateway, real PostgreSQL)", ()
     expect(after.giftEvents - before.giftEvents).toBe(1);
     expect(after.giftSentEvents - before.giftSentEvents).toBe(1);
     expect(after.giftLedgerEntries - before.giftLedgerEntries).toBe(1);
+    await eventually(async () => expect(await diamondsOf(stack, "host-retry")).toBe(diamondsAtDefaultShare(299)));
   });
 
   it("concurrent retries racing a different input under the same key: one send, the rest replay or are IDEMPOTENCY_KEY_REUSED", async () => {

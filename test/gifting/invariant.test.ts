@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { catalogGifts, fund, goLive, sendGift, viewerToken, type CatalogGift, type SendInput } from "./support.js";
+import { catalogGifts, diamondsAtDefaultShare, diamondsOf, eventually, fund, goLive, sendGift, viewerToken, type CatalogGift, type SendInput } from "./support.js";
 
 /** Small seeded PRNG (mulberry32): a failing run can be replayed from its seed. */
 function prng(seed: number) {
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe(`sendGift invariants after a randomized run (seed ${SEED}; rerun with GIFT_SEED=${SEED})`, () => {
-  it("coins spent equal the gift events, balances equal their ledgers, none is negative, and every gift has exactly one event and one debit", async () => {
+  it("coins spent equal the gift events, balances equal their ledgers, none is negative, every gift has exactly one event and one debit, and hosts hold floor(coins × 50%) per gift", async () => {
     const r = prng(SEED);
     const senders = Array.from({ length: 6 }, (_, i) => `inv-sender-${i}`);
     const hosts = ["inv-host-0", "inv-host-1", "inv-host-2"];
@@ -137,5 +137,12 @@ describe(`sendGift invariants after a randomized run (seed ${SEED}; rerun with G
       expect(c.total_quantity).toBeLessThanOrEqual(9999);
     }
     expect(giftEventCount).toBeGreaterThan(0);
+
+    // Earnings credits each gift exactly once: a host's diamonds are the sum of floor(coins × 50%) over its gifts.
+    for (const h of hosts) {
+      const coins: { coins: string }[] = await ds.query(`SELECT coins FROM wallet.gift_events WHERE host_id = $1`, [h]);
+      const expected = coins.reduce((sum, g) => sum + diamondsAtDefaultShare(Number(g.coins)), 0);
+      await eventually(async () => expect(await diamondsOf(stack, h), h).toBe(expected));
+    }
   });
 });

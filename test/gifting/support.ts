@@ -105,3 +105,27 @@ export async function trace(stack: Stack) {
 let counter = 0;
 /** A fresh idempotency key. */
 export const key = (label = "k") => `${label}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Retries `check` until it passes (asynchronous effects such as the earnings consumer's credits); slack for a loaded machine. */
+export async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** A creator's spendable diamonds, read as an admin through the gateway (earnings owns them). */
+export async function diamondsOf(stack: Stack, hostId: string): Promise<number> {
+  const admin = await stack.token({ sub: "gifting-ops", roles: ["admin"] });
+  const res = await stack.gql(`query($id: ID!) { creator(id: $id) { diamonds } }`, { id: hostId }, admin);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data.creator.diamonds as number;
+}
+
+/** Diamonds for one gift at the default 50% revenue share. */
+export const diamondsAtDefaultShare = (coins: number) => Math.floor(coins / 2);
