@@ -555,6 +555,9 @@ export class RechargeService {
         if (p && (p.status === "succeeded" || p.status === "failed")) {
           await this.applyPayment(r.id, p, "reconciler");
           applied++;
+        } else {
+          // Still open at the provider: move it to the back of the queue so one stuck order cannot starve the rest.
+          await this.dataSource.query(`UPDATE wallet.recharge_orders SET updated_at = now() WHERE id = $1 AND status IN ('PENDING', 'REQUIRES_ACTION')`, [r.id]);
         }
       } catch (e) {
         logger.warn({ orderId: r.id, err: e instanceof Error ? e.message : String(e) }, "reconcile failed");
