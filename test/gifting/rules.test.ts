@@ -30,7 +30,8 @@ describe("sendGift rules (domain, no GraphQL)", () => {
   it("treats malformed ids and keys as BAD_USER_INPUT", () => {
     expect(codeOf(() => parseSendGiftInput({ ...base, giftId: "rose" }))).toBe("BAD_USER_INPUT");
     expect(codeOf(() => parseSendGiftInput({ ...base, hostId: "" }))).toBe("BAD_USER_INPUT");
-    expect(codeOf(() => parseSendGiftInput({ ...base, hostId: "a b" }))).toBe("BAD_USER_INPUT");
+    expect(codeOf(() => parseSendGiftInput({ ...base, hostId: "a\nb" }))).toBe("BAD_USER_INPUT");
+    expect(codeOf(() => parseSendGiftInput({ ...base, hostId: "björn|idp 7" }))).toBe("OK");
     expect(codeOf(() => parseSendGiftInput({ ...base, comboId: "x".repeat(129) }))).toBe("BAD_USER_INPUT");
     expect(codeOf(() => parseSendGiftInput({ ...base, idempotencyKey: "" }))).toBe("BAD_USER_INPUT");
   });

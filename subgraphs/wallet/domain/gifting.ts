@@ -64,7 +64,8 @@ export const MAX_COMBO_QUANTITY = 9_999;
 export const MAX_COINS_PER_SEND = 2_147_483_647;
 const MAX_ID_LENGTH = 128;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PRINTABLE_ID = /^[\x21-\x7e]+$/;
+/** Ids are the identity provider's subjects and client-chosen combo ids: any text without control characters. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export interface SendGiftInputData {
   giftId: string;
@@ -92,8 +93,8 @@ function id(value: string | null | undefined, field: string, required: boolean):
     if (required) throw badInput(`${field} is required`, ["input", field]);
     return null;
   }
-  if (value.length === 0 || value.length > MAX_ID_LENGTH || !PRINTABLE_ID.test(value)) {
-    throw badInput(`${field} must be 1-${MAX_ID_LENGTH} printable characters`, ["input", field]);
+  if (value.length === 0 || value.length > MAX_ID_LENGTH || CONTROL.test(value)) {
+    throw badInput(`${field} must be 1-${MAX_ID_LENGTH} characters without control characters`, ["input", field]);
   }
   return value;
 }
