@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
+import { ProviderUnavailable } from "../../subgraphs/wallet/domain/payments/provider.js";
 import {
   CONFIRM,
   expectLedgerConsistent,
@@ -237,6 +238,63 @@ describe("idempotency (Stripe semantics)", () => {
     } finally {
       provider.createPayment = original;
       release();
+    }
+  });
+});
+
+describe("failures in the middle", () => {
+  it("when the provider cannot be reached the order stays PENDING with no coins; a retry with the same key completes it with one charge", async () => {
+    const user = uniqueUser();
+    const jwt = await tokenFor(stack, user);
+    const provider = sandbox(stack);
+    const svc = stack.subgraphs.wallet.services.recharge;
+    const original = provider.createPayment.bind(provider);
+    provider.createPayment = async () => {
+      throw new ProviderUnavailable("connect ETIMEDOUT");
+    };
+    const savedStale = svc.staleProcessingMs;
+    try {
+      const first = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "flaky" });
+      expect(first.order.status).toBe("PENDING");
+      expect(await walletOf(stack, jwt)).toEqual({ coins: 0, debt: 0 });
+      provider.createPayment = original;
+      svc.staleProcessingMs = 0; // treat the interrupted order as stale at once
+      const before = provider.stats.paymentsCreated;
+      const retry = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "flaky" });
+      expect(retry.order).toMatchObject({ id: first.order.id, status: "SUCCEEDED" });
+      expect(provider.stats.paymentsCreated - before).toBe(1);
+      expect(await walletOf(stack, jwt)).toEqual({ coins: 70, debt: 0 });
+    } finally {
+      provider.createPayment = original;
+      svc.staleProcessingMs = savedStale;
+    }
+  });
+
+  it("neither the payment token nor card data is stored anywhere in the wallet's tables", async () => {
+    const jwt = await tokenFor(stack, uniqueUser());
+    const secretToken = "pm_card_ok";
+    await recharge(stack, jwt, { packageId: "pkg_US_70", token: secretToken, key: "no-token-stored" });
+    const ds = stack.subgraphs.wallet.dataSource;
+    for (const table of ["recharge_orders", "idempotency_keys", "recharge_order_events", "payment_webhook_events", "ledger_entries"]) {
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM wallet.${table} t WHERE t::text LIKE '%' || $1 || '%'`, [secretToken]);
+      expect(n, table).toBe(0);
+    }
+  });
+
+  it("in development mode the sandbox settles pm_async_ok by itself and its signed webhook credits the order", async () => {
+    const provider = sandbox(stack);
+    const saved = { ...provider.options };
+    provider.options.autoWebhooks = true;
+    provider.options.autoSettleMs = 20;
+    try {
+      const jwt = await tokenFor(stack, uniqueUser());
+      const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_async_ok" });
+      expect(order.status).toBe("PENDING");
+      await waitFor(async () => (await walletOf(stack, jwt)).coins === 70);
+      const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { status } }`, { id: order.id }, jwt);
+      expect(res.data.rechargeOrder.status).toBe("SUCCEEDED");
+    } finally {
+      Object.assign(provider.options, saved);
     }
   });
 });
