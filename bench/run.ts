@@ -39,7 +39,8 @@ const outDir = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
 const only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
 const want = (s: string) => !only || only.has(s);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+const t0 = performance.now();
+const log = (m: string) => process.stderr.write(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
 
 const env: Record<string, string> = {};
 let profileDir: string | null = null;
