@@ -102,6 +102,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     migrate: opts.migrate,
     production,
     revalidateMs: opts.partnerRevalidateMs,
+    limits,
   });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",

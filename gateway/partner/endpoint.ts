@@ -9,6 +9,7 @@ import { mintToken, TokenVerifier } from "../../subgraphs/common/auth.js";
 import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
 import { logger } from "../../subgraphs/common/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../limits.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 
@@ -74,6 +75,8 @@ export interface PartnerEndpointOptions {
   production: boolean;
   /** How often an open partner WebSocket re-checks its key (revocation ends it). */
   revalidateMs?: number;
+  /** Operation limits (depth, aliases, cost, tokens), the same as the main endpoint's by default. */
+  limits?: OperationLimits;
 }
 
 export interface PartnerEndpoint {
@@ -111,6 +114,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   }
   const store = await PartnerKeyStore.open(opts.databaseUrl, { migrate: opts.migrate });
   const supergraphSdl = opts.supergraphSdl ?? readPartnerSupergraph();
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => new PartnerDataSource({ url: opts.subgraphUrls[name as SubgraphName] ?? url }),
@@ -122,7 +126,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     formatError,
-    plugins: [contractOperationsOnly, ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();
@@ -173,6 +177,12 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
       } else {
         parsed = body.toString("utf8");
       }
+    }
+    const refused = parsed !== undefined ? preflight(parsed, limits) : null;
+    if (refused) {
+      const { http: _h, ...extensions } = refused.extensions;
+      sendJson(res, 400, { errors: [{ message: refused.message, extensions }] });
+      return true;
     }
     const given = req.headers["x-request-id"];
     const requestId = typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();

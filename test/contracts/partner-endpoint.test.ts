@@ -102,6 +102,18 @@ describe("the partner endpoint /partner/graphql", () => {
     expect(res.data).toBeUndefined();
   });
 
+  it("applies the gateway's operation limits to partners too (aliases, tokens)", async () => {
+    const key = await newKey();
+    const aliased = `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: giftCategories { key }`).join(" ")} }`;
+    const res = await partnerQuery(aliased, key);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0].extensions?.code).toBe("TOO_MANY_ALIASES");
+    const huge = `{ ${"giftCategories { key name sortOrder } ".repeat(600)} }`;
+    const tokens = await partnerQuery(huge, key);
+    expect(tokens.status).toBe(400);
+    expect(tokens.errors?.[0].extensions?.code).toBe("TOO_MANY_TOKENS");
+  });
+
   it("shows only the contract in introspection", async () => {
     const key = await newKey();
     const res = await partnerQuery(`{ __schema { types { name } queryType { fields { name } } mutationType { name } } }`, key);
