@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxPaymentProvider } from "../../subgraphs/wallet/domain/payments/sandbox.js";
 import type { Stack } from "../support/stack.js";
-import { checkLeaderboardsThroughApi, checkMoneyInvariants, pool, recordFigures, startReliabilityStack, tokenFor } from "./support.js";
+import { checkLeaderboardsThroughApi, checkMoneyInvariants, pool, recordFigures, settleEarnings, startReliabilityStack, tokenFor } from "./support.js";
 
 /**
  * The money invariant, property-based: fast-check generates a random mix of recharges (every
@@ -260,7 +260,7 @@ async function run(op: Op): Promise<void> {
     }
     case "process": {
       // Credit first so hosts have diamonds to cash out, as the consumer would on its own.
-      await stack.subgraphs.earnings.services.credits.drain();
+      await settleEarnings(stack);
       const data = await gql(PROCESS, {}, adminToken, "processPayouts");
       payloadOf(data, "processPayouts", [], "processPayouts");
       break;
@@ -275,9 +275,9 @@ async function quiesce(): Promise<void> {
     if (paymentId) await sandbox.settle(paymentId);
     await refreshOrder(o.id);
   }
-  await stack.subgraphs.earnings.services.credits.drain();
+  await settleEarnings(stack);
   await gql(PROCESS, {}, adminToken, "processPayouts");
-  await stack.subgraphs.earnings.services.credits.drain();
+  await settleEarnings(stack);
 }
 
 /** What the clients were told must match the tables: every success exactly once, nothing else. */

@@ -249,3 +249,23 @@ export async function recordFigures(name: string, figures: Record<string, unknow
   writeFileSync(`.data/reliability/${name}.json`, JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2));
   console.log(`[reliability] ${name}: ${JSON.stringify(figures)}`);
 }
+
+/**
+ * Waits until the earnings consumer has applied every gift.sent event committed so far.
+ * `credits.drain()` alone is not a barrier: it returns 0 at once while the background
+ * consumer holds the batch lock, so this compares the event log with the credits.
+ */
+export async function settleEarnings(stack: Stack, timeoutMs = 30_000): Promise<void> {
+  const q = (sql: string) => stack.subgraphs.earnings.dataSource.query(sql);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await stack.subgraphs.earnings.services.credits.drain();
+    const [r] = await q(
+      `SELECT (SELECT count(*) FROM eventlog.events WHERE type = 'gift.sent')::int AS events,
+              ((SELECT count(*) FROM earnings.gift_credits) + (SELECT count(*) FROM earnings.rejected_events))::int AS applied`,
+    );
+    if (r.applied >= r.events) return;
+    if (Date.now() > deadline) throw new Error(`earnings consumer did not catch up: ${r.applied}/${r.events} events applied`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}
