@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
+import { post, startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, fund, key, sendGift, viewerToken, type CatalogGift } from "../gifting/support.js";
 import { gift, produce } from "./support.js";
 
@@ -22,13 +22,13 @@ const START = `mutation($t: String!) { startLiveSession(input: { title: $t }) { 
 const END = `mutation($id: ID!) { endLiveSession(input: { id: $id }) { liveSession { id status endedAt } userErrors { code } } }`;
 const PAYOUT = `mutation($d: Int!, $k: String!) { requestPayout(input: { diamonds: $d, idempotencyKey: $k }) { payout { id diamonds amountMinor currency status } userErrors { code message balance shortfall } } }`;
 
-/** Waits until the consumer (running in the earnings subgraph) has credited what the test produced; the contract is "shortly after". */
-async function credited(hostId: string, lifetimeDiamonds: number): Promise<void> {
+/** Waits until the consumer (running in the earnings subgraph) has credited `sends` gift events to the host; the contract is "shortly after". */
+async function credited(hostId: string, sends: number): Promise<void> {
   const until = Date.now() + 15_000;
   for (;;) {
-    const [row] = await stack.subgraphs.earnings.dataSource.query(`SELECT lifetime_diamonds FROM earnings.creators WHERE id = $1`, [hostId]);
-    if (Number(row?.lifetime_diamonds ?? -1) === lifetimeDiamonds) return;
-    if (Date.now() > until) throw new Error(`host ${hostId}: ${row?.lifetime_diamonds} diamonds credited, expected ${lifetimeDiamonds}`);
+    const [row] = await stack.subgraphs.earnings.dataSource.query(`SELECT count(*)::int AS n FROM earnings.gift_credits WHERE host_id = $1`, [hostId]);
+    if (row.n === sends) return;
+    if (Date.now() > until) throw new Error(`host ${hostId}: ${row.n} gifts credited, expected ${sends}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -99,7 +99,7 @@ describe("earnings from sendGift, end to end through the gateway", () => {
       const { payload } = await sendGift(stack, s.token, { giftId: s.giftId, hostId, liveSessionId: session.id, quantity: s.quantity, idempotencyKey: key() });
       expect(payload?.userErrors).toEqual([]);
     }
-    await credited(hostId, 448 + 2 + 149 + 0);
+    await credited(hostId, sends.length);
 
     const res = await stack.gql(
       `query($id: ID!) { creator(id: $id) {
@@ -156,7 +156,7 @@ describe("payouts through the gateway", () => {
   it("a host cashes out, an operator processes it, and the host sees it PAID in their payouts", async () => {
     const host = await hostToken("g-payee");
     await produce(stack.subgraphs.earnings.dataSource, [gift({ hostId: "g-payee", unitCost: 30_000 })]);
-    await credited("g-payee", 15_000);
+    await credited("g-payee", 1);
     const over = await stack.gql(PAYOUT, { d: 20_000, k: key() }, host);
     expect(over.data.requestPayout.userErrors).toEqual([{ code: "INSUFFICIENT_DIAMONDS", message: expect.any(String), balance: 15_000, shortfall: 5_000 }]);
 
@@ -193,9 +193,32 @@ describe("payouts through the gateway", () => {
     );
     expect(past.data.setRevenueShare.userErrors).toEqual([{ code: "INVALID_INPUT" }]);
     await produce(stack.subgraphs.earnings.dataSource, [gift({ hostId: "g-share-host", unitCost: 101 })]);
-    await credited("g-share-host", 80);
+    await credited("g-share-host", 1);
     const me = await stack.gql(`{ creator(id: "g-share-host") { revenueShareBps } }`, {}, await hostToken("g-share-host"));
     expect(me.data.creator.revenueShareBps).toBe(8000);
+  });
+});
+
+describe("batching", () => {
+  it("resolves 25 Creator references with their totals and leaderboards with one SQL query per DataLoader", async () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `g-batch-${i}`);
+    await produce(stack.subgraphs.earnings.dataSource, ids.map((hostId, i) => gift({ hostId, senderId: `g-fan-${i % 3}`, unitCost: 10 + i })));
+    for (const id of ids) await credited(id, 1);
+    const reps = ids.map((id) => ({ __typename: "Creator", id }));
+    const q = stack.subgraphs.earnings.queries;
+    q.reset();
+    const res = await post(
+      stack.subgraphs.earnings.url,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Creator { id lifetimeDiamonds giftsReceived topGifters(period: ALL_TIME, first: 3) { rank coins } } } }`,
+      { r: reps },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data._entities).toHaveLength(25);
+    expect(res.data._entities[24]).toEqual({ id: "g-batch-24", lifetimeDiamonds: 17, giftsReceived: 1, topGifters: [{ rank: 1, coins: 34 }] });
+    // The consumer shares this DataSource and polls in the background: count only what the request ran.
+    const creatorReads = q.queries.filter((sql) => /FROM "earnings"\."creators"/.test(sql));
+    const leaderboardReads = q.queries.filter((sql) => /FROM earnings\.gifter_totals/.test(sql));
+    expect([creatorReads.length, leaderboardReads.length]).toEqual([1, 1]);
   });
 });
 
