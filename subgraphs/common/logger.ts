@@ -18,6 +18,11 @@ export const logger = pino({
       "*.secret",
       "apiKey",
       "*.apiKey",
+      // Partner API keys (gateway/partner), as a header or a connection_init param.
+      '["x-api-key"]',
+      '*["x-api-key"]',
+      'headers["x-api-key"]',
+      '*.headers["x-api-key"]',
     ],
     censor: "[redacted]",
   },
