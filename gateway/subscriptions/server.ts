@@ -36,7 +36,7 @@ type ConnectionExtra = {
   authorization?: string;
   expiry?: NodeJS.Timeout;
   /** One upstream graphql-ws client per owning subgraph, for this downstream connection only. */
-  upstreams?: Map<string, Client>;
+  upstreams?: Map<string, Upstream>;
 };
 
 interface SubscriptionContext {
@@ -51,6 +51,8 @@ export interface SubscriptionGatewayOptions {
   verifier: TokenVerifier;
   /** Results a client may have queued before its subscription is ended as too slow. */
   maxQueue?: number;
+  /** A subscription behind by more than maxQueue/4 events for this long is ended (SLOW_CONSUMER). */
+  slowMs?: number;
   dataSource?: DataSourceFactory;
   path?: string;
   /**
@@ -59,6 +61,8 @@ export interface SubscriptionGatewayOptions {
    * or closes the socket itself and returns null.
    */
   authenticate?: ConnectionAuthenticator;
+  /** Runs before each subscription starts (the partner endpoint spends rate limit here); an error refuses it. */
+  beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
 }
 
 export type ConnectionAuthenticator = (
@@ -94,6 +98,56 @@ function failing(error: GraphQLError): AsyncIterableIterator<never> {
   };
 }
 
+/**
+ * One upstream graphql-ws connection (per downstream connection and owning subgraph) with
+ * backpressure: graphql-ws has none, so when a subscription's backlog (events waiting for
+ * the rest of the plan + results not yet written to the client) passes `pauseAt`, we stop
+ * reading the upstream socket. The subgraph's sends then stall, its replay (pulled on
+ * demand) waits, and a client that stays slow is cut off by the subgraph's own bounded
+ * queue, with the cursor of the last event it was given.
+ */
+class Upstream {
+  socket: WebSocket | null = null;
+  /** Subscriptions over the pause mark, and since when. */
+  private readonly over = new Map<ActiveSubscription, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly client: Client,
+    private readonly gw: SubscriptionGateway,
+  ) {}
+
+  throttle(sub: ActiveSubscription): void {
+    if (sub.backlog() < this.gw.pauseAt) return;
+    if (!this.over.has(sub)) this.over.set(sub, Date.now());
+    if (this.timer) return;
+    this.socket?.pause();
+    this.gw.stats.upstreamPauses++;
+    this.timer = setInterval(() => this.check(), 5);
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const [s, since] of this.over) {
+      if (s.closed || s.backlog() <= this.gw.pauseAt / 2) this.over.delete(s);
+      else if (s.unsent() < this.gw.pauseAt / 2) this.over.set(s, now); // the gateway is busy, not the client
+      else if (now - since > this.gw.slowMs) {
+        // Behind for too long: end it (after what it was given) so it resumes from its cursor.
+        this.over.delete(s);
+        s.tooSlow();
+      }
+    }
+    if (this.over.size === 0) this.release();
+  }
+
+  release(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.over.clear();
+    this.socket?.resume();
+  }
+}
+
 class ActiveSubscription {
   private chain: Promise<void> = Promise.resolve();
   private inflight = 0;
@@ -117,14 +171,28 @@ class ActiveSubscription {
 
   private slow(): GraphQLError {
     this.gw.stats.slowClosed++;
-    return new GraphQLError(`too slow: more than ${this.gw.maxQueue} events queued; resubscribe with after: your last cursor`, {
+    return new GraphQLError(`too slow: this client left ${Math.floor(this.gw.pauseAt / 2)}+ events unread for more than ${this.gw.slowMs} ms; resubscribe with after: your last cursor`, {
       extensions: { code: StreamErrorCode.SlowConsumer, cursor: this.lastCursor },
     });
   }
 
-  start(client: Client): void {
+  /** Events still being executed plus results not yet written to the client. */
+  backlog(): number {
+    return this.inflight + this.channel.size;
+  }
+
+  /** Results ready but not yet written to the client: the client's share of the backlog. */
+  unsent(): number {
+    return this.channel.size;
+  }
+
+  get closed(): boolean {
+    return this.channel.isClosed;
+  }
+
+  start(upstream: Upstream): void {
     this.gw.stats.upstreamSubscriptions++;
-    this.unsubscribe = client.subscribe<Record<string, unknown>>(
+    this.unsubscribe = upstream.client.subscribe<Record<string, unknown>>(
       { query: this.plan.primary.operation, variables: this.executor.primaryVariables(this.plan, this.variables), operationName: this.plan.primary.operationName },
       {
         next: (event) => {
@@ -134,6 +202,7 @@ class ActiveSubscription {
             this.channel.fail(this.slow());
             return;
           }
+          upstream.throttle(this);
           this.chain = this.chain.then(async () => {
             let result = await this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
             this.inflight--;
@@ -156,6 +225,10 @@ class ActiveSubscription {
 
   end(error: GraphQLError): void {
     this.channel.fail(error);
+  }
+
+  tooSlow(): void {
+    this.channel.fail(this.slow());
   }
 
   private released = false;
@@ -195,12 +268,19 @@ export class SubscriptionGateway {
   private detach: (() => void) | null = null;
   private readonly active = new Set<ActiveSubscription>();
   readonly maxQueue: number;
+  /** Backlog per subscription at which the gateway stops reading its upstream socket. */
+  readonly pauseAt: number;
+  /** How long a subscription may stay over the pause mark before it is ended as too slow. */
+  readonly slowMs: number;
   /** Counters for tests, metrics and leak checks. */
-  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, slowClosed: 0, reloads: 0 };
+  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0 };
 
   constructor(private readonly opts: SubscriptionGatewayOptions) {
     this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    // Well below the hard bound: a socket chunk already read when we pause still fits.
+    this.pauseAt = Math.max(1, Math.floor(this.maxQueue / 4));
+    this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
   }
 
   /** Open downstream WebSocket connections. */
@@ -257,7 +337,12 @@ export class SubscriptionGateway {
         onConnect: (ctx) => this.authenticate(ctx.extra, ctx.connectionParams),
         onClose: (ctx) => this.closeConnection(ctx.extra),
         context: (ctx): Record<string, unknown> => ({ authorization: ctx.extra.authorization, requestId: randomUUID(), extra: ctx.extra }) satisfies SubscriptionContext,
-        subscribe: (args) => this.subscribe(args),
+        subscribe: (args) => {
+          const gate = this.opts.beforeSubscribe;
+          if (!gate) return this.subscribe(args);
+          const { extra } = args.contextValue as SubscriptionContext;
+          return gate(extra.socket).then((refused) => (refused ? { errors: [refused] } : this.subscribe(args)));
+        },
         execute: () => ({ errors: [new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } })] }),
         onOperation: (_ctx, _id, _payload, _args, result) => {
           const r = result as ExecutionResult | AsyncIterable<ExecutionResult>;
@@ -306,24 +391,36 @@ export class SubscriptionGateway {
 
   private closeConnection(extra: ConnectionExtra): void {
     if (extra.expiry) clearTimeout(extra.expiry);
-    for (const client of extra.upstreams?.values() ?? []) void client.dispose();
+    for (const up of extra.upstreams?.values() ?? []) {
+      up.release();
+      void up.client.dispose();
+    }
     extra.upstreams?.clear();
   }
 
-  private upstream(extra: ConnectionExtra, service: string): Client {
+  private upstream(extra: ConnectionExtra, service: string): Upstream {
     extra.upstreams ??= new Map();
-    let client = extra.upstreams.get(service);
-    if (!client) {
+    let up = extra.upstreams.get(service);
+    if (!up) {
       const url = this.executor.urls[service];
-      client = createClient({
+      let holder: Upstream | null = null;
+      // Keeps the socket so Upstream can pause reading it (backpressure).
+      class TrackedWebSocket extends WebSocket {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args);
+          if (holder) holder.socket = this;
+        }
+      }
+      const client = createClient({
         url: wsUrl(url),
-        webSocketImpl: WebSocket,
+        webSocketImpl: TrackedWebSocket,
         connectionParams: { authorization: extra.authorization },
         lazy: true,
         lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
         retryAttempts: 0, // never silently: the client resumes with its cursor
         keepAlive: 10_000,
       });
+      up = holder = new Upstream(client, this);
       let open = false;
       client.on("connected", () => {
         open = true;
@@ -333,10 +430,11 @@ export class SubscriptionGateway {
       client.on("closed", () => {
         if (open) this.stats.upstreamSockets--;
         open = false;
+        holder?.release();
       });
-      extra.upstreams.set(service, client);
+      extra.upstreams.set(service, up);
     }
-    return client;
+    return up;
   }
 
   private subscribe(args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult {

@@ -35,7 +35,8 @@ export class FeedHub {
   private stopped = true;
   private readonly byHost = new Map<string, Set<FeedSubscription>>();
   private readonly bySession = new Map<string, Set<FeedSubscription>>();
-  readonly maxQueue: number;
+  /** Live events a subscriber may have queued before it is closed as too slow. */
+  maxQueue: number;
   readonly pageSize: number;
   readonly pollMs: number;
   /** Counters for tests and metrics. */

@@ -1,0 +1,66 @@
+import "reflect-metadata";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack.js";
+import { sql } from "../support/db.js";
+import { catalogGifts, credit, item, makeHost, opened, subscribe, until, wsUrl } from "./helpers.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack("streamleak");
+  await makeHost(stack, "host-l");
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function listenerConnections(): Promise<number> {
+  const db = await sql(stack.databaseUrl);
+  try {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'earnings-feed-listener' AND datname = current_database()`);
+    return rows[0].n;
+  } finally {
+    await db.end();
+  }
+}
+
+describe("subscription leaks", () => {
+  it("1,000 subscribe/unsubscribe cycles leave 0 open upstream subscriptions and no growth in listeners", async () => {
+    const token = await stack.token({ sub: "host-l", roles: ["host"] });
+    const hub = stack.subgraphs.earnings.services.stream;
+    const gw = stack.gateway.subscriptions;
+    const listenersBefore = await listenerConnections();
+    expect(listenersBefore).toBe(1);
+    // One client connection, many operations: the way a host app flips between screens.
+    const client = createClient({ url: wsUrl(stack.gateway.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const query = `subscription { giftReceived(hostId: "host-l") { id cursor gift { name } } }`;
+    for (let i = 0; i < 1000; i++) {
+      const [hubBefore, gwBefore] = [hub.stats.opened, gw.stats.opened];
+      const dispose = client.subscribe({ query }, { next: () => {}, error: () => {}, complete: () => {} });
+      // Even cycles leave once the subscription reached earnings; odd ones as soon as the gateway
+      // has it, while its upstream subscription is still being set up.
+      if (i % 2 === 0) await until(() => hub.stats.opened > hubBefore, `cycle ${i} to reach earnings`);
+      else await until(() => gw.stats.opened > gwBefore, `cycle ${i} to reach the gateway`);
+      dispose();
+    }
+    await until(() => gw.stats.subscriptions === 0 && gw.stats.upstreamSubscriptions === 0 && hub.stats.subscribers === 0, "every subscription to end");
+    await until(() => gw.stats.upstreamSockets === 0, "upstream sockets to close");
+    expect(gw.stats.opened).toBeGreaterThanOrEqual(1000);
+    expect(hub.stats.opened).toBeGreaterThanOrEqual(500);
+    expect(hub.stats.closed).toBe(hub.stats.opened);
+    expect(hub.listeners).toBe(1);
+    expect(await listenerConnections()).toBe(listenersBefore);
+    await client.dispose();
+    await until(() => gw.connections === 0, "the client connection to close");
+
+    // Still serving after all that.
+    const gifts = await catalogGifts(stack);
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, query));
+    await credit(stack, [item({ hostId: "host-l", giftId: gifts[0].id })]);
+    const [e] = await sub.waitFor(1);
+    expect(e.data.giftReceived.gift.name).toBe(gifts[0].name);
+    await sub.dispose();
+  });
+});
