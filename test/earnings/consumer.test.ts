@@ -162,12 +162,16 @@ describe("the gift.sent consumer", () => {
   it("parks a malformed event for operators and keeps crediting the gifts behind it", async () => {
     const c = await consumer();
     const bad = { ...gift({ hostId: "h-bad" }), coins: 999 }; // coins ≠ unitCost × quantity
+    const huge = gift({ hostId: "h-bad", unitCost: 1, quantity: 2 ** 31 }); // the database column would refuse it
     const good = gift({ hostId: "h-bad", unitCost: 10 });
-    await produce(ds, [bad, good]);
+    await produce(ds, [bad, huge, good]);
     await c.drain();
     expect((await balance("h-bad"))!.diamonds).toBe(5);
-    const [parked] = await ds.query(`SELECT event_id, reason FROM earnings.rejected_events WHERE payload->>'giftEventId' = $1`, [bad.giftEventId]);
-    expect(parked.reason).toMatch(/coins/);
+    const parked = await ds.query(`SELECT payload->>'giftEventId' AS id, reason FROM earnings.rejected_events WHERE payload->>'hostId' = 'h-bad' ORDER BY position`);
+    expect(parked).toEqual([
+      { id: bad.giftEventId, reason: expect.stringMatching(/coins/) },
+      { id: huge.giftEventId, reason: expect.stringMatching(/quantity/) },
+    ]);
   });
 
   it("never credits a session that is not the host's, but the gift still earns", async () => {

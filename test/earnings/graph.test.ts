@@ -134,6 +134,28 @@ describe("earnings from sendGift, end to end through the gateway", () => {
     });
   });
 
+  it("a sender with coins for exactly 20 gifts sends 50 in parallel: exactly 20 are credited, once each", async () => {
+    const hostId = "g-race-host";
+    const session = (await stack.gql(START, { t: "race" }, await hostToken(hostId))).data.startLiveSession.liveSession;
+    const corgi = gifts.get("corgi")!;
+    await fund(stack, "g-racer", corgi.coinCost * 20);
+    const racer = await viewerToken(stack, "g-racer");
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => sendGift(stack, racer, { giftId: corgi.id, hostId, liveSessionId: session.id, idempotencyKey: key() })),
+    );
+    const ok = results.filter((r) => r.payload?.giftEvent);
+    expect(ok).toHaveLength(20);
+    await credited(hostId, 20);
+    // Retries of one send (10 at once) are one debit and one credit.
+    await fund(stack, "g-racer", corgi.coinCost);
+    const k = key();
+    await Promise.all(Array.from({ length: 10 }, () => sendGift(stack, racer, { giftId: corgi.id, hostId, idempotencyKey: k })));
+    await credited(hostId, 21);
+    const res = await stack.gql(`{ creator(id: "g-race-host") { diamonds giftsReceived currentLiveSession { giftCount uniqueGifters } } }`, {}, await hostToken(hostId));
+    const each = Math.floor(corgi.coinCost / 2);
+    expect(res.data.creator).toEqual({ diamonds: 21 * each, giftsReceived: 21, currentLiveSession: { giftCount: 20, uniqueGifters: 1 } });
+  });
+
   it("a host's diamonds are theirs: other viewers get FORBIDDEN, the public totals stay readable", async () => {
     const res = await stack.gql(`{ creator(id: "g-earner") { lifetimeDiamonds diamonds } }`, {}, await viewerToken(stack, "g-nosy"));
     expect(res.data.creator.lifetimeDiamonds).toBe(599);

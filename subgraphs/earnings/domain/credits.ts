@@ -42,6 +42,7 @@ export interface CreditHooks {
   beforeCommit?: (m: EntityManager, result: BatchResult) => Promise<void>;
 }
 
+const INT4_MAX = 2_147_483_647;
 const str = (v: unknown, max = 128): v is string => typeof v === "string" && v.length > 0 && v.length <= max;
 const int = (v: unknown, min: number): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 
@@ -53,7 +54,8 @@ export function invalidReason(p: Partial<GiftSentPayload> | null | undefined): s
   if (!str(p.senderId)) return "senderId missing";
   if (typeof p.senderName !== "string") return "senderName missing";
   if (!str(p.giftId)) return "giftId missing";
-  if (!int(p.quantity, 1)) return "quantity must be a positive integer";
+  // Bounds of the columns too: an event the database would refuse must be parked, not retried forever.
+  if (!int(p.quantity, 1) || p.quantity > INT4_MAX) return "quantity must be a positive 32-bit integer";
   if (!int(p.unitCost, 0)) return "unitCost must be a non-negative integer";
   if (!int(p.coins, 0) || p.coins !== p.unitCost * p.quantity) return "coins must equal unitCost × quantity";
   if (p.liveSessionId != null && !(str(p.liveSessionId) && isUuid(p.liveSessionId))) return "liveSessionId must be a uuid or null";
