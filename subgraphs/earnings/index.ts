@@ -4,7 +4,7 @@ import { runMain } from "../common/main.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
-import { GiftCreditConsumer } from "./domain/credits.js";
+import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -33,6 +33,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   schema: buildEarningsSchema,
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services)),
+  routes: (services) => [consumerRoute(services.credits)],
   // The gift.sent consumer: credits diamonds exactly once, batched per host.
   background: async (services) => {
     await services.credits.start();

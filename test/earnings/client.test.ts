@@ -105,3 +105,21 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
     await expect(down.hostForGifting("host-a")).rejects.toThrow(/earnings owner read failed/);
   });
 });
+
+describe("operator view of the gift consumer", () => {
+  it("GET /consumers reports the events not yet applied while the consumer is stopped, and zero once it has caught up", async () => {
+    const { produce, gift } = await import("./support.js");
+    const base = earnings.url.replace(/\/graphql$/, "");
+    await earnings.services.credits.stop();
+    await produce(earnings.dataSource, [gift({ hostId: "ops-host", unitCost: 4 }), gift({ hostId: "ops-host", unitCost: 6 })]);
+    const stalled = await (await fetch(`${base}/consumers`)).json();
+    expect(stalled.consumers[0].pendingEvents).toBe(2);
+    expect(stalled.consumers[0].oldestPendingAt).not.toBeNull();
+    await earnings.services.credits.start();
+    await eventually(async () => {
+      const body = await (await fetch(`${base}/consumers`)).json();
+      expect(body.consumers[0]).toMatchObject({ consumer: "earnings-gift-credits", pendingEvents: 0, oldestPendingAt: null });
+      expect(body.consumers[0].sinceStart.credited).toBeGreaterThanOrEqual(2);
+    });
+  });
+});

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { EventConsumer, type LoggedEvent } from "../../common/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
+import { sendJson, type Route } from "../../common/http.js";
 import { logger } from "../../common/logger.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
@@ -333,8 +334,31 @@ export class GiftCreditConsumer {
     return this.consumer.stop();
   }
 
+  /** For operators (GET /consumers): events not yet applied and what this instance applied since start. */
+  async status(): Promise<{ consumer: string; pendingEvents: number; oldestPendingAt: string | null; sinceStart: BatchResult }> {
+    const [row] = await this.ds.query(
+      `SELECT count(*)::int AS n, min(e.created_at) AS oldest FROM eventlog.events e
+        WHERE e.type = $2 AND (e.tx, e.id) > (SELECT tx, id FROM earnings.consumer_positions WHERE consumer = $1)`,
+      [GIFT_CREDIT_CONSUMER, GIFT_SENT],
+    );
+    return { consumer: GIFT_CREDIT_CONSUMER, pendingEvents: row.n, oldestPendingAt: row.oldest ? new Date(row.oldest).toISOString() : null, sinceStart: { ...this.totals } };
+  }
+
   /** Applies everything committed so far (tests; start-up). */
   drain(): Promise<number> {
     return this.consumer.drain();
   }
+}
+
+/** GET /consumers: the gift consumer's lag (JSON), next to /health and /ready. */
+export function consumerRoute(consumer: GiftCreditConsumer): Route {
+  return async (req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/consumers") return false;
+    try {
+      sendJson(res, 200, { consumers: [await consumer.status()] });
+    } catch {
+      sendJson(res, 503, { error: "database unavailable" });
+    }
+    return true;
+  };
 }
