@@ -9,6 +9,7 @@ import { mintToken, TokenVerifier } from "../../subgraphs/common/auth.js";
 import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
 import { logger } from "../../subgraphs/common/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
+import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../limits.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
@@ -117,7 +118,11 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => new PartnerDataSource({ url: opts.subgraphUrls[name as SubgraphName] ?? url }),
+    buildService: ({ name, url }) =>
+      new PartnerDataSource({
+        url: opts.subgraphUrls[name as SubgraphName] ?? url,
+        fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)),
+      }),
   });
   const apollo = new ApolloServer<PartnerContext>({
     gateway,
@@ -211,6 +216,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
    * (`partner:<name>`, role viewer, not adult): the public feed only needs a signed-in caller.
    */
   const revalidateMs = opts.revalidateMs ?? 30_000;
+  const socketKeys = new WeakMap<object, AuthenticatedKey>();
   const subscriptions = new SubscriptionGateway({
     supergraphSdl,
     urls: { ...opts.subgraphUrls },
@@ -230,6 +236,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         socket.close(RATE_LIMITED_CLOSE, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
         return null;
       }
+      socketKeys.set(socket, auth.key);
       const timer = setInterval(() => {
         store.authenticate(presented).then(
           (again) => {
@@ -247,6 +254,16 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         { expiresIn: `${ttlSeconds + 60}s` },
       );
       return { authorization: `Bearer ${token}`, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+    },
+    // Each subscription spends a unit too: one socket must not open unlimited upstream streams.
+    beforeSubscribe: async (socket) => {
+      const key = socketKeys.get(socket);
+      if (!key) return new GraphQLError("not authenticated", { extensions: { code: "UNAUTHENTICATED" } });
+      const decision = await store.consume(key);
+      if (decision.allowed) return null;
+      return new GraphQLError(`rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
+        extensions: { code: "RATE_LIMITED", retryAfterSeconds: decision.retryAfterSeconds },
+      });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));

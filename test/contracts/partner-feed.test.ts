@@ -125,7 +125,8 @@ describe("the public live gift feed for partners (graphql-ws on /partner/graphql
   });
 
   it("closes a connection over the key's rate limit with 4429 and a retry hint", async () => {
-    const { key } = await store.create({ partner: "eager-co", ratePerMinute: 1, burst: 1 });
+    // Burst 2: the first connection and its subscription spend both units.
+    const { key } = await store.create({ partner: "eager-co", ratePerMinute: 1, burst: 2 });
     const session = await liveSession("host-p4");
     const first = await opened(stack, () => partnerSubscribe({ "x-api-key": key }, FEED, { liveSessionId: session }));
     const second = partnerSubscribe({ "x-api-key": key }, FEED, { liveSessionId: session });
@@ -134,6 +135,28 @@ describe("the public live gift feed for partners (graphql-ws on /partner/graphql
     expect(second.closed?.reason).toMatch(/retry in \d+s/);
     expect(first.closed).toBeNull();
     await Promise.all([first.dispose(), second.dispose()]);
+  });
+
+  it("counts every subscription against the key's limit, so one connection cannot open unlimited streams", async () => {
+    const { key } = await store.create({ partner: "greedy-co", ratePerMinute: 1, burst: 3 });
+    const session = await liveSession("host-p5");
+    const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { "x-api-key": key }, retryAttempts: 0 });
+    const outcomes: string[] = [];
+    const stops: (() => void)[] = [];
+    for (let i = 0; i < 3; i++) {
+      stops.push(
+        client.subscribe({ query: FEED, variables: { liveSessionId: session } }, {
+          next: () => undefined,
+          error: (e) => outcomes.push(Array.isArray(e) ? String(e[0]?.extensions?.code) : "closed"),
+          complete: () => undefined,
+        }),
+      );
+    }
+    await until(() => outcomes.length > 0, "a refused subscription");
+    // connection 1 + two subscriptions = the burst of 3; the third subscription is refused.
+    expect(outcomes).toEqual(["RATE_LIMITED"]);
+    for (const stop of stops) stop();
+    await client.dispose();
   });
 
   it("answers a WebSocket upgrade to an unknown path with 404", async () => {
