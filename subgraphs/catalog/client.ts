@@ -42,6 +42,8 @@ export interface CatalogClientOptions {
   ttlMs?: number;
   /** HTTP timeout per request; default 3000 ms. */
   timeoutMs?: number;
+  /** Upper bound on cached (gift, region) answers; default 10,000. */
+  maxEntries?: number;
 }
 
 /** The catalog could not be asked (down, timeout, bad answer). Callers must not guess a price. */
@@ -96,12 +98,15 @@ export class CatalogClient {
   private stopped = true;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay = 250;
+  private entries = 0;
+  private readonly maxEntries: number;
   /** Counters for tests and metrics. */
   readonly stats = { requests: 0, hits: 0, misses: 0, invalidations: 0 };
 
   constructor(private readonly opts: CatalogClientOptions) {
     this.ttlMs = opts.ttlMs ?? 5000;
     this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.maxEntries = opts.maxEntries ?? 10_000;
   }
 
   /** Starts listening for catalog changes; until then (and while the listener is down) nothing is cached. */
@@ -119,6 +124,13 @@ export class CatalogClient {
     this.listening = false;
     this.clear();
     await l?.end().catch(() => undefined);
+  }
+
+  /** Number of cached (gift, region) answers. */
+  get cachedEntries(): number {
+    let n = 0;
+    for (const perRegion of this.cache.values()) n += perRegion.size;
+    return n;
   }
 
   /** True while change notifications are being received (answers may be served from cache). */
@@ -140,7 +152,8 @@ export class CatalogClient {
       return hit.value;
     }
     this.stats.misses++;
-    const key = `${id}|${region}|${authorization ?? ""}`;
+    // Keyed by generation too: a call made after an invalidation never joins a fetch that began before it.
+    const key = `${id}|${region}|${authorization ?? ""}|${this.epoch}:${this.generations.get(id) ?? 0}`;
     const running = this.inflight.get(key);
     if (running) return running;
     const p = this.fetchOne(id, region, authorization).finally(() => this.inflight.delete(key));
@@ -160,8 +173,27 @@ export class CatalogClient {
     this.cache.delete(id);
   }
 
+  /** Bounds memory (e.g. a flood of random gift ids): drop expired entries, and everything if still too many. */
+  private sweep(): void {
+    const now = Date.now();
+    let n = 0;
+    for (const [id, perRegion] of this.cache) {
+      for (const [region, e] of perRegion) {
+        if (e.expiresAt <= now) perRegion.delete(region);
+        else n++;
+      }
+      if (perRegion.size === 0) this.cache.delete(id);
+    }
+    this.entries = n;
+    if (n >= this.maxEntries) {
+      this.cache.clear();
+      this.entries = 0;
+    }
+  }
+
   private clear(): void {
     this.epoch++;
+    this.entries = 0;
     this.cache.clear();
     this.generations.clear();
   }
@@ -179,6 +211,7 @@ export class CatalogClient {
       let expiresAt = Date.now() + this.ttlMs;
       if (raw?.stableUntil) expiresAt = Math.min(expiresAt, Date.parse(raw.stableUntil));
       if (expiresAt > Date.now()) {
+        if (++this.entries > this.maxEntries) this.sweep();
         let perRegion = this.cache.get(id);
         if (!perRegion) this.cache.set(id, (perRegion = new Map()));
         perRegion.set(region, { value, expiresAt });

@@ -62,15 +62,53 @@ export async function ensureEventLog(ds: DataSource): Promise<void> {
   });
 }
 
-/** Appends an event inside the caller's transaction; listeners are woken at commit. */
-export async function appendEvent<P>(manager: EntityManager, event: NewEvent<P>): Promise<string> {
+/**
+ * Appends an event inside the caller's transaction; listeners are woken at commit.
+ *
+ * `notify: false` is for hot producers: a NOTIFY inside a transaction takes a database-wide
+ * lock held until after the commit's WAL flush, so every notifying commit is serialized and
+ * group commit is lost (measured: 3,000 → 500 commits/s on the bench machine). Such a
+ * producer calls EventNotifier.notify() after its commit instead.
+ */
+export async function appendEvent<P>(manager: EntityManager, event: NewEvent<P>, opts: { notify?: boolean } = {}): Promise<string> {
   const id = event.id ?? randomUUID();
   await manager.query(
     `INSERT INTO eventlog.events (event_id, type, key, payload) VALUES ($1, $2, $3, $4)`,
     [id, event.type, event.key, JSON.stringify(event.payload)],
   );
-  await manager.query(`SELECT pg_notify($1, $2)`, [EVENTLOG_CHANNEL, event.type]);
+  if (opts.notify !== false) await manager.query(`SELECT pg_notify($1, $2)`, [EVENTLOG_CHANNEL, event.type]);
   return id;
+}
+
+/**
+ * Wakes consumers AFTER the producer's commit, outside any transaction, coalesced: at most one
+ * NOTIFY in flight per process, plus one more if commits happened meanwhile, so every commit is
+ * followed by a notification sent after it. A lost notification (crash between commit and
+ * notify) only delays consumers until their fallback poll.
+ */
+export class EventNotifier {
+  private inflight = false;
+  private pending = false;
+
+  constructor(private readonly ds: DataSource) {}
+
+  notify(type = ""): void {
+    if (this.inflight) {
+      this.pending = true;
+      return;
+    }
+    this.inflight = true;
+    this.ds
+      .query(`SELECT pg_notify($1, $2)`, [EVENTLOG_CHANNEL, type])
+      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "event notify failed; consumers fall back to polling"))
+      .finally(() => {
+        this.inflight = false;
+        if (this.pending) {
+          this.pending = false;
+          this.notify(type);
+        }
+      });
+  }
 }
 
 export interface ConsumerOptions<P> {

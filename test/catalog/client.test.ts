@@ -131,6 +131,33 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
     expect((await pollUntil(() => client.giftForSending(perfume, "US"), (g) => g?.coinCost === 30, 2000))?.coinCost).toBe(30);
   });
 
+  it("never lets a read made after an invalidation join a fetch that started before it", async () => {
+    const finger = await env.giftId("finger-heart");
+    client.invalidate(finger);
+    const before = client.stats.requests;
+    const first = client.giftForSending(finger, "US");
+    const joined = client.giftForSending(finger, "US"); // same generation: shares the fetch
+    await new Promise((r) => setImmediate(r)); // the batch is flushed: the request is on the wire, its answer not back yet
+    expect(client.stats.requests - before).toBe(1);
+    client.invalidate(finger); // a NOTIFY arrives while that fetch is in flight
+    const after = client.giftForSending(finger, "US");
+    await Promise.all([first, joined, after]);
+    expect(client.stats.requests - before).toBe(2);
+  });
+
+  it("bounds its cache: a flood of distinct gift ids never holds more than maxEntries answers", async () => {
+    const small = new CatalogClient({ url: env.catalog.url, databaseUrl: env.db.url, ttlMs: 60_000, maxEntries: 5 });
+    await small.start();
+    try {
+      for (let i = 0; i < 30; i++) await small.giftForSending(`00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, "US");
+      expect(small.cachedEntries).toBeLessThanOrEqual(5);
+      const rose = await env.giftId("rose");
+      expect((await small.giftForSending(rose, "US"))?.coinCost).toBe(1);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("throws CatalogUnavailableError when the catalog cannot be reached, never a guessed price", async () => {
     const offline = new CatalogClient({ url: "http://127.0.0.1:9/graphql", databaseUrl: env.db.url, timeoutMs: 1000 });
     await expect(offline.giftForSending("00000000-0000-4000-8000-000000000001", "US")).rejects.toBeInstanceOf(CatalogUnavailableError);

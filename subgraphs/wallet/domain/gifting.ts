@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import type { DataSource, EntityManager } from "typeorm";
 import type { AuthUser } from "../../common/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
-import { appendEvent } from "../../common/eventlog.js";
+import { appendEvent, EventNotifier } from "../../common/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType, postEntry } from "./ledger.js";
@@ -233,6 +233,7 @@ export class GiftingService {
   private readonly pricing: GiftPricing;
   private readonly hosts: HostDirectory;
   private readonly guard: SendGiftGuard;
+  private readonly notifier: EventNotifier;
 
   constructor(
     private readonly ds: DataSource,
@@ -241,6 +242,7 @@ export class GiftingService {
     this.pricing = opts.pricing;
     this.hosts = opts.hosts;
     this.guard = opts.guard ?? allowAllSends;
+    this.notifier = new EventNotifier(ds);
   }
 
   /**
@@ -289,6 +291,8 @@ export class GiftingService {
       { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request },
       (m) => this.debitAndRecord(m, sender, cmd, gift.coinCost),
     );
+    // Committed: wake the gift.sent consumer now (see appendEvent's notify: false below).
+    if (!replayed) this.notifier.notify(GIFT_SENT);
     return { giftEvent: result, replayed };
   }
 
@@ -352,7 +356,8 @@ export class GiftingService {
       sentAt: giftEvent.sentAt,
     };
     // The event id IS the gift event id: the log's unique constraint makes "one event per gift" a database fact.
-    await appendEvent(m, { id: giftEventId, type: GIFT_SENT, key: cmd.hostId, payload });
+    // No NOTIFY inside the transaction: it would serialize every sendGift commit (send() notifies after commit).
+    await appendEvent(m, { id: giftEventId, type: GIFT_SENT, key: cmd.hostId, payload }, { notify: false });
     return giftEvent;
   }
 
