@@ -37,11 +37,37 @@ export class AuthError extends Error {
  */
 export class TokenVerifier {
   private readonly key: Uint8Array | JWTVerifyGetKey;
+  /**
+   * Tokens already verified, by their exact text (signature included, so a forged or altered
+   * token never matches), until they expire (at most VERIFIED_TTL_MS, so a JWKS key rotation is
+   * honoured). Every request is verified by the gateway AND a subgraph, and a client reuses its
+   * token: the cache saves an HMAC and claim checks per hop (bench profile: ~7% of the wallet's
+   * CPU under sendGift load). Bounded; the oldest entries go first.
+   */
+  private readonly verified = new Map<string, { user: AuthUser; until: number }>();
+  static readonly VERIFIED_MAX = 20_000;
+  static readonly VERIFIED_TTL_MS = 5 * 60_000;
   constructor(private readonly config: Pick<Config, "jwtSecret" | "jwtIssuer" | "jwtAudience" | "jwksUrl"> = loadConfig()) {
     this.key = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : new TextEncoder().encode(config.jwtSecret);
   }
 
   async verify(token: string): Promise<AuthUser> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.until > now) return { ...hit.user, roles: [...hit.user.roles] };
+      this.verified.delete(token);
+    }
+    const user = await this.verifyUncached(token);
+    const until = Math.min(user.exp !== undefined ? user.exp * 1000 : Infinity, now + TokenVerifier.VERIFIED_TTL_MS);
+    if (until > now) {
+      if (this.verified.size >= TokenVerifier.VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { user: { ...user, roles: [...user.roles] }, until });
+    }
+    return user;
+  }
+
+  private async verifyUncached(token: string): Promise<AuthUser> {
     let payload: JWTPayload;
     try {
       const result =
