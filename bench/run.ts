@@ -24,7 +24,7 @@ import { printTable } from "./report.js";
  *   --smoke            the CI profile (tiny)
  *   --out DIR          where the JSON goes (default bench/results)
  *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
- *   --cpu-prof         run every service with --cpu-prof (profiles under <out>/profiles/<timestamp>/)
+ *   --cpu-prof         sample every service's CPU (bench/lib/cpu-prof.ts; profiles under <out>/profiles/<timestamp>/)
  */
 const { values } = parseArgs({
   options: {
@@ -47,7 +47,8 @@ let profileDir: string | null = null;
 if (values["cpu-prof"]) {
   profileDir = path.join(outDir, "profiles", stamp);
   mkdirSync(profileDir, { recursive: true });
-  env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+  env.NODE_OPTIONS = `--import=${path.join(ROOT, "dist", "bench", "lib", "cpu-prof.js")}`;
+  env.BENCH_CPU_PROF_DIR = profileDir;
 }
 
 const startedAt = new Date();
