@@ -10,6 +10,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** SQL statements that touched `table` (background work such as the event consumer queries other tables). */
+const touching = (counter: { queries: string[] }, table: string) => counter.queries.filter((q) => q.includes(table));
+
 const entities = (type: string) => `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${type} { id } } }`;
 
 describe("entity references are batched with DataLoader", () => {
@@ -22,7 +25,7 @@ describe("entity references are batched with DataLoader", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toHaveLength(100);
     expect(res.data._entities[99].id).toBe(ids[99 % ids.length]);
-    expect(catalog.queries.count).toBe(1);
+    expect(touching(catalog.queries, "gifts")).toHaveLength(1);
   });
 
   it("100 Creator references from the gateway's plan resolve with 1 SQL query", async () => {
@@ -33,7 +36,7 @@ describe("entity references are batched with DataLoader", () => {
     earnings.queries.reset();
     const res = await post(earnings.url, entities("Creator"), { representations });
     expect(res.data._entities.map((e: { id: string }) => e.id)).toEqual(representations.map((r) => r.id));
-    expect(earnings.queries.count).toBe(1);
+    expect(touching(earnings.queries, "creators")).toHaveLength(1);
   });
 
   it("100 User references with their wallets (as the gateway sends them) cost the wallet 1 SQL query", async () => {
@@ -50,6 +53,6 @@ describe("entity references are batched with DataLoader", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toHaveLength(100);
     expect(res.data._entities[42]).toEqual({ id: "u42", wallet: { coins: 0 } });
-    expect(wallet.queries.count).toBe(1);
+    expect(touching(wallet.queries, "accounts")).toHaveLength(1);
   });
 });
