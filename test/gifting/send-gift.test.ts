@@ -1,5 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DomainError, ErrorCode } from "../../subgraphs/common/errors.js";
+import { GiftingService, parseSendGiftInput } from "../../subgraphs/wallet/domain/gifting.js";
 import { post, startStack, type Stack } from "../support/stack.js";
 import { balanceOf, catalogGifts, endLive, fund, goLive, key, refund, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
 
@@ -319,6 +321,33 @@ describe("sendGift: idempotency", () => {
     expect(await balanceOf(stack, "olga")).toEqual({ coins: 99, debt: 0 });
     // A new send into the ended session is refused.
     await expectRefused(token, { ...input, idempotencyKey: key() }, "SESSION_NOT_LIVE");
+  });
+});
+
+describe("sendGift's rate-limit seam (SendGiftGuard)", () => {
+  it("a guard that refuses stops the send before anything is read or written, and a replay of an earlier success skips it", async () => {
+    await fund(stack, "limited", 100);
+    const { gifting, giftingPeers } = stack.subgraphs.wallet.services;
+    const sender = { id: "limited", name: "Viewer limited", roles: ["viewer" as const], region: "US", adult: true, exp: undefined };
+    const done = await gifting.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
+    let asked = 0;
+    const limited = new GiftingService(stack.subgraphs.wallet.dataSource, {
+      pricing: giftingPeers.catalog,
+      hosts: giftingPeers.earnings,
+      guard: {
+        beforeSend: async () => {
+          asked++;
+          throw new DomainError(ErrorCode.RATE_LIMITED, "slow down", { retryAfterSeconds: 3 });
+        },
+      },
+    });
+    const before = await trace(stack);
+    await expect(limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-2" }))).rejects.toMatchObject({ code: "RATE_LIMITED", extra: { retryAfterSeconds: 3 } });
+    expect(await trace(stack)).toEqual(before);
+    expect(asked).toBe(1);
+    const replay = await limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
+    expect(replay).toEqual({ giftEvent: done.giftEvent, replayed: true });
+    expect(asked).toBe(1);
   });
 });
 
