@@ -51,6 +51,35 @@ describe("transaction history", () => {
   });
 });
 
+describe("recharge orders list", () => {
+  const ORDERS = `query($first: Int, $after: String, $status: RechargeStatus) { me { wallet { rechargeOrders(first: $first, after: $after, status: $status) {
+    edges { cursor node { id status coins } } pageInfo { hasNextPage endCursor } } } } }`;
+
+  it("lists the caller's orders newest first, pages without gaps or repeats, and filters by status", async () => {
+    const jwt = await tokenFor(stack, uniqueUser());
+    const ids: string[] = [];
+    for (const [i, token] of ["pm_card_ok", "pm_card_expired", "pm_async_ok", "pm_card_ok", "pm_card_3ds"].entries()) {
+      ids.push((await recharge(stack, jwt, { customCoins: 40 + i, token })).order.id);
+    }
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const res: any = await stack.gql(ORDERS, { first: 2, after }, jwt);
+      expect(res.errors).toBeUndefined();
+      const conn = res.data.me.wallet.rechargeOrders;
+      seen.push(...conn.edges.map((e: any) => e.node.id));
+      if (!conn.pageInfo.hasNextPage) break;
+      after = conn.pageInfo.endCursor;
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const failed = await stack.gql(ORDERS, { status: "FAILED" }, jwt);
+    expect(failed.data.me.wallet.rechargeOrders.edges.map((e: any) => e.node.coins)).toEqual([41]);
+    const pending = await stack.gql(ORDERS, { status: "PENDING" }, jwt);
+    expect(pending.data.me.wallet.rechargeOrders.edges.map((e: any) => e.node.coins)).toEqual([42]);
+    expect((await stack.gql(ORDERS, { after: "garbage" }, jwt)).errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+  });
+});
+
 describe("the ledger invariant", () => {
   it("the database refuses a negative balance and any edit or deletion of ledger entries", async () => {
     const user = uniqueUser();

@@ -171,6 +171,31 @@ export class RechargeService {
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
+  /** The user's orders, newest first; keyset pagination on (created_at, id). */
+  async listOrders(userId: string, opts: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<{ orders: OrderView[]; cursors: string[]; hasNextPage: boolean }> {
+    const first = opts.first ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput("first must be between 1 and 100", ["first"]);
+    let afterAt: string | null = null;
+    let afterId: string | null = null;
+    if (opts.after) {
+      const m = /^ro:(\d{4}-\d\d-\d\dT[\d:.]+Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(opts.after, "base64url").toString("utf8"));
+      if (!m || !isUuid(m[2]) || Number.isNaN(Date.parse(m[1]))) throw badInput("after is not a valid cursor", ["after"]);
+      [afterAt, afterId] = [m[1], m[2]];
+    }
+    // PROCESSING is shown as PENDING, so a PENDING filter includes it.
+    const statuses = opts.status ? (opts.status === "PENDING" ? ["PENDING", "PROCESSING"] : [opts.status]) : null;
+    const rows = await this.dataSource.query(
+      `${ORDER_SELECT} WHERE o.user_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))
+         AND ($4::text[] IS NULL OR o.status = ANY($4::text[]))
+       ORDER BY o.created_at DESC, o.id DESC LIMIT $5`,
+      [userId, afterAt, afterId, statuses, first + 1],
+    );
+    const orders: OrderView[] = rows.slice(0, first).map(toOrder);
+    // Microsecond precision matters for the keyset: read it back from PostgreSQL, not from a JS Date.
+    const cursors = rows.slice(0, first).map((r: any) => Buffer.from(`ro:${r.created_at_text}|${r.id}`).toString("base64url"));
+    return { orders, cursors, hasNextPage: rows.length > first };
+  }
+
   // ---------------------------------------------------------------- recharge
 
   /**
@@ -579,7 +604,8 @@ async function recordEvent(m: EntityManager, orderId: string, from: string | nul
   ]);
 }
 
-const ORDER_SELECT = `SELECT o.*, r.locale FROM wallet.recharge_orders o JOIN wallet.regions r ON r.region = o.region`;
+const ORDER_SELECT = `SELECT o.*, r.locale, to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text
+  FROM wallet.recharge_orders o JOIN wallet.regions r ON r.region = o.region`;
 
 export function isUuid(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
