@@ -22,12 +22,15 @@ async function sendAtRate(
   rate: number,
   durationSec: number,
   committed: Map<string, number>,
-): Promise<{ offered: number; ok: number; errors: Record<string, number>; achievedPerSec: number; responseMs: Summary }> {
+  started: Map<string, number> = new Map(),
+  maxInflight = 2000,
+): Promise<{ offered: number; ok: number; skipped: number; errors: Record<string, number>; achievedPerSec: number; responseMs: Summary }> {
   const total = Math.max(1, Math.round(rate * durationSec));
   const errors: Record<string, number> = {};
   const responseMs: number[] = [];
   let ok = 0;
   let sent = 0;
+  let skipped = 0;
   let s = 0;
   const inflight = new Set<Promise<void>>();
   const fail = (k: string) => (errors[k] = (errors[k] ?? 0) + 1);
@@ -48,6 +51,7 @@ async function sendAtRate(
       const ev = body?.data?.sendGift?.giftEvent;
       if (ev?.id) {
         committed.set(ev.id, at);
+        started.set(ev.id, t0);
         responseMs.push(at - t0);
         ok++;
       } else fail(body?.errors?.[0]?.extensions?.code ?? body?.data?.sendGift?.userErrors?.[0]?.code ?? `HTTP ${res.status}`);
@@ -60,6 +64,11 @@ async function sendAtRate(
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
     while (sent < due) {
       sent++;
+      // Open loop, but bounded: past maxInflight the system is overloaded; count what was not sent.
+      if (inflight.size >= maxInflight) {
+        skipped++;
+        continue;
+      }
       const p = one().finally(() => inflight.delete(p));
       inflight.add(p);
     }
@@ -67,7 +76,7 @@ async function sendAtRate(
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - start) / 1000;
-  return { offered: rate, ok, errors, achievedPerSec: round(ok / elapsed, 1), responseMs: summarize(responseMs) };
+  return { offered: rate, ok, skipped, errors, achievedPerSec: round(ok / elapsed, 1), responseMs: summarize(responseMs) };
 }
 
 function latencies(committed: Map<string, number>, received: { id: string; at: number }[]): number[] {
@@ -77,6 +86,21 @@ function latencies(committed: Map<string, number>, received: { id: string; at: n
     if (c !== undefined) out.push(r.at - c);
   }
   return out;
+}
+
+/** Waits until `done()`, as long as `progress()` keeps changing (gives up after `idleMs` without progress). */
+async function waitWhileProgressing(done: () => boolean, progress: () => number, idleMs: number): Promise<boolean> {
+  let last = progress();
+  let lastChange = Date.now();
+  while (!done()) {
+    await sleep(50);
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > idleMs) return false;
+  }
+  return true;
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -105,12 +129,17 @@ export interface DeliveryResult {
   offeredPerSec: number;
   durationSec: number;
   achievedSendPerSec: number;
+  /** Offered sends not made because 2,000 were already in flight (the system could not keep up). */
+  notSentOverloaded: number;
   sent: number;
   delivered: number;
   lost: number;
   sendErrors: Record<string, number>;
   sendResponseMs: Summary;
+  /** sendGift response received (≈ commit) → event parsed by the host's client. */
   commitToSubscriberMs: Summary;
+  /** sendGift request sent → event parsed (an upper bound that includes the sendGift latency). */
+  requestToSubscriberMs: Summary;
 }
 
 const HOST_STREAM = `subscription Host($host: ID!) { giftReceived(hostId: $host) { id cursor senderName quantity coins diamonds comboCount sentAt gift { name animationUrl } } }`;
@@ -126,23 +155,28 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
       await sleep(1000);
       received.length = 0;
       const committed = new Map<string, number>();
-      const send = await sendAtRate(stack.urls.gateway, world, rate, p.deliverySec, committed);
+      const startedAt = new Map<string, number>();
+      const send = await sendAtRate(stack.urls.gateway, world, rate, p.deliverySec, committed, startedAt);
       const got = new Set<string>();
-      await waitFor(() => {
-        for (const r of received) got.add(r.id);
-        return [...committed.keys()].every((id) => got.has(id));
-      }, 15_000);
+      let seen = 0;
+      const count = () => {
+        for (; seen < received.length; seen++) got.add(received[seen].id);
+        return received.length;
+      };
+      await waitWhileProgressing(() => (count(), [...committed.keys()].every((id) => got.has(id))), count, 10_000);
       const lost = [...committed.keys()].filter((id) => !got.has(id)).length;
       out.push({
         offeredPerSec: rate,
         durationSec: p.deliverySec,
         achievedSendPerSec: send.achievedPerSec,
+        notSentOverloaded: send.skipped,
         sent: send.ok,
         delivered: committed.size - lost,
         lost,
         sendErrors: send.errors,
         sendResponseMs: send.responseMs,
         commitToSubscriberMs: summarize(latencies(committed, received)),
+        requestToSubscriberMs: summarize(latencies(startedAt, received)),
       });
     }
     if (host.errors.length) out.forEach((r) => ((r as DeliveryResult & { streamErrors?: string[] }).streamErrors = host.errors));
@@ -194,7 +228,7 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
     const started = performance.now();
     const send = await sendAtRate(stack.urls.gateway, world, p.fanoutGiftsPerSec, p.fanoutSec, committed);
     const expected = committed.size * viewers.length;
-    await waitFor(() => received.length >= expected, 20_000);
+    await waitWhileProgressing(() => received.length >= expected, () => received.length, 10_000);
     const last = received.length ? received[received.length - 1].at : performance.now();
     const withErrors = subs.filter((s) => s.errors.length > 0);
     return {
