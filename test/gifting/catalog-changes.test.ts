@@ -99,6 +99,39 @@ describe("sendGift follows the catalog's changes made through its admin mutation
     expect(await balanceOf(stack, "late")).toEqual({ coins: 4000, debt: 0 });
   });
 
+  it("a gift outside its sending window is GIFT_NOT_AVAILABLE: not yet started, or already ended", async () => {
+    const create = async (slug: string, from: Date | null, until: Date | null) => {
+      const res = await stack.gql(
+        `mutation($input: CreateGiftInput!) { createGift(input: $input) { gift { id } userErrors { code message } } }`,
+        { input: { slug, name: slug, coinCost: 10, category: "EVENT", imageUrl: `${slug}.png`, availableFrom: from?.toISOString() ?? null, availableUntil: until?.toISOString() ?? null } },
+        admin,
+      );
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      expect(res.data.createGift.userErrors).toEqual([]);
+      return res.data.createGift.gift.id as string;
+    };
+    const day = 86_400_000;
+    const upcoming = await create("gifting-upcoming", new Date(Date.now() + day), new Date(Date.now() + 2 * day));
+    // The catalog refuses to create a gift that has already ended: this one ends a moment from now.
+    const ending = await create("gifting-ending", null, new Date(Date.now() + 1000));
+    await fund(stack, "window-shopper", 100);
+    const token = await viewerToken(stack, "window-shopper");
+    const before = await trace(stack);
+    const notYet = await sendGift(stack, token, { giftId: upcoming, hostId: "host-cat", idempotencyKey: key() });
+    expect(notYet.payload?.userErrors.map((e) => [e.code, e.message])).toEqual([["GIFT_NOT_AVAILABLE", "this gift is not available yet"]]);
+    expect(await trace(stack)).toEqual(before);
+    // A sender without coins probes without side effects until the window has closed.
+    const probe = await viewerToken(stack, "probe");
+    await eventually(async () => {
+      const { payload } = await sendGift(stack, probe, { giftId: ending, hostId: "host-cat", idempotencyKey: key() });
+      expect(payload?.userErrors.map((e) => [e.code, e.message])).toEqual([["GIFT_NOT_AVAILABLE", "this gift is no longer available"]]);
+    });
+    const over = await sendGift(stack, token, { giftId: ending, hostId: "host-cat", idempotencyKey: key() });
+    expect(over.payload?.userErrors.map((e) => e.code)).toEqual(["GIFT_NOT_AVAILABLE"]);
+    expect(await trace(stack)).toEqual(before);
+    expect(await balanceOf(stack, "window-shopper")).toEqual({ coins: 100, debt: 0 });
+  });
+
   it("answers SERVICE_UNAVAILABLE and charges nothing when the catalog cannot be asked (the client retries with the same key)", async () => {
     const doughnut = gifts.get("doughnut")!;
     await fund(stack, "unlucky", 100);
