@@ -14,6 +14,8 @@ export interface PlannedSubscription {
   primary: FetchNode;
   rest?: PlanNode;
   document: DocumentNode;
+  /** The printed document, once per plan (not once per event). */
+  query: string;
   operationName: string | undefined;
   operationContext: ReturnType<typeof buildOperationContext>;
 }
@@ -79,6 +81,7 @@ export class SubscriptionExecutor {
       primary: node.primary,
       rest: node.rest,
       document,
+      query: print(document),
       operationName,
       operationContext: buildOperationContext({ schema: this.apiSchema, operationDocument: document, operationName }),
     };
@@ -109,7 +112,7 @@ export class SubscriptionExecutor {
     const serviceMap: ServiceMap = { ...this.services, [owner]: seed };
     const plan: QueryPlan = { kind: "QueryPlan", node: p.rest ? { kind: "Sequence", nodes: [p.primary, p.rest] } : p.primary };
     const requestContext = {
-      request: { query: print(p.document), variables: variables ?? {}, operationName: p.operationName },
+      request: { query: p.query, variables: variables ?? {}, operationName: p.operationName },
       context: ctx,
       metrics: {},
       logger: undefined,

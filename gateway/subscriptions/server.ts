@@ -203,8 +203,11 @@ class ActiveSubscription {
             return;
           }
           upstream.throttle(this);
+          // Start the rest of the plan now (entity fetches of consecutive events overlap instead of
+          // queueing one HTTP round trip each); the chain only keeps delivery in event order.
+          const executing = this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
           this.chain = this.chain.then(async () => {
-            let result = await this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
+            let result = await executing;
             this.inflight--;
             // A subgraph down can null the whole event (non-null fields): still tell the client
             // where in the stream it is, so it can resume after it.
