@@ -384,6 +384,29 @@ describe("GiftEvent as a federated entity (wallet's fields)", () => {
   });
 });
 
+describe("the wallet history shows what the coins were spent on", () => {
+  it("links each GIFT_SENT entry to its gift event (gift name from the catalog, host), one gift-event query per page, null for a recharge", async () => {
+    await fund(stack, "historian", 1000);
+    const token = await viewerToken(stack, "historian");
+    await sendGift(stack, token, { giftId: rose.id, hostId: "host-live", quantity: 3, idempotencyKey: key() });
+    await sendGift(stack, token, { giftId: corgi.id, hostId: "host-offline", idempotencyKey: key() });
+    const wallet = stack.subgraphs.wallet;
+    wallet.queries.reset();
+    const res = await stack.gql(
+      `{ me { wallet { transactions(first: 10) { edges { node { type amount giftEvent { quantity coins gift { name } host { id } } } } } } } }`,
+      {},
+      token,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.me.wallet.transactions.edges.map((e: any) => e.node)).toEqual([
+      { type: "GIFT_SENT", amount: -299, giftEvent: { quantity: 1, coins: 299, gift: { name: "Corgi" }, host: { id: "host-offline" } } },
+      { type: "GIFT_SENT", amount: -3, giftEvent: { quantity: 3, coins: 3, gift: { name: "Rose" }, host: { id: "host-live" } } },
+      { type: "RECHARGE", amount: 1000, giftEvent: null },
+    ]);
+    expect(wallet.queries.queries.filter((q) => q.includes("gift_events"))).toHaveLength(1);
+  });
+});
+
 describe("sendGift leaves an exact trail", () => {
   it("has exactly one gift.sent event and one GIFT_SENT ledger entry per gift event, and none for the failures above", async () => {
     const t = await trace(stack);

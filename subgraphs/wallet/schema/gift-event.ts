@@ -1,8 +1,10 @@
 import DataLoader from "dataloader";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { GiftEventRecord } from "../domain/gifting.js";
+import { EntryType } from "../domain/ledger.js";
 import type { WalletContext } from "./context.js";
 import { User } from "./user.js";
+import { WalletTransaction } from "./wallet-purchase.js";
 
 /** The catalog owns gifts; the wallet only refers to one by id (the gateway fetches the rest). */
 @Directive('@key(fields: "id", resolvable: false)')
@@ -112,5 +114,16 @@ export class GiftEventResolver {
     const user = ctx.user;
     if (!user || (user.id !== event.senderId && !user.roles.includes("admin"))) return null;
     return event.balanceAfter;
+  }
+}
+
+/** The wallet history links each GIFT_SENT entry to its gift, so a client can show "Rose ×3 to @host". */
+@Resolver(() => WalletTransaction)
+export class WalletTransactionGiftResolver {
+  @FieldResolver(() => GiftEvent, { nullable: true, description: "GIFT_SENT entries: the gift the coins were spent on (one query per page). Null for other entries." })
+  async giftEvent(@Root() entry: WalletTransaction, @Ctx() ctx: WalletContext): Promise<GiftEvent | null> {
+    if (entry.type !== EntryType.GIFT_SENT || !entry.reference) return null;
+    const record = await ctx.loaders.giftEvent.load(entry.reference);
+    return record ? GiftEvent.from(record) : null;
   }
 }
