@@ -245,7 +245,7 @@ export class RechargeService {
 
     // Inside this transaction every query goes through `m`: taking a second pool connection while
     // holding the lock would deadlock the pool under a burst.
-    const created = await this.dataSource.transaction(async (m) => {
+    const created = await this.serializedPerUser(user.id, () => this.dataSource.transaction(async (m) => {
       // One recharge decision per user at a time: limits are checked and the order inserted atomically.
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('wallet:recharge:' || $1))`, [user.id]);
       const [keyRow] = await m.query(`SELECT operation, request_hash FROM wallet.idempotency_keys WHERE user_id = $1 AND key = $2`, [user.id, key]);
@@ -298,13 +298,31 @@ export class RechargeService {
       ]);
       await recordEvent(m, id, null, "PROCESSING", "api", { amountMinor, currency: region.currency, coins, bonusCoins });
       return { id, fresh: true };
-    });
+    }));
 
     if (created.fresh) {
       await this.drive(created.id, user.id, input.paymentMethod);
       return (await this.order(created.id))!;
     }
     return this.awaitOrResume(created.id, user.id, input.paymentMethod);
+  }
+
+  private readonly userQueues = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs `fn` after earlier calls for the same user in this process. The advisory lock still
+   * serializes across instances; this keeps a burst from one user from parking every pool
+   * connection on that lock (which starves webhooks and other users).
+   */
+  private serializedPerUser<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.userQueues.get(userId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.userQueues.set(userId, tail);
+    void tail.then(() => {
+      if (this.userQueues.get(userId) === tail) this.userQueues.delete(userId);
+    });
+    return run;
   }
 
   /** A duplicate of an in-flight request waits for the original; an interrupted one is re-driven (the provider call is idempotent). */
