@@ -3,6 +3,8 @@ import { startStack, type Stack } from "../support/stack.js";
 import { ProviderUnavailable } from "../../subgraphs/wallet/domain/payments/provider.js";
 import {
   CONFIRM,
+  RECHARGE,
+  rechargeInput,
   expectLedgerConsistent,
   ledgerFor,
   recharge,
@@ -207,6 +209,34 @@ describe("idempotency (Stripe semantics)", () => {
     } finally {
       Object.assign(svc.velocity, saved);
     }
+  });
+
+  it("through the gateway, 50 parallel calls with one key are one order and one charge (the gateway may refuse part of the burst with RATE_LIMITED)", async () => {
+    const user = uniqueUser();
+    const jwt = await tokenFor(stack, user);
+    const before = sandbox(stack).stats.paymentsCreated;
+    const results = await Promise.all(Array.from({ length: 50 }, () => stack.gql(RECHARGE, { input: rechargeInput({ packageId: "pkg_US_350", key: "gw-burst" }) }, jwt)));
+    const orders = results.map((r) => r.data?.recharge?.order).filter(Boolean);
+    const refused = results.filter((r) => r.errors?.[0]?.extensions?.code === "RATE_LIMITED");
+    expect(orders.length + refused.length).toBe(50);
+    expect(orders.length).toBeGreaterThan(0);
+    expect(new Set(orders.map((o: any) => o.id)).size).toBe(1);
+    expect(sandbox(stack).stats.paymentsCreated - before).toBe(1);
+    expect(await walletOf(stack, jwt)).toEqual({ coins: 350, debt: 0 });
+  });
+
+  it("keys are kept: a retry more than 24 hours later still returns the original order without charging", async () => {
+    const user = uniqueUser();
+    const jwt = await tokenFor(stack, user);
+    const first = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "old-key" });
+    const ds = stack.subgraphs.wallet.dataSource;
+    await ds.query(`UPDATE wallet.recharge_orders SET created_at = now() - interval '25 hours' WHERE id = $1`, [first.order.id]);
+    await ds.query(`UPDATE wallet.idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1`, [user]);
+    const before = sandbox(stack).stats.paymentsCreated;
+    const later = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "old-key" });
+    expect(later.order.id).toBe(first.order.id);
+    expect(sandbox(stack).stats.paymentsCreated).toBe(before);
+    expect(await walletOf(stack, jwt)).toEqual({ coins: 70, debt: 0 });
   });
 
   it("a duplicate arriving while the original is still waiting for the provider waits for it instead of charging again", async () => {
