@@ -171,6 +171,27 @@ describe("webhook signatures", () => {
 });
 
 describe("reconciliation", () => {
+  it("a 3-D Secure challenge abandoned for over an hour is cancelled at the provider and FAILS, so it no longer counts against limits", async () => {
+    const { jwt, order } = await pendingOrder("pm_card_3ds", "pkg_US_700");
+    const ds = stack.subgraphs.wallet.dataSource;
+    await ds.query(`UPDATE wallet.recharge_orders SET created_at = now() - interval '2 hours', updated_at = now() - interval '2 hours' WHERE id = $1`, [order.id]);
+    await stack.subgraphs.wallet.services.recharge.reconcile(0);
+    const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { status failureCode } }`, { id: order.id }, jwt);
+    expect(res.data.rechargeOrder).toEqual({ status: "FAILED", failureCode: "AUTHENTICATION_FAILED" });
+    // Finishing the challenge now cannot credit a cancelled order.
+    const late = await stack.gql(CONFIRM, { id: order.id }, jwt);
+    expect(late.data.confirmRecharge.order.status).toBe("FAILED");
+    expect(await walletOf(stack, jwt)).toEqual({ coins: 0, debt: 0 });
+  });
+
+  it("a recent 3-D Secure order is left waiting for the viewer", async () => {
+    const { jwt, order } = await pendingOrder("pm_card_3ds", "pkg_US_70");
+    await stack.subgraphs.wallet.services.recharge.reconcile(0);
+    const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { status } }`, { id: order.id }, jwt);
+    expect(res.data.rechargeOrder.status).toBe("REQUIRES_ACTION");
+    expect((await stack.gql(CONFIRM, { id: order.id }, jwt)).data.confirmRecharge.order.status).toBe("SUCCEEDED");
+  });
+
   it("a lost webhook is recovered by the reconciler asking the provider", async () => {
     const { jwt, order, paymentId } = await pendingOrder();
     // The provider settles, but its webhook never reaches us.

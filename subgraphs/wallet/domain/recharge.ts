@@ -91,6 +91,7 @@ export interface RechargeOptions {
   inFlightWaitMs?: number;
   /** A PROCESSING order untouched this long is considered interrupted and may be re-driven. */
   staleProcessingMs?: number;
+  abandonAfterMs?: number;
 }
 
 type Source = "api" | "confirm" | "webhook" | "admin" | "reconciler";
@@ -101,6 +102,8 @@ export class RechargeService {
   readonly velocity: VelocityLimits;
   inFlightWaitMs: number;
   staleProcessingMs: number;
+  /** A REQUIRES_ACTION order older than this is cancelled by the reconciler (so it stops counting against limits). */
+  abandonAfterMs: number;
   /** Wakes in-process waiters when an order leaves PROCESSING (other instances fall back to polling). */
   private readonly settled = new EventEmitter().setMaxListeners(0);
 
@@ -112,6 +115,7 @@ export class RechargeService {
     this.velocity = { ...(opts.velocity ?? DEFAULT_VELOCITY) };
     this.inFlightWaitMs = opts.inFlightWaitMs ?? 15_000;
     this.staleProcessingMs = opts.staleProcessingMs ?? 60_000;
+    this.abandonAfterMs = opts.abandonAfterMs ?? 3_600_000;
   }
 
   // ---------------------------------------------------------------- catalogue
@@ -584,17 +588,21 @@ export class RechargeService {
    * waited too long and applies what it says. Run periodically by the background job.
    */
   async reconcile(olderThanMs = this.staleProcessingMs): Promise<number> {
-    const rows: { id: string; provider_payment_id: string | null }[] = await this.dataSource.query(
-      `SELECT id, provider_payment_id FROM wallet.recharge_orders
+    const rows: { id: string; provider_payment_id: string | null; status: OrderStatus; abandoned: boolean }[] = await this.dataSource.query(
+      `SELECT id, provider_payment_id, status, created_at < now() - make_interval(secs => $2::float8 / 1000) AS abandoned FROM wallet.recharge_orders
         WHERE status IN ('PROCESSING', 'PENDING', 'REQUIRES_ACTION') AND updated_at < now() - make_interval(secs => $1::float8 / 1000)
         ORDER BY updated_at LIMIT 100`,
-      [olderThanMs],
+      [olderThanMs, this.abandonAfterMs],
     );
     let applied = 0;
     for (const r of rows) {
       if (!r.provider_payment_id) continue; // never reached the provider: a client retry with the same key re-drives it
       try {
-        const p = await this.provider.retrievePayment(r.provider_payment_id);
+        // A 3-D Secure challenge nobody finished: cancel it at the provider (which may answer that it succeeded after all).
+        const p =
+          r.status === "REQUIRES_ACTION" && r.abandoned
+            ? await this.provider.cancelPayment(r.provider_payment_id)
+            : await this.provider.retrievePayment(r.provider_payment_id);
         if (p && (p.status === "succeeded" || p.status === "failed")) {
           await this.applyPayment(r.id, p, "reconciler");
           applied++;

@@ -55,6 +55,8 @@ export interface PaymentProvider {
   confirmPayment(paymentId: string, idempotencyKey: string): Promise<ProviderPayment>;
   refundPayment(req: { paymentId: string; idempotencyKey: string; amountMinor: number; reason: string }): Promise<ProviderRefund>;
   retrievePayment(paymentId: string): Promise<ProviderPayment | null>;
+  /** Cancels a payment still waiting for the customer; returns its final state (it may have succeeded meanwhile). */
+  cancelPayment(paymentId: string): Promise<ProviderPayment>;
 }
 
 /** Webhook event as the provider posts it (JSON body, signed; see webhook.ts). */
@@ -82,6 +84,7 @@ export function publicFailureCode(providerCode: string | undefined): string {
     case "expired_card":
       return "EXPIRED_CARD";
     case "authentication_failed":
+    case "authentication_abandoned":
       return "AUTHENTICATION_FAILED";
     case "invalid_payment_method":
       return "INVALID_PAYMENT_METHOD";

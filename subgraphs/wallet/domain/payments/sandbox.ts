@@ -133,6 +133,16 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return p ? this.view(p) : null;
   }
 
+  async cancelPayment(paymentId: string): Promise<ProviderPayment> {
+    const p = this.payments.get(paymentId);
+    if (!p) throw new ProviderRejected("no_such_payment", "no such payment");
+    if (p.status === "requires_action") {
+      Object.assign(p, { status: "failed", failureCode: "authentication_abandoned" });
+      delete p.nextAction;
+    }
+    return this.view(p);
+  }
+
   // ---- sandbox-only controls (tests, demos) ----
 
   /** Settles a pm_async_* payment (ok → succeeded, fail → failed) and delivers its webhook. Returns the event. */
