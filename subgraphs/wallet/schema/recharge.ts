@@ -128,7 +128,7 @@ export class RechargeReversal {
   @Field(() => Int, { description: "Coins already spent, recorded as debt; later recharges repay it first and sending gifts is blocked until then." })
   debtRecorded: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: "When the coins were taken back." })
   reversedAt: Date;
 
   @Directive('@tag(name: "internal")')
@@ -138,10 +138,10 @@ export class RechargeReversal {
 
 @ObjectType({ description: "One purchase of coins with real money." })
 export class RechargeOrder {
-  @Field(() => ID)
+  @Field(() => ID, { description: "Order id (UUID); use it with rechargeOrder and confirmRecharge." })
   id: string;
 
-  @Field(() => RechargeStatus)
+  @Field(() => RechargeStatus, { description: "Where the order stands; coins are credited once, on SUCCEEDED." })
   status: RechargeStatus;
 
   @Field(() => Int, { description: "Coins bought." })
@@ -162,7 +162,7 @@ export class RechargeOrder {
   @Field(() => ID, { nullable: true, description: "The package bought; null for a custom amount." })
   packageId: string | null;
 
-  @Field(() => PaymentMethodType)
+  @Field(() => PaymentMethodType, { description: "How it was paid." })
   paymentMethodType: PaymentMethodType;
 
   @Field(() => String, {
@@ -177,7 +177,7 @@ export class RechargeOrder {
   @Field(() => RechargeReversal, { nullable: true, description: "Set once REFUNDED or CHARGED_BACK." })
   reversal: RechargeReversal | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: "When the order was placed." })
   createdAt: Date;
 
   @Field(() => Date, { nullable: true, description: "When it SUCCEEDED or FAILED." })
@@ -217,7 +217,7 @@ export class RechargeOrder {
 
 @InputType({ description: "A tokenised payment method. The token comes from the provider's client SDK; card data never reaches this API." })
 export class PaymentMethodInput {
-  @Field(() => PaymentMethodType)
+  @Field(() => PaymentMethodType, { description: "Kind of payment method; must be offered in the region (rechargeOptions.paymentMethods)." })
   type: PaymentMethodType;
 
   @Field({ description: "The provider's payment-method token (sandbox: pm_card_ok, pm_card_3ds, pm_async_ok, ...). Never logged or stored." })
@@ -235,7 +235,7 @@ export class RechargeInput {
   @Field(() => String, { nullable: true, description: "The region whose prices the client showed; must match the account's region (defaults to it)." })
   region?: string | null;
 
-  @Field(() => PaymentMethodInput)
+  @Field(() => PaymentMethodInput, { description: "The tokenised payment method." })
   paymentMethod: PaymentMethodInput;
 
   @Field({ description: "Unique per purchase attempt (per user, 1..128 printable ASCII). Same key + same input → the same order; different input → IDEMPOTENCY_KEY_REUSED." })

@@ -33,10 +33,10 @@ registerEnumType(SpendingLimitPeriod, { name: "SpendingLimitPeriod", description
 
 @ObjectType({ description: "One ledger entry of the wallet. Entries are never changed or deleted." })
 export class WalletTransaction {
-  @Field(() => ID)
+  @Field(() => ID, { description: "Entry id; grows over time." })
   id: string;
 
-  @Field(() => EntryType)
+  @Field(() => EntryType, { description: "What moved the coins." })
   type: EntryType;
 
   @Field(() => Int, { description: "Signed coins: positive credited, negative debited." })
@@ -54,7 +54,7 @@ export class WalletTransaction {
   @Field(() => String, { nullable: true, description: "The recharge order id or gift event id behind the entry." })
   reference: string | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: "When the entry was written." })
   createdAt: Date;
 
   static from(t: TransactionView): WalletTransaction {
@@ -65,16 +65,16 @@ export class WalletTransaction {
 @Directive("@shareable")
 @ObjectType({ description: "Relay pagination state." })
 export class PageInfo {
-  @Field()
+  @Field({ description: "More items after this page." })
   hasNextPage: boolean;
 
-  @Field()
+  @Field({ description: "This page was requested with a cursor (there are items before it)." })
   hasPreviousPage: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Cursor of the first edge on this page." })
   startCursor: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Cursor of the last edge on this page; pass as `after` for the next page." })
   endCursor: string | null;
 }
 
@@ -83,16 +83,16 @@ export class WalletTransactionEdge {
   @Field({ description: "Opaque; pass as `after` to continue after this entry." })
   cursor: string;
 
-  @Field(() => WalletTransaction)
+  @Field(() => WalletTransaction, { description: "The ledger entry." })
   node: WalletTransaction;
 }
 
 @ObjectType({ description: "The wallet's ledger, newest first." })
 export class WalletTransactionConnection {
-  @Field(() => [WalletTransactionEdge])
+  @Field(() => [WalletTransactionEdge], { description: "Entries on this page, newest first." })
   edges: WalletTransactionEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: "Pagination state." })
   pageInfo: PageInfo;
 }
 
@@ -101,16 +101,16 @@ export class RechargeOrderEdge {
   @Field({ description: "Opaque; pass as `after` to continue after this order." })
   cursor: string;
 
-  @Field(() => RechargeOrder)
+  @Field(() => RechargeOrder, { description: "The order." })
   node: RechargeOrder;
 }
 
 @ObjectType({ description: "Recharge orders, newest first." })
 export class RechargeOrderConnection {
-  @Field(() => [RechargeOrderEdge])
+  @Field(() => [RechargeOrderEdge], { description: "Orders on this page, newest first." })
   edges: RechargeOrderEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: "Pagination state." })
   pageInfo: PageInfo;
 }
 
@@ -131,7 +131,7 @@ export class PendingSpendingLimit {
 
 @ObjectType({ description: "The viewer's own cap on money spent on coins in a rolling window." })
 export class SpendingLimit {
-  @Field(() => SpendingLimitPeriod)
+  @Field(() => SpendingLimitPeriod, { description: "Rolling window the cap applies to." })
   period: SpendingLimitPeriod;
 
   @Field(() => Money, { description: "The cap, in the currency of the viewer's region when it was set." })
@@ -166,7 +166,7 @@ export class SpendingLimit {
 
 @InputType({ description: "Set, lower, raise or remove (both fields null) the caller's spending limit. The amount is in the currency of the caller's region." })
 export class SetSpendingLimitInput {
-  @Field(() => SpendingLimitPeriod, { nullable: true })
+  @Field(() => SpendingLimitPeriod, { nullable: true, description: "The new period; with amountMinor, or both null to remove the limit." })
   period?: SpendingLimitPeriod | null;
 
   @Field(() => Int, { nullable: true, description: "Minor units (cents; whole yen for JPY). 0 blocks all purchases." })
@@ -181,7 +181,7 @@ export class SetSpendingLimitPayload {
   @Field({ description: "True when the change was a raise or removal and only takes effect after the cooling-off period." })
   deferred: boolean;
 
-  @Field(() => [UserError])
+  @Field(() => [UserError], { description: "Business failures (INVALID_INPUT); nothing changed when present." })
   userErrors: UserError[];
 }
 
