@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../subgraphs/common/auth.js";
 import { EarningsClient } from "../../subgraphs/earnings/client.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
-import { createTestDatabase } from "../support/db.js";
+import { createTestDatabase, sql } from "../support/db.js";
 import { post } from "../support/stack.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -98,6 +98,29 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
   it("keeps the owner-read fields out of the public API schema (@inaccessible)", () => {
     expect(earnings.sdl).toMatch(/hostForGifting\(hostId: ID!\): HostForGifting @inaccessible/);
     expect(earnings.sdl).toMatch(/liveSessionForGifting\(id: ID!\): LiveSessionForGifting @inaccessible/);
+  });
+
+  it("survives losing its invalidation listener: it forgets what it cached, reconnects, and NOTIFY works again", async () => {
+    const token = await hostToken("host-relisten");
+    const started = await post(earnings.url, START, { t: "relisten" }, { token });
+    const id = started.data.startLiveSession.liveSession.id as string;
+    expect(await client.liveSession(id)).toEqual({ id, hostId: "host-relisten", live: true });
+    const admin = await sql(db.url);
+    try {
+      const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'earnings-client'`);
+      expect(killed.rowCount).toBeGreaterThan(0);
+      // Reconnected once the listener is back (a fresh LISTEN connection appears).
+      await eventually(async () => {
+        const r = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'earnings-client'`);
+        expect(r.rows[0].n).toBeGreaterThan(0);
+      });
+    } finally {
+      await admin.end();
+    }
+    const cached = await client.liveSession(id);
+    expect(cached?.live).toBe(true);
+    await post(earnings.url, END, { id }, { token });
+    await eventually(async () => expect(await client.liveSession(id)).toEqual({ id, hostId: "host-relisten", live: false }));
   });
 
   it("fails loudly when the earnings subgraph cannot be reached (never guesses a host exists)", async () => {
