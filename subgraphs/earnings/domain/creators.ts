@@ -20,6 +20,9 @@ export class CreatorService {
    * changed, so reading one's own profile does not rewrite the row every time.
    */
   async ensure(user: AuthUser): Promise<CreatorRow> {
+    // Read first: the upsert locks the row even when nothing changes, and the consumer updates this row every batch.
+    const existing = await this.creators.findOneBy({ id: user.id });
+    if (existing && existing.displayName === user.name && existing.canReceiveGifts === user.adult) return existing;
     await this.dataSource.query(
       `INSERT INTO earnings.creators AS c (id, display_name, can_receive_gifts) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, can_receive_gifts = EXCLUDED.can_receive_gifts, updated_at = now()
