@@ -86,7 +86,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (code: string) => (figures.errorCodes[code] = (figures.errorCodes[code] ?? 0) + 1);
 
 /** One HTTP GraphQL call as a client sees it: data, a typed error code, a refused connection, or a hang. */
-async function call(query: string, variables: Record<string, unknown>, token: string): Promise<{ data?: any; code?: string }> {
+async function call(query: string, variables: Record<string, unknown>, token: string): Promise<{ data?: any; code?: string; retryAfter?: number }> {
   try {
     const res = await fetch(gatewayUrl, {
       method: "POST",
@@ -101,7 +101,7 @@ async function call(query: string, variables: Record<string, unknown>, token: st
     } catch {
       return { code: `UNTYPED_HTTP_${res.status}` };
     }
-    if (body.errors?.length) return { code: String(body.errors[0].extensions?.code ?? "UNTYPED_ERROR"), data: body.data };
+    if (body.errors?.length) return { code: String(body.errors[0].extensions?.code ?? "UNTYPED_ERROR"), data: body.data, retryAfter: body.errors[0].extensions?.retryAfterSeconds };
     return { data: body.data };
   } catch (e) {
     const err = e as { name?: string; cause?: { code?: string } };
@@ -111,7 +111,7 @@ async function call(query: string, variables: Record<string, unknown>, token: st
 }
 
 /** Client codes that are a typed, immediate answer while a part is down. Anything else fails the test. */
-const TYPED_WHILE_DOWN = new Set(["SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "SUBGRAPH_TIMEOUT", "BAD_GATEWAY", "DOWNSTREAM_SERVICE_ERROR"]);
+const TYPED_WHILE_DOWN = new Set(["RATE_LIMITED", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "SUBGRAPH_TIMEOUT", "BAD_GATEWAY", "DOWNSTREAM_SERVICE_ERROR"]);
 
 /**
  * Sends one gift the way a well-behaved app does: on a failure it retries with the same
@@ -131,7 +131,22 @@ async function sendOnce(sender: string, host: string, key: string): Promise<stri
       return p.giftEvent.id;
     }
     if (Date.now() > deadline) throw new Error(`send ${key}: still failing after 90 s (${r.code})`);
-    await sleep(150);
+    // Retries hammer the per-user money buckets: a good client waits as long as RATE_LIMITED says.
+    await sleep(r.retryAfter ? r.retryAfter * 1000 : 150);
+  }
+}
+
+/** Calls until the service answers without a GraphQL error (a client retrying with the same key); every failure must be typed. */
+async function decided(what: string, query: string, variables: Record<string, unknown>, token: string): Promise<any> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    figures.attempts++;
+    const r = await call(query, variables, token);
+    if (!r.code) return r.data;
+    count(r.code);
+    if (!TYPED_WHILE_DOWN.has(r.code)) throw new Error(`${what}: untyped or unexpected answer ${r.code}`);
+    if (Date.now() > deadline) throw new Error(`${what}: still failing after 90 s (${r.code})`);
+    await sleep(r.retryAfter ? r.retryAfter * 1000 : 150);
   }
 }
 
@@ -359,6 +374,7 @@ beforeAll(async () => {
     );
     expect(r.data?.recharge?.order?.status, JSON.stringify(r)).toBe("SUCCEEDED");
   }
+  for (const b of ["fault-buyer-0", "fault-buyer-1"]) tokens.set(b, await mintToken({ sub: b, name: b, roles: ["viewer"], adult: true }));
   const gifts = (await call(`{ gifts { id slug coinCost } }`, {}, tokens.get(senders[0])!)).data.gifts as { id: string; slug: string; coinCost: number }[];
   const g = gifts.find((x) => x.slug === "galaxy")!;
   gift = { id: g.id, cost: g.coinCost };
@@ -446,8 +462,29 @@ describe("faults with real processes: nothing lost, nothing doubled, typed error
       }
     })();
     let sent = new Map<string, string>();
+    // Recharges and payout requests run through the same storm, each retried with its key until answered.
+    const orders = new Map<string, string>();
+    const payouts = new Map<string, string>();
+    const money = (async () => {
+      for (let i = 0; i < 3; i++) {
+        for (const b of ["fault-buyer-0", "fault-buyer-1"]) {
+          const key = `pg-recharge-${b}-${i}`;
+          const d = await decided(`recharge ${key}`, `mutation($i: RechargeInput!) { recharge(input: $i) { order { id status } userErrors { code } } }`,
+            { i: { customCoins: 1000 + i, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: key } }, tokens.get(b)!);
+          expect(d.recharge.userErrors).toEqual([]);
+          orders.set(key, d.recharge.order.id);
+        }
+      }
+      for (const h of hosts) {
+        const key = `pg-payout-${h}`;
+        const d = await decided(`payout ${key}`, `mutation($i: RequestPayoutInput!) { requestPayout(input: $i) { payout { id } userErrors { code } } }`,
+          { i: { diamonds: 10_000, idempotencyKey: key } }, tokens.get(h)!);
+        expect(d.requestPayout.userErrors).toEqual([]);
+        payouts.set(key, d.requestPayout.payout.id);
+      }
+    })();
     try {
-      sent = await sendMany("pg-terminate", () => undefined);
+      [sent] = await Promise.all([sendMany("pg-terminate", () => undefined), money]);
     } finally {
       terminating = false;
       await killer;
@@ -456,6 +493,17 @@ describe("faults with real processes: nothing lost, nothing doubled, typed error
     expect(figures.backendsTerminated, "the fault really hit transactions").toBeGreaterThan(0);
     expect(sent.size).toBe(SENDERS * SENDS_PER_SENDER);
     await expectExactlyOnce(subs);
+    // One order per recharge key and one payout per payout key, whatever was retried; money invariants (above) hold.
+    const o = await q(`SELECT count(*)::int AS n FROM wallet.recharge_orders WHERE user_id LIKE 'fault-buyer-%'`);
+    expect(o[0].n).toBe(orders.size);
+    expect(new Set(orders.values()).size).toBe(orders.size);
+    const p = await q(`SELECT count(*)::int AS n FROM earnings.payouts WHERE creator_id LIKE 'fault-host-%'`);
+    expect(p[0].n).toBe(payouts.size);
+    const credited = await q(`SELECT count(*)::int AS n FROM wallet.ledger_entries WHERE type = 'RECHARGE' AND user_id LIKE 'fault-buyer-%'`);
+    const succeeded = await q(`SELECT count(*)::int AS n FROM wallet.recharge_orders WHERE status = 'SUCCEEDED' AND user_id LIKE 'fault-buyer-%'`);
+    expect(credited[0].n, "each succeeded order credited exactly once").toBe(succeeded[0].n);
+    const statuses = await q(`SELECT status, count(*)::int AS n FROM wallet.recharge_orders WHERE user_id LIKE 'fault-buyer-%' GROUP BY status`);
+    Object.assign(figures, { rechargesUnderTermination: Object.fromEntries(statuses.map((r) => [r.status, r.n])), payoutsUnderTermination: payouts.size });
     // Every service is still up and answering.
     for (const s of ["gateway", "wallet", "catalog", "earnings"] as ServiceName[]) await sup.waitHealthy(s, 10_000);
     for (const s of subs) await s.stop();
