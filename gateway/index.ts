@@ -114,7 +114,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     },
     host: process.env.HOST ?? "127.0.0.1",
     routes: [partner.route],
-    onStop: () => partner.stop(),
     production,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
@@ -144,7 +143,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     subscriptions,
     stop: async () => {
       await subscriptions.stop(); // close sockets with a reason before HTTP drains
+      await partner.closeStreams();
       await server.stop();
+      await partner.stop(); // after the drain: in-flight partner requests finish first
     },
   };
 }

@@ -84,6 +84,8 @@ export interface PartnerEndpoint {
   route: Route;
   /** graphql-ws on the same path (the public live gift feed). */
   attach(http: Server): void;
+  /** Closes partner WebSockets with a reason (before the HTTP server drains). */
+  closeStreams(): Promise<void>;
   subscriptions: SubscriptionGateway | null;
   store: PartnerKeyStore | null;
   stop(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         return true;
       },
       attach: () => undefined,
+      closeStreams: async () => undefined,
       subscriptions: null,
       stop: async () => undefined,
     };
@@ -268,14 +271,17 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
 
+  let streamsClosed: Promise<void> | undefined;
+  const closeStreams = () => (streamsClosed ??= subscriptions.stop());
   logger.info({ path: PARTNER_PATH }, "partner contract endpoint ready");
   return {
     route,
     store,
     subscriptions,
     attach: (http) => subscriptions.attach(http),
+    closeStreams,
     async stop() {
-      await subscriptions.stop();
+      await closeStreams();
       await apollo.stop();
       await store.close();
     },
