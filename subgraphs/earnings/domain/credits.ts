@@ -185,37 +185,6 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
   result.credited = applied.length;
   if (applied.length === 0) return finish();
 
-  // Per host: one balance update and one ledger entry for the whole batch.
-  const perHost = new Map<string, { diamonds: number; coins: number; gifts: number }>();
-  for (const c of applied) {
-    const h = perHost.get(c.hostId) ?? { diamonds: 0, coins: 0, gifts: 0 };
-    h.diamonds += c.diamonds;
-    h.coins += c.coins;
-    h.gifts += c.quantity;
-    perHost.set(c.hostId, h);
-  }
-  const hosts = [...perHost.keys()].sort();
-  const balances = await rows<{ id: string; diamonds: string }>(
-    m,
-    `UPDATE earnings.creators c
-        SET diamonds = c.diamonds + a.d, lifetime_diamonds = c.lifetime_diamonds + a.d,
-            coins_received = c.coins_received + a.c, gifts_received = c.gifts_received + a.g
-       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS a(id, d, c, g)
-      WHERE c.id = a.id
-      RETURNING c.id, c.diamonds`,
-    [hosts, hosts.map((h) => perHost.get(h)!.diamonds), hosts.map((h) => perHost.get(h)!.coins), hosts.map((h) => perHost.get(h)!.gifts)],
-  );
-  if (balances.length !== hosts.length) throw new Error(`credit batch ${batchId}: ${hosts.length - balances.length} hosts missing`);
-  result.hosts = balances.length;
-  const moved = balances.filter((b) => perHost.get(b.id)!.diamonds > 0);
-  if (moved.length) {
-    await m.query(
-      `INSERT INTO earnings.diamond_ledger (creator_id, type, amount, balance_after, reference)
-       SELECT id, 'GIFTS', amount, balance_after, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(id, amount, balance_after)`,
-      [moved.map((b) => b.id), moved.map((b) => perHost.get(b.id)!.diamonds), moved.map((b) => b.diamonds), `gift-batch:${batchId}`],
-    );
-  }
-
   // Leaderboards: one upsert row per (host, scope, sender); (xmax = 0) tells a new gifter.
   const board = new Map<string, { host: string; scope: string; sender: string; coins: number; gifts: number; diamonds: number; last: Date }>();
   for (const c of applied) {
@@ -292,6 +261,38 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     sentAt: c.sentAt,
   }));
   await appendToFeed(m, items);
+
+  // Per host: one balance update and one ledger entry for the whole batch. Last, so the creator
+  // rows (which requestPayout also locks) stay locked only until the COMMIT right after.
+  const perHost = new Map<string, { diamonds: number; coins: number; gifts: number }>();
+  for (const c of applied) {
+    const h = perHost.get(c.hostId) ?? { diamonds: 0, coins: 0, gifts: 0 };
+    h.diamonds += c.diamonds;
+    h.coins += c.coins;
+    h.gifts += c.quantity;
+    perHost.set(c.hostId, h);
+  }
+  const hosts = [...perHost.keys()].sort();
+  const balances = await rows<{ id: string; diamonds: string }>(
+    m,
+    `UPDATE earnings.creators c
+        SET diamonds = c.diamonds + a.d, lifetime_diamonds = c.lifetime_diamonds + a.d,
+            coins_received = c.coins_received + a.c, gifts_received = c.gifts_received + a.g
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS a(id, d, c, g)
+      WHERE c.id = a.id
+      RETURNING c.id, c.diamonds`,
+    [hosts, hosts.map((h) => perHost.get(h)!.diamonds), hosts.map((h) => perHost.get(h)!.coins), hosts.map((h) => perHost.get(h)!.gifts)],
+  );
+  if (balances.length !== hosts.length) throw new Error(`credit batch ${batchId}: ${hosts.length - balances.length} hosts missing`);
+  result.hosts = balances.length;
+  const moved = balances.filter((b) => perHost.get(b.id)!.diamonds > 0);
+  if (moved.length) {
+    await m.query(
+      `INSERT INTO earnings.diamond_ledger (creator_id, type, amount, balance_after, reference)
+       SELECT id, 'GIFTS', amount, balance_after, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(id, amount, balance_after)`,
+      [moved.map((b) => b.id), moved.map((b) => perHost.get(b.id)!.diamonds), moved.map((b) => b.diamonds), `gift-batch:${batchId}`],
+    );
+  }
   return finish();
 
   async function finish(): Promise<BatchResult> {
