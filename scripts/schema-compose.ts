@@ -10,7 +10,12 @@ import { CHANGELOG_FILE, checkBreakingChanges, formatGate, gatedFiles, gitBaseli
  * committed files differ from what the code composes (CI runs it).
  */
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const composed = await composeSupergraph();
+const composed = await composeSupergraph().catch((e: unknown) => {
+  // Composition and contract failures (e.g. an undocumented partner field) are for the engineer, not a stack trace.
+  if (!(e instanceof Error) || !/composition failed|^contract /.test(e.message)) throw e;
+  console.error(`schema:compose failed: ${e.message}`);
+  process.exit(1);
+});
 const files = schemaFiles(composed);
 const gated = gatedFiles(Object.keys(composed.contracts));
 const readIfExists = (rel: string) => (existsSync(path.join(root, rel)) ? readFileSync(path.join(root, rel), "utf8") : null);
