@@ -92,6 +92,24 @@ describe("giftReceived through the gateway", () => {
   });
 });
 
+describe("fields resolved per event", () => {
+  it("reads the live session afresh for every event (a session that ended mid-stream shows ENDED)", async () => {
+    const hostUser = { id: "host-b", name: "HOST-B", roles: ["host" as const], region: "US", adult: true, exp: undefined };
+    const session = await stack.subgraphs.earnings.services.sessions.start(hostUser, "Short stream");
+    const token = await stack.token({ sub: "host-b", roles: ["host"] });
+    const sub = await opened(stack, () =>
+      subscribe(stack.gateway.url, token, `subscription($s: ID) { giftReceived(liveSessionId: $s) { id liveSession { id status } } }`, { s: session.id }),
+    );
+    await credit(stack, [item({ hostId: "host-b", giftId: gifts[0].id, liveSessionId: session.id })]);
+    await sub.waitFor(1);
+    await stack.subgraphs.earnings.services.sessions.end(hostUser, session.id);
+    await credit(stack, [item({ hostId: "host-b", giftId: gifts[0].id, liveSessionId: session.id })]); // in flight when it ended
+    const events = await sub.waitFor(2);
+    expect(events.map((e) => e.data.giftReceived.liveSession.status)).toEqual(["LIVE", "ENDED"]);
+    await sub.dispose();
+  });
+});
+
 describe("stream authorization", () => {
   it("refuses a connection without a token with close code 4401", async () => {
     const sub = subscribe(stack.gateway.url, null, HOST_STREAM, { hostId: "host-a" });

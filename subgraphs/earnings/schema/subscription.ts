@@ -16,14 +16,21 @@ function checkId(value: string, field: string): string {
   return value;
 }
 
-/** Wraps a hub stream so each row carries the scope the GiftEvent fields check. */
-async function* scoped(rows: AsyncIterableIterator<FeedRow>, scope: EventScope): AsyncGenerator<StreamPayload> {
-  for await (const row of rows) yield { ...row, scope };
+/**
+ * Wraps a hub stream so each row carries the scope the GiftEvent fields check. graphql-ws builds
+ * one context per subscription: its DataLoaders are cleared per event so a host profile or a
+ * session's status is never served stale for the life of the stream.
+ */
+async function* scoped(rows: AsyncIterableIterator<FeedRow>, scope: EventScope, ctx: EarningsContext): AsyncGenerator<StreamPayload> {
+  for await (const row of rows) {
+    for (const loader of Object.values(ctx.loaders ?? {})) (loader as { clearAll?: () => void }).clearAll?.();
+    yield { ...row, scope };
+  }
 }
 
 /** Like `scoped`, but return() reaches the hub at once (an async generator would wait for the next event). */
-function withScope(rows: AsyncIterableIterator<FeedRow>, scope: EventScope): AsyncIterableIterator<StreamPayload> {
-  const gen = scoped(rows, scope);
+function withScope(rows: AsyncIterableIterator<FeedRow>, scope: EventScope, ctx: EarningsContext): AsyncIterableIterator<StreamPayload> {
+  const gen = scoped(rows, scope, ctx);
   return {
     next: () => gen.next(),
     return: async () => {
@@ -60,7 +67,7 @@ async function openHostStream({ args, context }: SubscribeResolverData<unknown, 
   }
   requireSelfOrAdmin(user, owner!);
   const filter: FeedFilter = liveSessionId ? { hostId: owner!, liveSessionId } : { hostId: owner! };
-  return withScope(context.services.stream.subscribe(filter, after), "host");
+  return withScope(context.services.stream.subscribe(filter, after), "host", context);
 }
 
 async function openRoomFeed({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
@@ -68,7 +75,7 @@ async function openRoomFeed({ args, context }: SubscribeResolverData<unknown, Re
   const liveSessionId = checkId(args.liveSessionId, "liveSessionId");
   const after = args.after == null ? null : decodeCursor(args.after);
   await sessionHost(context, liveSessionId);
-  return withScope(context.services.stream.subscribe({ liveSessionId }, after), "public");
+  return withScope(context.services.stream.subscribe({ liveSessionId }, after), "public", context);
 }
 
 @Resolver()

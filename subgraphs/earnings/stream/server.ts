@@ -7,11 +7,10 @@ import { AuthError, type AuthUser, type TokenVerifier } from "../../common/auth.
 import type { BaseContext } from "../../common/subgraph.js";
 import { logger } from "../../common/logger.js";
 
-/** WebSocket close codes (graphql-ws style: 44xx = the client's fault, 1001 = going away). */
+/** WebSocket close codes (graphql-ws style: 4401 = no/invalid/expired token, 1001 = going away). */
 export enum StreamCloseCode {
   Unauthenticated = 4401,
   Forbidden = 4403,
-  TokenExpired = 4419,
   GoingAway = 1001,
 }
 
@@ -81,7 +80,7 @@ export async function verifyConnection(
   if (user.exp !== undefined) {
     const ms = Math.max(0, user.exp * 1000 - Date.now());
     // setTimeout overflows past ~24.8 days; such tokens are re-checked by the next timer.
-    extra.expiry = setTimeout(() => extra.socket.close(StreamCloseCode.TokenExpired, "token expired: reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
+    extra.expiry = setTimeout(() => extra.socket.close(StreamCloseCode.Unauthenticated, "Unauthorized: token expired; reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
     extra.expiry.unref();
   }
   return true;
