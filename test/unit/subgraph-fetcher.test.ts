@@ -1,0 +1,73 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { subgraphFetcher } from "../../gateway/fetcher.js";
+
+/** The gateway's subgraph fetcher (node:http keep-alive pool): answers, typed failures, no retries. */
+let server: http.Server;
+let base: string;
+const hits: Record<string, number> = {};
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    hits[req.url!] = (hits[req.url!] ?? 0) + 1;
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.url === "/echo") {
+        res.setHeader("content-type", "application/json");
+        res.setHeader("cache-control", "max-age=0");
+        res.end(JSON.stringify({ method: req.method, body: JSON.parse(body), auth: req.headers.authorization ?? null }));
+      } else if (req.url === "/error") {
+        res.statusCode = 500;
+        res.end("boom");
+      } else if (req.url === "/hang-body") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"data":');
+      }
+      // "/hang": never answers
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+describe("subgraphFetcher", () => {
+  it("posts the body and headers and returns a Response with status, headers and JSON", async () => {
+    const f = subgraphFetcher("catalog", 2000);
+    for (let i = 0; i < 3; i++) {
+      const res = await f(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer t" }, body: JSON.stringify({ query: "{ x }", i }) });
+      expect(res.ok).toBe(true);
+      expect(res.headers.get("cache-control")).toBe("max-age=0");
+      expect(await res.json()).toEqual({ method: "POST", body: { query: "{ x }", i }, auth: "Bearer t" });
+    }
+  });
+
+  it("passes a subgraph's error status through (Apollo turns it into a typed error)", async () => {
+    const res = await subgraphFetcher("catalog", 2000)(`${base}/error`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe("boom");
+  });
+
+  it("fails with SUBGRAPH_TIMEOUT when no answer comes in time, and never retries", async () => {
+    const before = hits["/hang"] ?? 0;
+    await expect(subgraphFetcher("wallet", 150)(`${base}/hang`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT", serviceName: "wallet" } });
+    expect((hits["/hang"] ?? 0) - before).toBe(1);
+  });
+
+  it("fails with SUBGRAPH_TIMEOUT when the body stops halfway", async () => {
+    await expect(subgraphFetcher("wallet", 150)(`${base}/hang-body`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT" } });
+  });
+
+  it("fails with SUBGRAPH_UNAVAILABLE when nothing listens", async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expect(subgraphFetcher("earnings", 2000)(`http://127.0.0.1:${port}/graphql`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_UNAVAILABLE" } });
+  });
+});
