@@ -7,29 +7,41 @@ type Any = any; // the results file is plain JSON, read defensively
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v} ms`);
 const num = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toLocaleString("en-US"));
 const lat = (s: Any) => (s ? `${ms(s.p50)} / ${ms(s.p99)}` : "–");
+/** Stack CPU per operation and the biggest consumers: "1.9 ms (wallet 0.6, postgres 0.6, gateway 0.5)". */
+const cpu = (c: Any) => {
+  if (!c?.cpuMsPerOperation || c.stackCpuMsPerOperation === null) return "–";
+  const top = Object.entries(c.cpuMsPerOperation as Record<string, number>)
+    .filter(([k]) => k !== "loadGenerator")
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${v}`);
+  return `${c.stackCpuMsPerOperation} ms (${top.join(", ")})`;
+};
 const errs = (r: Any) => (r && r.errors ? ` (${r.errors} errors${Object.keys(r.errorKinds ?? {}).length ? `: ${Object.keys(r.errorKinds).slice(0, 2).join("; ")}` : ""})` : "");
 
 export function markdownTable(report: Any): string {
   const r = report.results ?? {};
   const rows: string[][] = [];
   if (r.reads) {
-    rows.push(["1. `gifts` via gateway", `${num(r.reads.gateway.okPerSec)} req/s${errs(r.reads.gateway)}`, lat(r.reads.gateway.latencyMs), `${r.reads.connections} connections`]);
-    rows.push(["1. `gifts` direct to catalog", `${num(r.reads.catalog.okPerSec)} req/s${errs(r.reads.catalog)}`, lat(r.reads.catalog.latencyMs), `${r.reads.connections} connections`]);
+    rows.push(["1. `gifts` via gateway", `${num(r.reads.gateway.okPerSec)} req/s${errs(r.reads.gateway)}`, lat(r.reads.gateway.latencyMs), cpu(r.reads.gateway.cpu), `${r.reads.connections} connections`]);
+    rows.push(["1. `gifts` direct to catalog", `${num(r.reads.catalog.okPerSec)} req/s${errs(r.reads.catalog)}`, lat(r.reads.catalog.latencyMs), cpu(r.reads.catalog.cpu), `${r.reads.connections} connections`]);
     rows.push([
       "1. gateway overhead",
       `throughput ratio ${r.reads.throughputRatio}`,
       `+${ms(r.reads.serial.overheadP50Ms)} / +${ms(r.reads.serial.overheadP99Ms)}`,
+      "",
       `serial, 1 in flight: gateway ${lat(r.reads.serial.gateway)}, catalog ${lat(r.reads.serial.catalog)}`,
     ]);
   }
-  if (r.cross) rows.push(["2. cross-subgraph read (wallet+earnings+catalog)", `${num(r.cross.result.okPerSec)} req/s${errs(r.cross.result)}`, lat(r.cross.result.latencyMs), `serial ${lat(r.cross.serial)}`]);
-  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), `${r.sendSpread.connections} connections, closed loop`]);
-  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}`]);
+  if (r.cross) rows.push(["2. cross-subgraph read (wallet+earnings+catalog)", `${num(r.cross.result.okPerSec)} req/s${errs(r.cross.result)}`, lat(r.cross.result.latencyMs), cpu(r.cross.result.cpu), `serial ${lat(r.cross.serial)}`]);
+  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), cpu(r.sendSpread.result.cpu), `${r.sendSpread.connections} connections, closed loop`]);
+  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), cpu(r.sendHot.result.cpu), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}`]);
   for (const d of r.delivery ?? []) {
     rows.push([
       `5. delivery @ ${d.offeredPerSec} gifts/s offered`,
       `${num(d.achievedSendPerSec)} sent/s, ${num(d.delivered)}/${num(d.sent)} delivered`,
       lat(d.commitToSubscriberMs),
+      cpu(d.cpu),
       `commit → host's subscriber via gateway; sendGift p50/p99 ${lat(d.sendResponseMs)}`,
     ]);
   }
@@ -38,6 +50,7 @@ export function markdownTable(report: Any): string {
       `6. fan-out ${num(f.viewers)} viewers`,
       `${num(f.messagesPerSec)} msg/s (${num(f.deliveredMessages)}/${num(f.expectedMessages)})`,
       lat(f.commitToViewerMs),
+      cpu(f.cpu),
       `${f.giftsPerSec} gifts/s for ${f.durationSec}s; ${f.viewersWithErrors} viewers with errors`,
     ]);
   }
@@ -46,10 +59,11 @@ export function markdownTable(report: Any): string {
       "7. pgbench TPC-B-like (same server)",
       r.pgbench.tps !== null ? `${num(r.pgbench.tps)} tps` : `skipped: ${r.pgbench.skipped ?? "?"}`,
       ms(r.pgbench.latencyAvgMs) + " avg",
+      "",
       `${r.pgbench.clients} clients, scale ${r.pgbench.scale}; sendGift/s ÷ tps = ${report.derived?.sendGiftOverPgbenchTps ?? "–"}`,
     ]);
   }
-  const head = `| scenario | throughput | p50 / p99 | notes |\n| --- | --- | --- | --- |\n`;
+  const head = `| scenario | throughput | p50 / p99 | stack CPU per op (top 3) | notes |\n| --- | --- | --- | --- | --- |\n`;
   const body = rows.map((c) => `| ${c.join(" | ")} |`).join("\n");
   const t = report.targets ?? {};
   const mark = (x: Any) => (x?.met === null || x?.met === undefined ? "not measured" : x.met ? "met" : "NOT met");

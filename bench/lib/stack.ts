@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -7,6 +7,8 @@ import { ensureDatabase } from "../../subgraphs/common/db.js";
 import { migrateAndSeed } from "../../scripts/database.js";
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/embedded-pg.js";
 import { ROOT, Supervisor, type ServiceName } from "../../scripts/supervisor.js";
+import type { ChildProcess } from "node:child_process";
+import { postgresPids, type Groups } from "./cpu.js";
 
 /**
  * The stack as production runs it: PostgreSQL (DATABASE_URL's server, or an embedded one in
@@ -23,6 +25,8 @@ export interface BenchStack {
   urls: Record<ServiceName, string>;
   supervisor: Supervisor;
   env: Record<string, string>;
+  /** Process groups for CPU accounting: each service, and PostgreSQL (postmaster + children). */
+  cpuGroups: Groups;
   stop(): Promise<void>;
 }
 
@@ -69,7 +73,22 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     catalog: supervisor.url("catalog"),
     earnings: supervisor.url("earnings"),
   };
+  // The Supervisor keeps its children private; the bench only reads their pids.
+  const children = (supervisor as unknown as { children: Map<ServiceName, ChildProcess> }).children;
+  const postmaster = await postmasterPid(adminUrl);
+  const pidOf = (name: ServiceName) => () => {
+    const pid = children.get(name)?.pid;
+    return pid ? [pid] : [];
+  };
+  const cpuGroups: Groups = {
+    gateway: pidOf("gateway"),
+    wallet: pidOf("wallet"),
+    catalog: pidOf("catalog"),
+    earnings: pidOf("earnings"),
+    postgres: () => postgresPids(postmaster),
+  };
   return {
+    cpuGroups,
     adminUrl,
     databaseUrl,
     databaseName,
@@ -97,6 +116,21 @@ export async function serverVersion(url: string): Promise<string> {
   try {
     const [{ server_version }] = (await c.query(`SHOW server_version`)).rows;
     return server_version;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The server's postmaster pid (the parent of our backend), when PostgreSQL runs on this machine. */
+async function postmasterPid(url: string): Promise<number | null> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const [{ pid }] = (await c.query(`SELECT pg_backend_pid() AS pid`)).rows;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
   } finally {
     await c.end();
   }

@@ -3,6 +3,15 @@ import { graphqlCheck, load, serialLatency, type LoadResult } from "../lib/load.
 import { round, type Summary } from "../lib/stats.js";
 import { sendGiftRequests, type World } from "../lib/world.js";
 import type { Profile } from "../profile.js";
+import os from "node:os";
+import { cpuWindow, perOperation } from "../lib/cpu.js";
+
+/** Runs a load while accounting the CPU each process spent on it. */
+async function measured(stack: BenchStack, opts: Parameters<typeof load>[0]): Promise<LoadResult & { cpu: ReturnType<typeof perOperation> }> {
+  const end = cpuWindow(stack.cpuGroups);
+  const r = await load(opts);
+  return { ...r, cpu: perOperation(end(), r.ok, os.cpus().length) };
+}
 
 const GIFTS = JSON.stringify({ query: `query Gifts { gifts(region: "US") { id name coinCost imageUrl animationUrl streakable category } }` });
 
@@ -24,8 +33,8 @@ export async function readGifts(stack: BenchStack, p: Profile): Promise<ReadResu
   // Warm both paths (JIT, plan cache, pools) before anything is recorded.
   await load({ url: stack.urls.gateway, connections: p.readConnections, durationSec: p.warmupSec, request: body, check });
   await load({ url: stack.urls.catalog, connections: p.readConnections, durationSec: p.warmupSec, request: body, check });
-  const gateway = await load({ url: stack.urls.gateway, connections: p.readConnections, durationSec: p.readSec, request: body, check });
-  const catalog = await load({ url: stack.urls.catalog, connections: p.readConnections, durationSec: p.readSec, request: body, check });
+  const gateway = await measured(stack, { url: stack.urls.gateway, connections: p.readConnections, durationSec: p.readSec, request: body, check });
+  const catalog = await measured(stack, { url: stack.urls.catalog, connections: p.readConnections, durationSec: p.readSec, request: body, check });
   const sg = await serialLatency(stack.urls.gateway, GIFTS, p.serialRequests);
   const sc = await serialLatency(stack.urls.catalog, GIFTS, p.serialRequests);
   return {
@@ -63,7 +72,7 @@ export async function readCross(stack: BenchStack, world: World, p: Profile): Pr
   };
   const check = graphqlCheck();
   await load({ url: stack.urls.gateway, connections: p.readConnections, durationSec: p.warmupSec, request, check });
-  const result = await load({ url: stack.urls.gateway, connections: p.readConnections, durationSec: p.readSec, request, check });
+  const result = await measured(stack, { url: stack.urls.gateway, connections: p.readConnections, durationSec: p.readSec, request, check });
   const serial = await serialLatency(stack.urls.gateway, request().body, p.serialRequests, { authorization: world.senders[0].authorization });
   return { query: "me { wallet { coins transactions } } + creator { leaderboards, live session } + gift (wallet, earnings, catalog)", connections: p.readConnections, result, serial };
 }
@@ -84,6 +93,6 @@ export async function sendGifts(stack: BenchStack, world: World, p: Profile, mod
   await load({ url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.warmupSec, request, check });
   // Let the earnings consumer catch up so the measured window starts from a drained log.
   await new Promise((r) => setTimeout(r, 1000));
-  const result = await load({ url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.sendSec, request, check });
+  const result = await measured(stack, { url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.sendSec, request, check });
   return { senders: world.senders.length, hosts: mode === "hot" ? 1 : world.hosts.length, connections: p.sendConnections, result };
 }

@@ -4,6 +4,8 @@ import type { BenchStack } from "../lib/stack.js";
 import { round, sleep, summarize, type Summary } from "../lib/stats.js";
 import { SEND_GIFT, type Person, type World } from "../lib/world.js";
 import type { Profile } from "../profile.js";
+import os from "node:os";
+import { cpuWindow, perOperation } from "../lib/cpu.js";
 
 /**
  * Live-stream scenarios through the gateway's graphql-ws endpoint.
@@ -140,6 +142,8 @@ export interface DeliveryResult {
   commitToSubscriberMs: Summary;
   /** sendGift request sent → event parsed (an upper bound that includes the sendGift latency). */
   requestToSubscriberMs: Summary;
+  /** CPU per gift sent (sendGift + consumer + stream), by process. */
+  cpu: ReturnType<typeof perOperation>;
 }
 
 const HOST_STREAM = `subscription Host($host: ID!) { giftReceived(hostId: $host) { id cursor senderName quantity coins diamonds comboCount sentAt gift { name animationUrl } } }`;
@@ -156,6 +160,7 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
       received.length = 0;
       const committed = new Map<string, number>();
       const startedAt = new Map<string, number>();
+      const endCpu = cpuWindow(stack.cpuGroups);
       const send = await sendAtRate(stack.urls.gateway, world, rate, p.deliverySec, committed, startedAt);
       const got = new Set<string>();
       let seen = 0;
@@ -165,6 +170,7 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
       };
       await waitWhileProgressing(() => (count(), [...committed.keys()].every((id) => got.has(id))), count, 10_000);
       const lost = [...committed.keys()].filter((id) => !got.has(id)).length;
+      const cpu = perOperation(endCpu(), send.ok, os.cpus().length);
       out.push({
         offeredPerSec: rate,
         durationSec: p.deliverySec,
@@ -177,6 +183,7 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
         sendResponseMs: send.responseMs,
         commitToSubscriberMs: summarize(latencies(committed, received)),
         requestToSubscriberMs: summarize(latencies(startedAt, received)),
+        cpu,
       });
     }
     if (host.errors.length) out.forEach((r) => ((r as DeliveryResult & { streamErrors?: string[] }).streamErrors = host.errors));
@@ -201,6 +208,8 @@ export interface FanoutResult {
   viewersWithErrors: number;
   sampleErrors: string[];
   connectSec: number;
+  /** CPU per delivered message, by process. */
+  cpu: ReturnType<typeof perOperation>;
 }
 
 const ROOM_FEED = `subscription Room($room: ID!) { liveGiftFeed(liveSessionId: $room) { id cursor senderName quantity comboCount gift { name imageUrl animationUrl } } }`;
@@ -226,10 +235,12 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
     for (const s of subs) s.received = 0;
     const committed = new Map<string, number>();
     const started = performance.now();
+    const endCpu = cpuWindow(stack.cpuGroups);
     const send = await sendAtRate(stack.urls.gateway, world, p.fanoutGiftsPerSec, p.fanoutSec, committed);
     const expected = committed.size * viewers.length;
     await waitWhileProgressing(() => received.length >= expected, () => received.length, 10_000);
     const last = received.length ? received[received.length - 1].at : performance.now();
+    const cpu = perOperation(endCpu(), received.length, os.cpus().length);
     const withErrors = subs.filter((s) => s.errors.length > 0);
     return {
       viewers: viewers.length,
@@ -245,6 +256,7 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
       viewersWithErrors: withErrors.length,
       sampleErrors: [...new Set(withErrors.flatMap((s) => s.errors))].slice(0, 5),
       connectSec,
+      cpu,
     };
   } finally {
     await pool(subs, 200, (s) => s.dispose());

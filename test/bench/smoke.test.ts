@@ -51,6 +51,6 @@ describe("benchmark harness (smoke)", () => {
     // pgbench is optional on a machine without the binary, but then it says why.
     expect(report.results.pgbench.tps ?? report.results.pgbench.skipped).toBeTruthy();
     // The printed table is the README's format.
-    expect(run.stdout).toContain("| scenario | throughput | p50 / p99 | notes |");
+    expect(run.stdout).toContain("| scenario | throughput | p50 / p99 | stack CPU per op (top 3) | notes |");
   });
 });
