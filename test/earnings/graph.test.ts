@@ -20,7 +20,7 @@ const adminToken = () => stack.token({ sub: "ops-admin", name: "Ops", roles: ["v
 
 const START = `mutation($t: String!) { startLiveSession(input: { title: $t }) { liveSession { id status title startedAt endedAt host { id } } userErrors { code message } } }`;
 const END = `mutation($id: ID!) { endLiveSession(input: { id: $id }) { liveSession { id status endedAt } userErrors { code } } }`;
-const PAYOUT = `mutation($d: Int!, $k: String!) { requestPayout(input: { diamonds: $d, idempotencyKey: $k }) { payout { id diamonds amountMinor currency status } userErrors { code message balance shortfall } } }`;
+const PAYOUT = `mutation($d: Int!, $k: String!) { requestPayout(input: { diamonds: $d, idempotencyKey: $k }) { payout { id diamonds amountMinor currency amount { amountMinor currency formatted } status } userErrors { code message balance shortfall } } }`;
 
 /** Waits until the consumer (running in the earnings subgraph) has credited `sends` gift events to the host; the contract is "shortly after". */
 async function credited(hostId: string, sends: number): Promise<void> {
@@ -184,7 +184,13 @@ describe("payouts through the gateway", () => {
 
     const k = key();
     const requested = await stack.gql(PAYOUT, { d: 10_000, k }, host);
-    expect(requested.data.requestPayout.payout).toMatchObject({ diamonds: 10_000, amountMinor: 5000, currency: "USD", status: "REQUESTED" });
+    expect(requested.data.requestPayout.payout).toMatchObject({
+      diamonds: 10_000,
+      amountMinor: 5000,
+      currency: "USD",
+      amount: { amountMinor: 5000, currency: "USD", formatted: "$50" },
+      status: "REQUESTED",
+    });
     const retried = await stack.gql(PAYOUT, { d: 10_000, k }, host);
     expect(retried.data.requestPayout.payout.id).toBe(requested.data.requestPayout.payout.id);
 

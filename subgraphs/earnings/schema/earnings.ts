@@ -2,6 +2,7 @@ import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
 import { requireRole, requireSelfOrAdmin } from "../../common/auth.js";
 import { UserError, badInput, withUserErrors } from "../../common/errors.js";
+import { Money, money } from "../../common/money.js";
 import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutRecord, PayoutStatus } from "../domain/payouts.js";
 import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";
@@ -84,6 +85,9 @@ export class Payout {
   @Field({ description: "ISO 4217 currency of amountMinor (USD)." })
   currency: string;
 
+  @Field(() => Money, { description: "The payout's value as Money (same amount; `formatted` for display, e.g. $50.00)." })
+  amount: Money;
+
   @Field(() => PayoutStatusEnum, { description: "Lifecycle status." })
   status: PayoutStatus;
 
@@ -102,6 +106,7 @@ export class Payout {
   static from(p: PayoutRecord): Payout {
     return Object.assign(new Payout(), {
       ...p,
+      amount: money(p.amountMinor, p.currency),
       requestedAt: new Date(p.requestedAt),
       processingAt: p.processingAt ? new Date(p.processingAt) : null,
       completedAt: p.completedAt ? new Date(p.completedAt) : null,
