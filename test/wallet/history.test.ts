@@ -33,6 +33,22 @@ describe("transaction history", () => {
     expect(seen).toEqual([...amounts].reverse());
   });
 
+  it("links each purchase line to its order (price paid), all orders of a page in one SQL query", async () => {
+    const jwt = await tokenFor(stack, uniqueUser());
+    for (const c of [30, 40, 50, 60]) await recharge(stack, jwt, { customCoins: c });
+    await recharge(stack, jwt, { packageId: "pkg_US_1400" }); // RECHARGE + BONUS, same order
+    const q = `{ me { wallet { transactions(first: 10) { edges { node { type amount rechargeOrder { id coins price { formatted } } } } } } } }`;
+    const queries = stack.subgraphs.wallet.queries;
+    queries.reset();
+    const res = await stack.gql(q, {}, jwt);
+    expect(res.errors).toBeUndefined();
+    const nodes = res.data.me.wallet.transactions.edges.map((e: any) => e.node);
+    expect(nodes[0]).toMatchObject({ type: "BONUS", amount: 70, rechargeOrder: { coins: 1400, price: { formatted: "$19.99" } } });
+    expect(nodes[1].rechargeOrder.id).toBe(nodes[0].rechargeOrder.id);
+    expect(nodes[2]).toMatchObject({ type: "RECHARGE", amount: 60, rechargeOrder: { coins: 60, price: { formatted: "$0.85" } } });
+    expect(queries.queries.filter((sql) => /recharge_orders/.test(sql))).toHaveLength(1);
+  });
+
   it("filters by type", async () => {
     const jwt = await tokenFor(stack, uniqueUser());
     const admin = await tokenFor(stack, "history-admin", { roles: ["admin"] });

@@ -175,6 +175,14 @@ export class RechargeService {
     return rows[0] ? toOrder(rows[0]) : null;
   }
 
+  /** Many orders in one query (the DataLoader behind WalletTransaction.rechargeOrder); null for unknown ids. */
+  async ordersByIds(ids: readonly string[]): Promise<(OrderView | null)[]> {
+    const valid = [...new Set(ids.filter(isUuid))];
+    const rows = valid.length ? await this.dataSource.query(`${ORDER_SELECT} WHERE o.id = ANY($1::uuid[])`, [valid]) : [];
+    const byId = new Map<string, OrderView>(rows.map((r: any) => [r.id, toOrder(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
   /** The user's orders, newest first; keyset pagination on (created_at, id). */
   async listOrders(userId: string, opts: { first?: number | null; after?: string | null; status?: OrderStatus | null }): Promise<{ orders: OrderView[]; cursors: string[]; hasNextPage: boolean }> {
     const first = opts.first ?? 20;

@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
 import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
 import { UserError, badInput, withUserErrors } from "../../common/errors.js";
@@ -8,7 +9,7 @@ import type { SpendingLimitView } from "../domain/spending-limit.js";
 import type { TransactionView } from "../domain/history.js";
 import { Wallet } from "./user.js";
 import { RechargeOrder, RechargeStatus } from "./recharge.js";
-import type { OrderStatus } from "../domain/recharge.js";
+import type { OrderStatus, OrderView } from "../domain/recharge.js";
 import type { WalletContext } from "./context.js";
 
 registerEnumType(EntryType, {
@@ -197,7 +198,7 @@ export class WalletPurchaseResolver {
   ): Promise<WalletTransactionConnection> {
     requireSelfOrAdmin(ctx.user, wallet.userId);
     const page = await ctx.services.history.page(wallet.userId, { first, after, type });
-    const edges = page.edges.map((e) => Object.assign(new WalletTransactionEdge(), { cursor: e.cursor, node: WalletTransaction.from(e.node) }));
+    const edges = page.edges.map((e) => Object.assign(new WalletTransactionEdge(), { cursor: e.cursor, node: Object.assign(WalletTransaction.from(e.node), { userId: wallet.userId }) }));
     return Object.assign(new WalletTransactionConnection(), {
       edges,
       pageInfo: Object.assign(new PageInfo(), {
@@ -263,5 +264,32 @@ export class SpendingLimitResolver {
       deferred,
       userErrors: result.userErrors,
     });
+  }
+}
+
+const ORDER_ENTRY_TYPES = new Set<EntryType>([EntryType.RECHARGE, EntryType.BONUS, EntryType.REFUND, EntryType.CHARGEBACK, EntryType.DEBT_REPAID]);
+/** One loader per request context: every history line's order in one query. */
+const orderLoaders = new WeakMap<object, DataLoader<string, OrderView | null>>();
+function orderLoader(ctx: WalletContext): DataLoader<string, OrderView | null> {
+  let l = orderLoaders.get(ctx);
+  if (!l) {
+    l = new DataLoader((ids: readonly string[]) => ctx.services.recharge.ordersByIds(ids));
+    orderLoaders.set(ctx, l);
+  }
+  return l;
+}
+
+@Resolver(() => WalletTransaction)
+export class WalletTransactionOrderResolver {
+  @FieldResolver(() => RechargeOrder, {
+    nullable: true,
+    description: "The recharge order behind a RECHARGE, BONUS, REFUND, CHARGEBACK or DEBT_REPAID entry (e.g. to show the price paid); null for other entries.",
+  })
+  async rechargeOrder(@Root() entry: WalletTransaction & { userId?: string }, @Ctx() ctx: WalletContext): Promise<RechargeOrder | null> {
+    if (!ORDER_ENTRY_TYPES.has(entry.type) || !entry.reference) return null;
+    const order = await orderLoader(ctx).load(entry.reference);
+    // The entry was already authorized with its wallet; the order must belong to the same user.
+    if (!order || (entry.userId && order.userId !== entry.userId)) return null;
+    return RechargeOrder.from(order, ctx.user?.roles.includes("admin") ?? false);
   }
 }
