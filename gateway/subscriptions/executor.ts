@@ -1,6 +1,7 @@
 import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
 import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { subgraphFetcher } from "../fetcher.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 
 /** What the executor needs from the caller of one subscription. */
@@ -30,8 +31,9 @@ class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionReque
 
 export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource;
 
-export const defaultDataSource: DataSourceFactory = (_name, url) =>
-  new AuthForwardingDataSource({ url, honorSubgraphCacheControlHeader: false });
+/** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
+export const defaultDataSource: DataSourceFactory = (name, url) =>
+  new AuthForwardingDataSource({ url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema
