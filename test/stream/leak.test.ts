@@ -63,4 +63,23 @@ describe("subscription leaks", () => {
     expect(e.data.giftReceived.gift.name).toBe(gifts[0].name);
     await sub.dispose();
   });
+
+  it("keeps delivering when the feed listener's database connection is killed, and reconnects it", async () => {
+    const gifts = await catalogGifts(stack);
+    const token = await stack.token({ sub: "host-l", roles: ["host"] });
+    const hub = stack.subgraphs.earnings.services.stream;
+    const sub = await opened(stack, () => subscribe(stack.gateway.url, token, `subscription { giftReceived(hostId: "host-l") { id } }`));
+    const db = await sql(stack.databaseUrl);
+    const killed = await db.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'earnings-feed-listener' AND datname = current_database()`);
+    expect(killed.rows).toEqual([{ ok: true }]);
+    await db.end();
+    await credit(stack, [item({ hostId: "host-l", giftId: gifts[0].id, giftEventId: "after-kill" })]);
+    const events = await sub.waitFor(1);
+    expect(events.map((e) => e.data.giftReceived.id)).toEqual(["after-kill"]);
+    await until(async () => hub.listeners === 1 && (await listenerConnections()) === 1, "the listener to reconnect");
+    await credit(stack, [item({ hostId: "host-l", giftId: gifts[0].id, giftEventId: "after-reconnect" })]);
+    await sub.waitFor(2);
+    expect(sub.events.map((e) => e.data.giftReceived.id)).toEqual(["after-kill", "after-reconnect"]);
+    await sub.dispose();
+  });
 });
