@@ -2,6 +2,9 @@ import { pino } from "pino";
 
 // pino: structured JSON logs, cheap on the hot path. Redaction is the last line of
 // defence: tokens, secrets and payment tokens must never reach a log line.
+// Asynchronous stdout (sonic-boom, flushed on exit): lines written while a write is in flight
+// are coalesced into one syscall. Synchronous writes were ~7% of the gateway's CPU in the
+// bench profile (one write(2) per request log line).
 export const logger = pino({
   level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" || process.env.VITEST ? "silent" : "info"),
   redact: {
@@ -26,4 +29,4 @@ export const logger = pino({
     ],
     censor: "[redacted]",
   },
-});
+}, pino.destination({ dest: 1, sync: false }));
