@@ -24,7 +24,7 @@ describe("gifts sent over HTTP reach the live streams", () => {
     const viewerSide = await viewerToken(stack, "watcher");
 
     const host = await opened(stack, () =>
-      subscribe(stack.gateway.url, hostToken, `subscription($s: ID) { giftReceived(liveSessionId: $s) { id cursor senderName quantity coins diamonds comboId comboCount comboEnded gift { id name imageUrl } sender { id } liveSession { id } } }`, { s: sessionId }),
+      subscribe(stack.gateway.url, hostToken, `subscription($s: ID) { giftReceived(liveSessionId: $s) { id cursor senderName quantity coins diamonds comboId comboCount comboEnded senderBalanceAfter gift { id name imageUrl } sender { id } liveSession { id } } }`, { s: sessionId }),
     );
     const room = await opened(stack, () =>
       subscribe(stack.gateway.url, viewerSide, `subscription($s: ID!) { liveGiftFeed(liveSessionId: $s) { id senderName quantity diamonds gift { name } } }`, { s: sessionId }),
@@ -56,6 +56,9 @@ describe("gifts sent over HTTP reach the live streams", () => {
     expect(events[1]).toMatchObject({ quantity: 2, comboCount: 3, comboEnded: false });
     expect(events[2]).toMatchObject({ quantity: 0, coins: 0, comboCount: 3, comboEnded: true });
     expect(events[3]).toMatchObject({ id: sent[2], gift: { name: other.name }, comboCount: null });
+    // The wallet's field resolves through the same plan (null: the host is not the sender), combo end included.
+    expect(events.map((e) => e.senderBalanceAfter)).toEqual([null, null, null, null]);
+    expect(host.errors).toEqual([]);
 
     const roomEvents = (await room.waitFor(4)).map((e) => e.data.liveGiftFeed);
     expect(roomEvents.map((e) => e.id)).toEqual(events.map((e) => e.id));
