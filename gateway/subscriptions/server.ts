@@ -163,15 +163,15 @@ class ActiveSubscription {
     private readonly ctx: SubscriptionContext,
   ) {
     this.channel = new Channel<ExecutionResult>(
-      gw.maxQueue,
-      () => this.slow(),
+      gw.hardCap,
+      () => this.slow(`more than ${gw.hardCap} results waiting for this client`),
       () => this.release(),
     );
   }
 
-  private slow(): GraphQLError {
+  private slow(why: string): GraphQLError {
     this.gw.stats.slowClosed++;
-    return new GraphQLError(`too slow: this client left ${Math.floor(this.gw.pauseAt / 2)}+ events unread for more than ${this.gw.slowMs} ms; resubscribe with after: your last cursor`, {
+    return new GraphQLError(`too slow (${why}); resubscribe with after: your last cursor`, {
       extensions: { code: StreamErrorCode.SlowConsumer, cursor: this.lastCursor },
     });
   }
@@ -198,8 +198,9 @@ class ActiveSubscription {
         next: (event) => {
           if (this.channel.isClosed) return;
           // Results are produced in event order; bound what waits for the rest of the plan too.
-          if (++this.inflight > this.gw.maxQueue) {
-            this.channel.fail(this.slow());
+          // Hard cap on events waiting for the rest of the plan (see hardCap).
+          if (++this.inflight > this.gw.hardCap) {
+            this.channel.fail(this.slow(`more than ${this.gw.hardCap} events waiting to be resolved`));
             return;
           }
           upstream.throttle(this);
@@ -231,7 +232,7 @@ class ActiveSubscription {
   }
 
   tooSlow(): void {
-    this.channel.fail(this.slow());
+    this.channel.fail(this.slow(`${Math.floor(this.gw.pauseAt / 2)}+ events left unread for more than ${this.gw.slowMs} ms`));
   }
 
   private released = false;
@@ -273,6 +274,12 @@ export class SubscriptionGateway {
   readonly maxQueue: number;
   /** Backlog per subscription at which the gateway stops reading its upstream socket. */
   readonly pauseAt: number;
+  /**
+   * Hard bound per subscription on events waiting to be resolved and on results waiting for the
+   * client. Above maxQueue on purpose: after the pause, what ws had already read from the socket
+   * (a 64 KB read holds ~400 small events) still arrives and must not cut a healthy client off.
+   */
+  readonly hardCap: number;
   /** How long a subscription may stay over the pause mark before it is ended as too slow. */
   readonly slowMs: number;
   /** Counters for tests, metrics and leak checks. */
@@ -283,6 +290,7 @@ export class SubscriptionGateway {
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
     // Well below the hard bound: a socket chunk already read when we pause still fits.
     this.pauseAt = Math.max(1, Math.floor(this.maxQueue / 4));
+    this.hardCap = this.maxQueue + 2000;
     this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
   }
 

@@ -26,7 +26,7 @@ export interface Sub {
   completed: boolean;
   closed: { code: number; reason: string } | null;
   /** Resolves once `n` events arrived. */
-  waitFor(n: number): Promise<any[]>;
+  waitFor(n: number, ms?: number): Promise<any[]>;
   waitForEnd(): Promise<void>;
   dispose(): Promise<void>;
   client: Client;
@@ -40,7 +40,7 @@ export function subscribe(url: string, token: string | null, query: string, vari
     errors: [],
     completed: false,
     closed: null,
-    waitFor: (n) => until(() => sub.events.length >= n || sub.errors.length > 0 || sub.closed !== null, `${n} events`).then(() => {
+    waitFor: (n, ms) => until(() => sub.events.length >= n || sub.errors.length > 0 || sub.closed !== null, `${n} events`, ms).then(() => {
       if (sub.events.length < n) throw new Error(`stream ended after ${sub.events.length} events: ${JSON.stringify(sub.errors.length ? sub.errors : sub.closed)}`);
       return sub.events;
     }),
