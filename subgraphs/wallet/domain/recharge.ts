@@ -471,7 +471,7 @@ export class RechargeService {
     if (!order || order.userId !== user.id) throw new DomainError(ErrorCode.NOT_FOUND, "no such recharge order", { field: ["orderId"] });
     // Already decided (e.g. the webhook got here first): confirming again is a harmless replay.
     if (order.status === "SUCCEEDED" || order.status === "FAILED" || order.status === "REFUNDED" || order.status === "CHARGED_BACK") return order;
-    if (order.status !== "REQUIRES_ACTION") throw new DomainError(ErrorCode.INVALID_STATE, `order is ${order.status}; nothing to confirm`, { field: ["orderId"] });
+    if (order.status !== "REQUIRES_ACTION") throw new DomainError(ErrorCode.INVALID_STATE, `order is ${order.status === "PROCESSING" ? "PENDING" : order.status}; nothing to confirm`, { field: ["orderId"] });
     const [row] = await this.dataSource.query(`SELECT provider_payment_id FROM wallet.recharge_orders WHERE id = $1`, [orderId]);
     let payment: ProviderPayment;
     try {
