@@ -390,7 +390,7 @@ afterAll(async () => {
   await sup?.stopAll();
   await admin?.end().catch(() => undefined);
   await db?.drop();
-  await recordFigures("faults", { seed: SEED, ...figures });
+  await recordFigures(SOAK ? "faults-soak" : "faults", { seed: SEED, sendsPerViewer: SENDS_PER_SENDER, ...figures });
 });
 
 // ------------------------------------------------------------------ the faults
