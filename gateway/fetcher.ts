@@ -14,6 +14,12 @@ import { GraphQLError } from "graphql";
  * so a request is never written to a socket the server is closing.
  */
 export const IDLE_SOCKET_MS = 4_000;
+/**
+ * Connections per subgraph. Beyond this, requests wait in the pool (inside their timeout)
+ * instead of opening more sockets: a room's fan-out once opened ~1,000 sockets to the catalog
+ * at once and got connection resets ("catalog is unavailable") instead of answers.
+ */
+export const MAX_SOCKETS = Number(process.env.SUBGRAPH_MAX_SOCKETS ?? 128);
 
 function flatHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -23,8 +29,8 @@ function flatHeaders(init: RequestInit | undefined): Record<string, string> {
 
 export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher {
   const agents = {
-    "http:": new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" }),
-    "https:": new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" }),
+    "http:": new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
+    "https:": new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
   };
   const failure = (timedOut: boolean) =>
     new GraphQLError(timedOut ? `${serviceName} did not answer within ${timeoutMs} ms` : `${serviceName} is unavailable`, {
