@@ -12,7 +12,8 @@ export interface Profile {
   sendConnections: number;
   deliveryRates: number[];
   deliverySec: number;
-  fanoutViewers: number[];
+  /** Viewers per fan-out run, and whether their query needs the catalog (gift name/image) on every event. */
+  fanout: { viewers: number; catalogFields: boolean }[];
   fanoutGiftsPerSec: number;
   fanoutSec: number;
   fanoutPrimeSec: number;
@@ -34,8 +35,13 @@ export const FULL: Profile = {
   sendConnections: 64,
   deliveryRates: [100, 500, 1000],
   deliverySec: 10,
-  fanoutViewers: [1000, 5000],
-  fanoutGiftsPerSec: 10,
+  fanout: [
+    { viewers: 1000, catalogFields: true },
+    { viewers: 1000, catalogFields: false },
+    { viewers: 5000, catalogFields: false },
+    { viewers: 5000, catalogFields: true },
+  ],
+  fanoutGiftsPerSec: 5,
   fanoutSec: 10,
   fanoutPrimeSec: 60,
   pgbenchScale: 16,
@@ -56,7 +62,10 @@ export const SMOKE: Profile = {
   sendConnections: 8,
   deliveryRates: [20],
   deliverySec: 1,
-  fanoutViewers: [20],
+  fanout: [
+    { viewers: 20, catalogFields: true },
+    { viewers: 20, catalogFields: false },
+  ],
   fanoutGiftsPerSec: 5,
   fanoutSec: 1,
   fanoutPrimeSec: 20,

@@ -47,7 +47,7 @@ export function markdownTable(report: Any): string {
   }
   for (const f of r.fanout ?? []) {
     rows.push([
-      `6. fan-out ${num(f.viewers)} viewers`,
+      `6. fan-out ${num(f.viewers)} viewers${f.catalogFields === false ? " (feed fields)" : " (+ catalog fields)"}`,
       `${num(f.messagesPerSec)} msg/s (${num(f.deliveredMessages)}/${num(f.expectedMessages)})`,
       lat(f.commitToViewerMs),
       cpu(f.cpu),

@@ -24,6 +24,7 @@ import { printTable } from "./report.js";
  *   --smoke            the CI profile (tiny)
  *   --out DIR          where the JSON goes (default bench/results)
  *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
+ *   --service-logs     the services' pino logs on this process's stdout/stderr (diagnosis; default: discarded)
  *   --cpu-prof         sample every service's CPU (bench/lib/cpu-prof.ts; profiles under <out>/profiles/<timestamp>/)
  */
 const { values } = parseArgs({
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     only: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
+    "service-logs": { type: "boolean", default: false },
   },
 });
 const profile: Profile = values.smoke ? SMOKE : FULL;
@@ -53,12 +55,12 @@ if (values["cpu-prof"]) {
 
 const startedAt = new Date();
 log(`profile ${profile.name}; starting PostgreSQL and the stack (production mode)…`);
-const stack = await startBenchStack({ env });
+const stack = await startBenchStack({ env, serviceLogs: values["service-logs"] });
 const results: Record<string, unknown> = {};
 let failed: unknown = null;
 try {
   log(`stack up: gateway ${stack.urls.gateway}; database ${stack.databaseName}${stack.embedded ? " (embedded PostgreSQL)" : ""}`);
-  const maxViewers = want("fanout") ? Math.max(0, ...profile.fanoutViewers) : 0;
+  const maxViewers = want("fanout") ? Math.max(0, ...profile.fanout.map((f) => f.viewers)) : 0;
   const world = await buildWorld(stack.urls.gateway, stack.jwtSecret, {
     senders: profile.senders,
     hosts: profile.hosts,
@@ -89,9 +91,9 @@ try {
   }
   if (want("fanout")) {
     results.fanout = [];
-    for (const n of profile.fanoutViewers) {
-      log(`6. fan-out: ${n} viewers`);
-      (results.fanout as unknown[]).push(await fanout(stack, world, world.viewers.slice(0, n), profile));
+    for (const f of profile.fanout) {
+      log(`6. fan-out: ${f.viewers} viewers${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}`);
+      (results.fanout as unknown[]).push(await fanout(stack, world, world.viewers.slice(0, f.viewers), profile, f.catalogFields));
     }
   }
   if (want("pgbench")) {

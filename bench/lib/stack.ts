@@ -34,6 +34,8 @@ export interface StackOptions {
   /** Extra environment for every service (e.g. NODE_OPTIONS=--cpu-prof). */
   env?: Record<string, string>;
   logLevel?: string;
+  /** Services log to this process's stdout/stderr instead of /dev/null. */
+  serviceLogs?: boolean;
 }
 
 export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
@@ -65,7 +67,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     LOG_LEVEL: opts.logLevel ?? "info",
     ...opts.env,
   };
-  const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: "ignore", migrate: false });
+  const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: opts.serviceLogs ? "inherit" : "ignore", migrate: false });
   await supervisor.startAll();
   const urls = {
     gateway: supervisor.url("gateway"),

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { pool, subscribe, type StreamSubscriber } from "../lib/client.js";
+import { postJson } from "../lib/post.js";
 import type { BenchStack } from "../lib/stack.js";
 import { round, sleep, summarize, type Summary } from "../lib/stats.js";
 import { SEND_GIFT, type Person, type World } from "../lib/world.js";
@@ -40,15 +41,15 @@ async function sendAtRate(
     const sender = world.senders[s++ % world.senders.length];
     const t0 = performance.now();
     try {
-      const res = await fetch(gatewayUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: sender.authorization },
-        body: JSON.stringify({
+      const res = await postJson(
+        gatewayUrl,
+        JSON.stringify({
           query: SEND_GIFT,
           variables: { i: { giftId: world.gift.id, hostId: world.hot.id, liveSessionId: world.hot.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: randomUUID() } },
         }),
-      });
-      const body = (await res.json()) as any;
+        { authorization: sender.authorization },
+      );
+      const body = res.json;
       const at = performance.now();
       const ev = body?.data?.sendGift?.giftEvent;
       if (ev?.id) {
@@ -56,7 +57,10 @@ async function sendAtRate(
         started.set(ev.id, t0);
         responseMs.push(at - t0);
         ok++;
-      } else fail(body?.errors?.[0]?.extensions?.code ?? body?.data?.sendGift?.userErrors?.[0]?.code ?? `HTTP ${res.status}`);
+      } else {
+        const e = body?.errors?.[0];
+        fail(e ? `${e.extensions?.code ?? "error"}${e.extensions?.code === "INTERNAL_SERVER_ERROR" ? `: ${String(e.message).slice(0, 80)}` : ""}` : body?.data?.sendGift?.userErrors?.[0]?.code ?? `HTTP ${res.status}`);
+      }
     } catch (e) {
       fail((e as Error).message.slice(0, 60));
     }
@@ -195,6 +199,8 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
 
 export interface FanoutResult {
   viewers: number;
+  /** The viewers' query selects gift name/image/animation: one catalog entity fetch per event per viewer. */
+  catalogFields: boolean;
   connected: number;
   primed: boolean;
   giftsPerSec: number;
@@ -212,15 +218,17 @@ export interface FanoutResult {
   cpu: ReturnType<typeof perOperation>;
 }
 
-const ROOM_FEED = `subscription Room($room: ID!) { liveGiftFeed(liveSessionId: $room) { id cursor senderName quantity comboCount gift { name imageUrl animationUrl } } }`;
+/** What a viewer's app shows. With catalogFields the gateway fetches the gift from the catalog for every event and viewer. */
+const ROOM_FEED = (catalogFields: boolean) =>
+  `subscription Room($room: ID!) { liveGiftFeed(liveSessionId: $room) { id cursor senderName quantity comboCount gift { id${catalogFields ? " name imageUrl animationUrl" : ""} } } }`;
 
 /** Scenario 6: N viewers (one graphql-ws connection each) on one room's public feed. */
-export async function fanout(stack: BenchStack, world: World, viewers: Person[], p: Profile): Promise<FanoutResult> {
+export async function fanout(stack: BenchStack, world: World, viewers: Person[], p: Profile, catalogFields: boolean): Promise<FanoutResult> {
   const received: { id: string; at: number }[] = [];
   const t0 = performance.now();
   const subs: StreamSubscriber[] = [];
   await pool(viewers, 100, async (v) => {
-    const s = subscribe(wsUrl(stack.urls.gateway), v.token, ROOM_FEED, { room: world.hot.liveSessionId }, (val, at) => received.push({ id: val.id, at }));
+    const s = subscribe(wsUrl(stack.urls.gateway), v.token, ROOM_FEED(catalogFields), { room: world.hot.liveSessionId }, (val, at) => received.push({ id: val.id, at }));
     subs.push(s);
     await new Promise<void>((resolve) => {
       const off1 = s.client.on("connected", () => (off1(), off2(), resolve()));
@@ -244,6 +252,7 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
     const withErrors = subs.filter((s) => s.errors.length > 0);
     return {
       viewers: viewers.length,
+      catalogFields,
       connected: subs.filter((s) => !s.completed).length,
       primed,
       giftsPerSec: p.fanoutGiftsPerSec,

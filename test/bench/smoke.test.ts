@@ -47,7 +47,7 @@ describe("benchmark harness (smoke)", () => {
     expect(report.results.sendSpread.result.ok).toBeGreaterThan(0);
     expect(report.results.sendHot.result.ok).toBeGreaterThan(0);
     expect(report.results.delivery[0].delivered).toBeGreaterThan(0);
-    expect(report.results.fanout[0].deliveredMessages).toBeGreaterThan(0);
+    for (const f of report.results.fanout) expect(f.deliveredMessages).toBeGreaterThan(0);
     // pgbench is optional on a machine without the binary, but then it says why.
     expect(report.results.pgbench.tps ?? report.results.pgbench.skipped).toBeTruthy();
     // The printed table is the README's format.
