@@ -128,6 +128,7 @@ export class EventConsumer<P = unknown> {
   private stopped = true;
   private listener: pg.Client | null = null;
   private wake: (() => void) | null = null;
+  private notified = false;
   private loop: Promise<void> | null = null;
   /** Batches applied by this instance (tests and metrics). */
   applied = 0;
@@ -193,7 +194,11 @@ export class EventConsumer<P = unknown> {
     this.listener = new pg.Client({ connectionString: databaseUrl, application_name: `consumer-${this.opts.name}` });
     this.listener.on("error", (err) => logger.warn({ err: err.message, consumer: this.opts.name }, "event listener connection lost"));
     await this.listener.connect();
-    this.listener.on("notification", () => this.wake?.());
+    this.listener.on("notification", () => {
+      // A notification that lands while a batch is running must not be lost until the idle poll.
+      this.notified = true;
+      this.wake?.();
+    });
     await this.listener.query(`LISTEN ${EVENTLOG_CHANNEL}`);
     this.loop = this.run();
   }
@@ -208,6 +213,10 @@ export class EventConsumer<P = unknown> {
         if (this.stopped) break;
         logger.error({ err: err instanceof Error ? err.message : String(err), consumer: this.opts.name }, "consumer batch failed; retrying");
       }
+      if (this.notified) {
+        this.notified = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, idle);
         this.wake = () => {
@@ -216,6 +225,7 @@ export class EventConsumer<P = unknown> {
         };
       });
       this.wake = null;
+      this.notified = false;
     }
   }
 
