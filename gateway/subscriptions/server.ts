@@ -7,7 +7,7 @@ import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
 import { AuthError, type AuthUser, type TokenVerifier } from "../../subgraphs/common/auth.js";
 import { logger } from "../../subgraphs/common/logger.js";
-import { Channel } from "./channel.js";
+import { Channel } from "../../subgraphs/common/channel.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 
 /** WebSocket close codes the gateway uses (graphql-ws style). */

@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import { logger } from "../../common/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
-import { Channel } from "./channel.js";
+import { Channel } from "../../common/channel.js";
 import { encodeCursor } from "./cursor.js";
 
 /** Which rows a stream carries. */

@@ -1,4 +1,4 @@
-// Same bounded queue as subgraphs/earnings/stream/channel.ts: the gateway deploys without the subgraphs.
+// Shared by the earnings stream and the gateway's subscription executor: one bounded queue, one set of semantics.
 /**
  * A bounded async queue that is also the async iterator graphql-ws consumes.
  * - return() ends at once (the client left): no waiting for a next event.
