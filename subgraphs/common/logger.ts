@@ -5,7 +5,7 @@ import { pino } from "pino";
 // Asynchronous stdout (sonic-boom, flushed on exit): lines written while a write is in flight
 // are coalesced into one syscall. Synchronous writes were ~7% of the gateway's CPU in the
 // bench profile (one write(2) per request log line).
-export const logger = pino({
+export const LOGGER_OPTIONS: pino.LoggerOptions = {
   level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" || process.env.VITEST ? "silent" : "info"),
   redact: {
     paths: [
@@ -29,4 +29,6 @@ export const logger = pino({
     ],
     censor: "[redacted]",
   },
-}, pino.destination({ dest: 1, sync: false }));
+};
+
+export const logger = pino(LOGGER_OPTIONS, pino.destination({ dest: 1, sync: false }));
