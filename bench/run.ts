@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/supervisor.js";
-import { serverVersion, startBenchStack } from "./lib/stack.js";
+import { serverVersion, startBenchStack, topStatements } from "./lib/stack.js";
 import { round } from "./lib/stats.js";
 import { buildWorld } from "./lib/world.js";
 import { FULL, SMOKE, type Profile } from "./profile.js";
@@ -24,6 +24,7 @@ import { printTable } from "./report.js";
  *   --smoke            the CI profile (tiny)
  *   --out DIR          where the JSON goes (default bench/results)
  *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
+ *   --pg-statements    embedded PostgreSQL with pg_stat_statements; the top statements by server time go in the JSON
  *   --service-logs     the services' pino logs on this process's stdout/stderr (diagnosis; default: discarded)
  *   --cpu-prof         sample every service's CPU (bench/lib/cpu-prof.ts; profiles under <out>/profiles/<timestamp>/)
  */
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "service-logs": { type: "boolean", default: false },
+    "pg-statements": { type: "boolean", default: false },
   },
 });
 const profile: Profile = values.smoke ? SMOKE : FULL;
@@ -55,7 +57,7 @@ if (values["cpu-prof"]) {
 
 const startedAt = new Date();
 log(`profile ${profile.name}; starting PostgreSQL and the stack (production mode)…`);
-const stack = await startBenchStack({ env, serviceLogs: values["service-logs"] });
+const stack = await startBenchStack({ env, serviceLogs: values["service-logs"], pgStatements: values["pg-statements"] });
 const results: Record<string, unknown> = {};
 let failed: unknown = null;
 try {
@@ -106,6 +108,7 @@ try {
 }
 
 const pgVersion = await serverVersion(stack.adminUrl).catch(() => null);
+if (values["pg-statements"]) results.pgStatements = await topStatements(stack.databaseUrl).catch((e) => String(e));
 log("stopping the stack…");
 await stack.stop();
 

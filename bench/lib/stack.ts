@@ -36,6 +36,8 @@ export interface StackOptions {
   logLevel?: string;
   /** Services log to this process's stdout/stderr instead of /dev/null. */
   serviceLogs?: boolean;
+  /** Embedded PostgreSQL only: preload pg_stat_statements (results: top statements by time). */
+  pgStatements?: boolean;
 }
 
 export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
@@ -46,8 +48,19 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     mkdirSync(path.join(ROOT, ".data"), { recursive: true });
     tmp = mkdtempSync(path.join(os.tmpdir(), "gift-bench-pg-"));
     chmodSync(tmp, 0o755); // PostgreSQL runs as the `postgres` OS user when we are root
-    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: false, quiet: true });
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: true, quiet: true }); // we remove the folder ourselves
     adminUrl = embedded.url;
+    if (opts.pgStatements) {
+      // Diagnosis: per-statement time needs the library preloaded, i.e. a restart of the server.
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+      await c.query(`ALTER SYSTEM SET pg_stat_statements.track = 'all'`);
+      await c.end();
+      const port = embedded.port;
+      await embedded.stop();
+      embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), port, persistent: true, quiet: true }); // we remove the folder ourselves
+    }
   }
   const databaseName = `gift_bench_${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
   const databaseUrl = await ensureDatabase(adminUrl, databaseName);
@@ -133,6 +146,23 @@ async function postmasterPid(url: string): Promise<number | null> {
     return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
   } catch {
     return null;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The statements that took the most server time (pg_stat_statements), for --pg-statements. */
+export async function topStatements(url: string, limit = 25): Promise<{ calls: number; totalMs: number; meanMs: number; query: string }[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`);
+    const { rows } = await c.query(
+      `SELECT calls::int, round(total_exec_time::numeric, 1)::float AS "totalMs", round(mean_exec_time::numeric, 4)::float AS "meanMs", left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`,
+      [limit],
+    );
+    return rows;
   } finally {
     await c.end();
   }
