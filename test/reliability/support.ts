@@ -247,7 +247,8 @@ export async function recordFigures(name: string, figures: Record<string, unknow
   const { mkdirSync, writeFileSync } = await import("node:fs");
   mkdirSync(".data/reliability", { recursive: true });
   writeFileSync(`.data/reliability/${name}.json`, JSON.stringify({ at: new Date().toISOString(), ...figures }, null, 2));
-  console.log(`[reliability] ${name}: ${JSON.stringify(figures)}`);
+  // The console gets the figures without per-case lists (those are in the file).
+  console.log(`[reliability] ${name}: ${JSON.stringify(figures, (k, v) => (k === "results" ? `${(v as unknown[]).length} entries in .data/reliability/${name}.json` : v))}`);
 }
 
 /**
