@@ -113,7 +113,9 @@ export class RechargeService {
     opts: RechargeOptions = {},
   ) {
     this.velocity = { ...(opts.velocity ?? DEFAULT_VELOCITY) };
-    this.inFlightWaitMs = opts.inFlightWaitMs ?? 15_000;
+    // Below the gateway's 10 s subgraph timeout (SUBGRAPH_TIMEOUT_MS): a retry of an order still in flight
+    // gets the order back (PROCESSING: poll rechargeOrder), not SUBGRAPH_TIMEOUT (found by test/reliability).
+    this.inFlightWaitMs = opts.inFlightWaitMs ?? 8_000;
     this.staleProcessingMs = opts.staleProcessingMs ?? 60_000;
     this.abandonAfterMs = opts.abandonAfterMs ?? 3_600_000;
   }
