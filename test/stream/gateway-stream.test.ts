@@ -240,7 +240,7 @@ describe("stream lifecycle", () => {
     await until(() => stack.gateway.subscriptions.stats.upstreamSockets === 0, "the upstream socket to close");
   });
 
-  it("delivers an event with an error for the catalog's fields while the catalog is down, and keeps the stream open", async () => {
+  it("delivers an event with an error for the catalog's fields while the catalog is down (gift null, cursor and amounts intact), and keeps the stream open", async () => {
     const token = await stack.token({ sub: "host-a", roles: ["host"] });
     const q = `subscription { giftReceived(hostId: "host-a") { id cursor quantity diamonds gift { id name } } }`;
     const sub = await opened(stack, () => subscribe(stack.gateway.url, token, q));
@@ -248,8 +248,11 @@ describe("stream lifecycle", () => {
     await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, giftEventId: "while-down-1" })]);
     await until(() => sub.raw.length > 0, "the event");
     expect(sub.raw[0].errors?.length).toBeGreaterThan(0);
-    // The event is still identifiable: its stream cursor travels in extensions.
-    expect(typeof sub.raw[0].extensions?.cursor).toBe("string");
+    expect(sub.raw[0].errors?.[0]?.extensions).toMatchObject({ code: "SUBGRAPH_UNAVAILABLE", serviceName: "catalog" });
+    // Only the catalog's part is missing: a client keeps the cursor and counts the gift.
+    const event = (sub.raw[0].data as { giftReceived: { id: string; cursor: string; quantity: number; diamonds: number; gift: unknown } }).giftReceived;
+    expect(event).toMatchObject({ id: "while-down-1", quantity: 1, gift: null });
+    expect(typeof event.cursor).toBe("string");
     expect(sub.completed).toBe(false);
     expect(sub.closed).toBe(null);
     await credit(stack, [item({ hostId: "host-a", giftId: gifts[0].id, giftEventId: "while-down-2" })]);

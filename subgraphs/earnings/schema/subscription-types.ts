@@ -32,8 +32,11 @@ export class GiftEvent {
 
   @Directive("@shareable")
   @Directive('@tag(name: "partner")')
-  @Field(() => User, { description: "Who sent it." })
-  sender: User;
+  @Field(() => User, {
+    nullable: true,
+    description: "Who sent it. Null only when the wallet could not be reached for a field you selected; the error says so and the rest of the event stands.",
+  })
+  sender: User | null;
 
   @Directive("@shareable")
   @Directive('@tag(name: "partner")')
@@ -42,8 +45,11 @@ export class GiftEvent {
 
   @Directive("@shareable")
   @Directive('@tag(name: "partner")')
-  @Field(() => Gift, { description: "What was sent." })
-  gift: Gift;
+  @Field(() => Gift, {
+    nullable: true,
+    description: "What was sent. Null only when the catalog could not be reached for a field you selected; the error says so and the rest of the event (its cursor included) stands.",
+  })
+  gift: Gift | null;
 
   @Directive("@shareable")
   @Directive('@tag(name: "partner")')

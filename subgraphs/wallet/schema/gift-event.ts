@@ -34,16 +34,22 @@ export class GiftEvent {
   id: string;
 
   @Directive("@shareable")
-  @Field(() => User, { description: "Who sent it." })
-  sender: User;
+  @Field(() => User, {
+    nullable: true,
+    description: "Who sent it. Null only when the wallet could not be reached for a field you selected; the error says so and the rest of the event stands.",
+  })
+  sender: User | null;
 
   @Directive("@shareable")
   @Field({ description: "The sender's display name at send time (as in their token then)." })
   senderName: string;
 
   @Directive("@shareable")
-  @Field(() => Gift, { description: "What was sent." })
-  gift: Gift;
+  @Field(() => Gift, {
+    nullable: true,
+    description: "What was sent. Null only when the catalog could not be reached for a field you selected; the error says so and the rest of the event (its cursor included) stands.",
+  })
+  gift: Gift | null;
 
   @Directive("@shareable")
   @Field(() => Creator, { description: "Who received it." })
