@@ -61,9 +61,34 @@ export function createDataSource(opts: DataSourceOptions): { dataSource: DataSou
     maxQueryExecutionTime: 1000,
     poolSize: opts.poolSize ?? Number(process.env.DB_POOL_SIZE ?? 10),
     applicationName: opts.applicationName ?? `gift-${opts.schema}`,
-    extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 },
+    // How long a request waits for a free pool connection before it is answered SERVICE_UNAVAILABLE.
+    extra: { connectionTimeoutMillis: Number(process.env.DB_CONNECT_TIMEOUT_MS ?? 5000), idleTimeoutMillis: 30_000 },
   });
   return { dataSource, queries };
+}
+
+/**
+ * SQLSTATEs that mean "the database could not do it right now", not "this request is wrong":
+ * connection exceptions (08), too many connections, admin/crash shutdown (e.g. pg_terminate_backend),
+ * serialization failure and deadlock (the transaction was rolled back), statement timeout.
+ */
+const TRANSIENT_SQLSTATES = new Set(["53300", "57P01", "57P02", "57P03", "40001", "40P01", "57014"]);
+/** What node-postgres and its pool say when a connection is lost or none is free in time. */
+const TRANSIENT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/i;
+
+/**
+ * True for a database failure that a retry may cure (overload, a dropped connection, a rolled-back
+ * transaction). Clients get SERVICE_UNAVAILABLE for these instead of a masked internal error.
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code))) return true;
+    if (TRANSIENT_MESSAGES.test(e.message)) return true;
+    // TypeORM wraps the driver's error; Error.cause chains others.
+    e = (e as { driverError?: unknown }).driverError ?? e.cause;
+  }
+  return false;
 }
 
 /** Creates the owned schema (migrations table lives in it), then runs pending migrations. */

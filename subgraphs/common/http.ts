@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { isTransientDatabaseError } from "./db.js";
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
 import { currentRequestId, requestContext } from "./request-context.js";
@@ -63,6 +64,15 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const original = unwrapResolverError(error);
     // Errors forwarded from a subgraph already carry their code in `extensions`.
     const errorId = currentRequestId() ?? randomUUID();
+    if (isTransientDatabaseError(original)) {
+      // Overload or a dropped connection: retryable, so say so (money mutations are idempotent by key).
+      logger.warn({ requestId: errorId, err: original instanceof Error ? original.message : String(original) }, "database temporarily unavailable");
+      return {
+        message: `Temporarily unavailable (request ${errorId}); retry shortly, with the same idempotencyKey for a mutation`,
+        path: formatted.path,
+        extensions: { code: "SERVICE_UNAVAILABLE", requestId: errorId },
+      };
+    }
     logger.error({ requestId: errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
     return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", requestId: errorId } };
   }

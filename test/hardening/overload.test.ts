@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatError } from "../../subgraphs/common/http.js";
+import { isTransientDatabaseError } from "../../subgraphs/common/db.js";
+import { sql } from "../support/db.js";
+import { startStack, type Stack } from "../support/stack.js";
+import { RECHARGE, expectLedgerConsistent, rechargeInput, tokenFor, uniqueUser, walletOf } from "../wallet/support.js";
+
+// A request waits this long for a free database connection before it is refused (default 5 s).
+process.env.DB_CONNECT_TIMEOUT_MS = "300";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack("overload");
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Keeps every connection of the wallet's pool busy until the returned promise settles. */
+function occupyWalletPool(seconds: number): Promise<unknown> {
+  const ds = stack.subgraphs.wallet.dataSource;
+  const size = (ds.driver as unknown as { master: { options: { max: number } } }).master.options.max;
+  return Promise.all(Array.from({ length: size }, () => ds.query(`SELECT pg_sleep(${seconds})`)));
+}
+
+describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE, never an internal error", () => {
+  it("an exhausted connection pool refuses a recharge with SERVICE_UNAVAILABLE; the same key then succeeds, credited once", async () => {
+    const user = uniqueUser("overload");
+    const jwt = await tokenFor(stack, user);
+    const input = rechargeInput({ packageId: "pkg_US_70", key: "overload-1" });
+    const busy = occupyWalletPool(1.5);
+    await new Promise((r) => setTimeout(r, 100));
+
+    const refused = await stack.gql(RECHARGE, { input }, jwt);
+    expect(refused.status).toBe(200);
+    expect(refused.errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
+    expect(refused.errors?.[0]?.message).toMatch(/retry/);
+    expect(JSON.stringify(refused.errors)).not.toMatch(/timeout exceeded|pg_sleep|stack/i);
+
+    await busy;
+    const retried = await stack.gql(RECHARGE, { input }, jwt);
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data.recharge.order.status).toBe("SUCCEEDED");
+    const again = await stack.gql(RECHARGE, { input }, jwt);
+    expect(again.data.recharge.order.id).toBe(retried.data.recharge.order.id);
+    expect(await walletOf(stack, jwt)).toEqual({ coins: 70, debt: 0 });
+    await expectLedgerConsistent(stack, user);
+  });
+
+  it("a read while the pool is exhausted is SERVICE_UNAVAILABLE too, and works again once connections free up", async () => {
+    const jwt = await tokenFor(stack, uniqueUser("overload"));
+    const busy = occupyWalletPool(1);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await stack.gql(`{ me { wallet { coins } } }`, {}, jwt);
+    expect(refused.errors?.map((e) => e.extensions?.code)).toContain("SERVICE_UNAVAILABLE");
+    await busy;
+    expect(await walletOf(stack, jwt)).toEqual({ coins: 0, debt: 0 });
+  });
+
+  it("a connection terminated by the server (pg_terminate_backend) is classified as transient, a syntax error is not", async () => {
+    const victim = await sql(stack.databaseUrl);
+    const killer = await sql(stack.databaseUrl);
+    victim.on("error", () => undefined);
+    try {
+      const [{ pid }] = (await victim.query(`SELECT pg_backend_pid() AS pid`)).rows;
+      const running = victim.query(`SELECT pg_sleep(5)`).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      await killer.query(`SELECT pg_terminate_backend($1)`, [pid]);
+      const err = await running;
+      expect(isTransientDatabaseError(err)).toBe(true);
+      expect(formatError({ message: String(err), extensions: { code: "INTERNAL_SERVER_ERROR" } }, err).extensions?.code).toBe("SERVICE_UNAVAILABLE");
+
+      const syntax = await killer.query(`SELEC 1`).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isTransientDatabaseError(syntax)).toBe(false);
+      expect(formatError({ message: String(syntax), extensions: { code: "INTERNAL_SERVER_ERROR" } }, syntax).extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    } finally {
+      await killer.end();
+      await victim.end().catch(() => undefined);
+    }
+  });
+});
