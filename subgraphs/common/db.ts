@@ -1,4 +1,4 @@
-import { DataSource, type EntitySchema, type Logger, type MixedList } from "typeorm";
+import { DataSource, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError, type EntitySchema, type Logger, type MixedList } from "typeorm";
 import pg from "pg";
 import { logger } from "./logger.js";
 
@@ -85,6 +85,8 @@ export function isTransientDatabaseError(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code))) return true;
     if (TRANSIENT_MESSAGES.test(e.message)) return true;
+    // TypeORM's answer to a query on a transaction whose connection the server dropped.
+    if (e instanceof QueryRunnerAlreadyReleasedError || e instanceof QueryRunnerProviderAlreadyReleasedError) return true;
     // TypeORM wraps the driver's error; Error.cause chains others.
     e = (e as { driverError?: unknown }).driverError ?? e.cause;
   }

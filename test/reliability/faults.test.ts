@@ -117,7 +117,7 @@ async function call(query: string, variables: Record<string, unknown>, token: st
 }
 
 /** Client codes that are a typed, immediate answer while a part is down. Anything else fails the test. */
-const TYPED_WHILE_DOWN = new Set(["RATE_LIMITED", "SUBGRAPH_UNAVAILABLE", "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "SUBGRAPH_TIMEOUT", "BAD_GATEWAY", "DOWNSTREAM_SERVICE_ERROR"]);
+const TYPED_WHILE_DOWN = new Set(["RATE_LIMITED", "SUBGRAPH_UNAVAILABLE", "SERVICE_UNAVAILABLE", "ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "SUBGRAPH_TIMEOUT", "BAD_GATEWAY", "DOWNSTREAM_SERVICE_ERROR"]);
 
 /**
  * Sends one gift the way a well-behaved app does: on a failure it retries with the same
