@@ -1,5 +1,4 @@
-import pg from "pg";
-import { logger } from "../common/logger.js";
+import { PgListener } from "../common/pg-listener.js";
 
 /**
  * The owner read other subgraphs use for the catalog's authoritative price and sendability
@@ -93,11 +92,7 @@ export class CatalogClient {
   /** authorization → region → pending reads of the current tick */
   private batches = new Map<string, Map<string, Pending[]>>();
   private flushScheduled = false;
-  private listener: pg.Client | null = null;
-  private listening = false;
-  private stopped = true;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private reconnectDelay = 250;
+  private readonly listener: PgListener;
   private entries = 0;
   private readonly maxEntries: number;
   /** Counters for tests and metrics. */
@@ -107,23 +102,25 @@ export class CatalogClient {
     this.ttlMs = opts.ttlMs ?? 5000;
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.maxEntries = opts.maxEntries ?? 10_000;
+    this.listener = new PgListener({
+      databaseUrl: opts.databaseUrl,
+      channel: CATALOG_CHANNEL,
+      name: "catalog-client-listener",
+      onNotify: (giftId) => this.invalidate(giftId || undefined),
+      // Anything cached before (or while not) listening may have missed a notification.
+      onListening: () => this.clear(),
+      onLost: () => this.clear(),
+    });
   }
 
   /** Starts listening for catalog changes; until then (and while the listener is down) nothing is cached. */
   async start(): Promise<void> {
-    this.stopped = false;
-    await this.connect();
+    await this.listener.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    const l = this.listener;
-    this.listener = null;
-    this.listening = false;
+    await this.listener.stop();
     this.clear();
-    await l?.end().catch(() => undefined);
   }
 
   /** Number of cached (gift, region) answers. */
@@ -135,7 +132,7 @@ export class CatalogClient {
 
   /** True while change notifications are being received (answers may be served from cache). */
   get isListening(): boolean {
-    return this.listening;
+    return this.listener.isListening;
   }
 
   /**
@@ -201,13 +198,13 @@ export class CatalogClient {
   private async fetchOne(id: string, region: string, authorization: string | undefined): Promise<SendableGift | null> {
     const generation = this.generations.get(id) ?? 0;
     const epoch = this.epoch;
-    const listening = this.listening;
+    const listening = this.listener.isListening;
     const raw = await new Promise<RawSendable | null>((resolve, reject) => this.enqueue(region, authorization, { giftId: id, resolve: resolve as never, reject }));
     const value: SendableGift | null = raw
       ? { id: raw.id, name: raw.name, coinCost: raw.coinCost, streakable: raw.streakable, sendable: raw.sendable, reason: raw.reason }
       : null;
     // Cache only when nothing could have been missed while we were asking.
-    if (listening && this.listening && this.ttlMs > 0 && epoch === this.epoch && generation === (this.generations.get(id) ?? 0)) {
+    if (listening && this.listener.isListening && this.ttlMs > 0 && epoch === this.epoch && generation === (this.generations.get(id) ?? 0)) {
       let expiresAt = Date.now() + this.ttlMs;
       if (raw?.stableUntil) expiresAt = Math.min(expiresAt, Date.parse(raw.stableUntil));
       if (expiresAt > Date.now()) {
@@ -283,50 +280,6 @@ export class CatalogClient {
       throw new CatalogUnavailableError(`catalog answered HTTP ${res.status}: ${body.errors?.map((e) => e.message).join("; ") ?? "unexpected shape"}`);
     }
     return lists as (RawSendable | null)[][];
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.opts.databaseUrl, application_name: "catalog-client-listener", keepAlive: true });
-    const lost = (why: string) => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      this.listening = false;
-      this.clear();
-      client.end().catch(() => undefined);
-      if (this.stopped) return;
-      logger.warn({ why }, "catalog change listener lost; serving uncached until it reconnects");
-      this.scheduleReconnect();
-    };
-    client.on("error", (err) => lost(err.message));
-    client.on("end", () => lost("connection ended"));
-    client.on("notification", (msg) => {
-      if (msg.channel === CATALOG_CHANNEL) this.invalidate(msg.payload || undefined);
-    });
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CATALOG_CHANNEL}`);
-    } catch (e) {
-      lost(e instanceof Error ? e.message : String(e));
-      if (!this.reconnectTimer && !this.stopped) this.scheduleReconnect();
-      return;
-    }
-    if (this.listener !== client) return;
-    // Anything cached before this point may have missed a notification.
-    this.clear();
-    this.listening = true;
-    this.reconnectDelay = 250;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer || this.stopped) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (!this.stopped) void this.connect();
-    }, delay);
-    this.reconnectTimer.unref();
   }
 }
 

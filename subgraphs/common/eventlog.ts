@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import type { DataSource, EntityManager } from "typeorm";
 import { logger } from "./logger.js";
+import { PgListener } from "./pg-listener.js";
 
 /**
  * The event log: a transactional outbox in PostgreSQL that plays the broker.
@@ -126,7 +126,7 @@ export interface ConsumerOptions<P> {
 
 export class EventConsumer<P = unknown> {
   private stopped = true;
-  private listener: pg.Client | null = null;
+  private listener: PgListener | null = null;
   private wake: (() => void) | null = null;
   private notified = false;
   private loop: Promise<void> | null = null;
@@ -191,15 +191,14 @@ export class EventConsumer<P = unknown> {
   async start(databaseUrl: string): Promise<void> {
     await this.ensure();
     this.stopped = false;
-    this.listener = new pg.Client({ connectionString: databaseUrl, application_name: `consumer-${this.opts.name}` });
-    this.listener.on("error", (err) => logger.warn({ err: err.message, consumer: this.opts.name }, "event listener connection lost"));
-    await this.listener.connect();
-    this.listener.on("notification", () => {
+    const poke = () => {
       // A notification that lands while a batch is running must not be lost until the idle poll.
       this.notified = true;
       this.wake?.();
-    });
-    await this.listener.query(`LISTEN ${EVENTLOG_CHANNEL}`);
+    };
+    // (Re)listening also pokes: events committed while the connection was down sent their NOTIFY to no one.
+    this.listener = new PgListener({ databaseUrl, channel: EVENTLOG_CHANNEL, name: `consumer-${this.opts.name}`, onNotify: poke, onListening: poke });
+    await this.listener.start();
     this.loop = this.run();
   }
 
@@ -233,7 +232,7 @@ export class EventConsumer<P = unknown> {
     this.stopped = true;
     this.wake?.();
     await this.loop?.catch(() => undefined);
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.stop();
     this.listener = null;
   }
 }

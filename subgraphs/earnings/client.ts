@@ -1,5 +1,4 @@
-import pg from "pg";
-import { logger } from "../common/logger.js";
+import { PgListener } from "../common/pg-listener.js";
 
 /**
  * Owner reads of the earnings subgraph for other subgraphs (the wallet's sendGift):
@@ -57,9 +56,7 @@ export class EarningsClient {
   /** Bumped on every invalidation of a key: a fetch that started before it must not be cached. */
   private readonly versions = new Map<string, number>();
   private epoch = 0;
-  private listener: pg.Client | null = null;
-  private stopped = true;
-  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly listener: PgListener;
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
@@ -70,21 +67,24 @@ export class EarningsClient {
     this.ttlMs = opts.ttlMs ?? 1000;
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.maxEntries = opts.maxEntries ?? 10_000;
+    this.listener = new PgListener({
+      databaseUrl: opts.databaseUrl,
+      channel: EARNINGS_OWNER_READ_CHANNEL,
+      name: "earnings-client",
+      onNotify: (key) => key && this.invalidate(key),
+      // A notification may have been missed while not listening: forget everything.
+      onListening: () => this.clear(),
+      onLost: () => this.clear(),
+    });
   }
 
   /** Starts listening for invalidations. Without start() the cache still works, bounded by the TTL. */
   async start(): Promise<void> {
-    this.stopped = false;
-    await this.connect();
+    await this.listener.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    const l = this.listener;
-    this.listener = null;
-    await l?.end().catch(() => undefined);
+    await this.listener.stop();
     this.clear();
   }
 
@@ -161,47 +161,5 @@ export class EarningsClient {
       throw new EarningsUnavailableError(`earnings owner read: ${e?.extensions?.code ?? res.status} ${e?.message ?? "no data"}`);
     }
     return body.data[field] ?? null;
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.opts.databaseUrl, application_name: "earnings-client" });
-    const lost = () => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      // A notification may have been missed while disconnected: forget everything, reconnect.
-      this.clear();
-      client.end().catch(() => undefined);
-      if (!this.stopped) this.scheduleReconnect();
-    };
-    client.on("error", (err) => {
-      logger.warn({ err: err.message }, "earnings client: invalidation listener lost");
-      lost();
-    });
-    client.on("end", lost);
-    client.on("notification", (n) => {
-      if (n.channel === EARNINGS_OWNER_READ_CHANNEL && n.payload) this.invalidate(n.payload);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${EARNINGS_OWNER_READ_CHANNEL}`);
-    if (this.stopped) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.listener = client;
-    // Anything cached before the listener was up may be stale.
-    this.clear();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.stopped) return;
-      this.connect().catch((err) => {
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "earnings client: reconnect failed");
-        this.scheduleReconnect();
-      });
-    }, 500);
-    this.reconnectTimer.unref();
   }
 }

@@ -1,9 +1,9 @@
-import pg from "pg";
 import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import { logger } from "../../common/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
 import { Channel } from "../../common/channel.js";
+import { PgListener } from "../../common/pg-listener.js";
 import { encodeCursor } from "./cursor.js";
 
 /** Which rows a stream carries. */
@@ -27,7 +27,7 @@ export const SLOW_CONSUMER = "SLOW_CONSUMER";
  * so two instances on one database each deliver every event to their own subscribers.
  */
 export class FeedHub {
-  private listener: pg.Client | null = null;
+  private readonly listener: PgListener;
   private high = 0;
   private timer: NodeJS.Timeout | null = null;
   private reading: Promise<void> | null = null;
@@ -50,53 +50,37 @@ export class FeedHub {
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
     this.pageSize = opts.pageSize ?? 500;
     this.pollMs = opts.pollMs ?? 1000;
+    this.listener = new PgListener({
+      databaseUrl,
+      channel: FEED_CHANNEL,
+      name: "earnings-feed-listener",
+      onNotify: () => this.wake(),
+      onListening: () => this.wake(), // catch up on anything committed while we were not listening
+    });
   }
 
   /** Open LISTEN connections held by this hub (0 or 1). */
   get listeners(): number {
-    return this.listener ? 1 : 0;
+    return this.listener.connections;
   }
 
   async start(): Promise<void> {
     this.stopped = false;
     const [{ max }] = await this.ds.query(`SELECT coalesce(max(seq), 0)::text AS max FROM earnings.gift_feed`);
     this.high = Number(max);
-    await this.connect();
+    await this.listener.start();
+    // The poll also covers the time the listener is reconnecting.
     this.timer = setInterval(() => {
       this.wake();
       this.ds.transaction((m) => endIdleCombos(m)).catch((err) => logger.warn({ err: String(err) }, "combo sweep failed"));
-      if (!this.listener && !this.stopped) this.connect().catch(() => undefined);
     }, this.pollMs);
     this.timer.unref();
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "earnings-feed-listener" });
-    const lost = (err?: Error) => {
-      if (this.listener !== client) return;
-      this.listener = null;
-      client.end().catch(() => undefined);
-      if (!this.stopped) logger.warn({ err: err?.message }, "feed listener lost; polling until it reconnects");
-    };
-    client.on("error", lost);
-    client.on("end", () => lost());
-    client.on("notification", () => this.wake());
-    await client.connect();
-    await client.query(`LISTEN ${FEED_CHANNEL}`);
-    if (this.stopped) {
-      await client.end();
-      return;
-    }
-    this.listener = client;
-    this.wake(); // catch up on anything committed while we were not listening
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    const l = this.listener;
-    this.listener = null;
-    await l?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.reading?.catch(() => undefined);
     for (const set of [...this.byHost.values(), ...this.bySession.values()]) {
       for (const sub of set) sub.fail(new GraphQLError("the gift stream is shutting down; resubscribe with your last cursor", { extensions: { code: "SHUTTING_DOWN" } }));

@@ -1,0 +1,85 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PgListener } from "../../subgraphs/common/pg-listener.js";
+import { createTestDatabase, sql } from "../support/db.js";
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let admin: pg.Client;
+beforeAll(async () => {
+  db = await createTestDatabase("pglisten");
+  admin = await sql(db.url);
+});
+afterAll(async () => {
+  await admin?.end();
+  await db?.drop();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const connections = async (name: string) =>
+  (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [name])).rows[0].n as number;
+
+describe("PgListener: one LISTEN connection that heals itself", () => {
+  it("delivers payloads on its channel, reconnects after the server kills it (onLost, then onListening), and holds nothing after stop", async () => {
+    const got: string[] = [];
+    const events: string[] = [];
+    const l = new PgListener({
+      databaseUrl: db.url,
+      channel: "pgl_test",
+      name: "pgl-test",
+      onNotify: (p) => got.push(p),
+      onListening: () => events.push("listening"),
+      onLost: () => events.push("lost"),
+    });
+    await l.start();
+    expect(l.isListening).toBe(true);
+    expect(events).toEqual(["listening"]);
+
+    await admin.query(`SELECT pg_notify('pgl_test', 'a'), pg_notify('other_channel', 'x')`);
+    await until(() => got.length === 1, "the first notification");
+    expect(got).toEqual(["a"]);
+
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgl-test'`);
+    await until(() => events.length === 3, "lost, then listening again");
+    expect(events).toEqual(["listening", "lost", "listening"]);
+    expect(await connections("pgl-test")).toBe(1);
+
+    await admin.query(`SELECT pg_notify('pgl_test', 'b')`);
+    await until(() => got.length === 2, "a notification after the reconnect");
+    expect(got).toEqual(["a", "b"]);
+
+    await l.stop();
+    expect(l.connections).toBe(0);
+    await until(async () => (await connections("pgl-test")) === 0, "the connection to close");
+  });
+
+  it("keeps retrying while the database cannot be reached, and stop() ends the retries", async () => {
+    const events: string[] = [];
+    const l = new PgListener({
+      databaseUrl: "postgres://postgres@127.0.0.1:1/none",
+      channel: "pgl_test",
+      name: "pgl-unreachable",
+      onNotify: () => undefined,
+      onListening: () => events.push("listening"),
+      onLost: () => events.push("lost"),
+    });
+    await l.start(); // does not throw: the owner keeps working uncached / polling
+    expect(l.isListening).toBe(false);
+    await until(() => events.length >= 2, "a retry");
+    expect(events.every((e) => e === "lost")).toBe(true);
+    await l.stop();
+    const seen = events.length;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(events.length).toBe(seen);
+  });
+
+  it("refuses a channel that is not a plain identifier (it is spliced into LISTEN)", () => {
+    expect(() => new PgListener({ databaseUrl: db.url, channel: "x; DROP TABLE y", name: "n", onNotify: () => undefined })).toThrow(/channel/);
+  });
+});
