@@ -5,19 +5,14 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFor
 import { createClient, type Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
-import { AuthError, type AuthUser, type TokenVerifier } from "../../subgraphs/common/auth.js";
+import type { TokenVerifier } from "../../subgraphs/common/auth.js";
 import { logger } from "../../subgraphs/common/logger.js";
+import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../subgraphs/common/ws.js";
 import { Channel } from "../../subgraphs/common/channel.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 
-/** WebSocket close codes the gateway uses (graphql-ws style). */
-export enum CloseCode {
-  /** No token, an invalid one, or it expired (the client must get a fresh token). */
-  Unauthenticated = 4401,
-  Forbidden = 4403,
-  /** The gateway is shutting down: reconnect (to another instance) with your last cursor. */
-  GoingAway = 1001,
-}
+// The close codes are shared with the subgraphs' graphql-ws endpoints.
+export { WsCloseCode as CloseCode };
 
 /** `extensions.code` of the errors that end one subscription (the socket stays open). */
 export enum StreamErrorCode {
@@ -30,11 +25,7 @@ export enum StreamErrorCode {
   ShuttingDown = "SHUTTING_DOWN",
 }
 
-type ConnectionExtra = {
-  socket: WebSocket;
-  user?: AuthUser;
-  authorization?: string;
-  expiry?: NodeJS.Timeout;
+type ConnectionExtra = WsConnection & {
   /** One upstream graphql-ws client per owning subgraph, for this downstream connection only. */
   upstreams?: Map<string, Upstream>;
 };
@@ -85,17 +76,6 @@ function cursorOf(result: ExecutionResult): string | null {
     if (v && typeof v === "object" && typeof (v as { cursor?: unknown }).cursor === "string") return (v as { cursor: string }).cursor;
   }
   return null;
-}
-
-function failing(error: GraphQLError): AsyncIterableIterator<never> {
-  return {
-    next: () => Promise.reject(error),
-    return: () => Promise.resolve({ value: undefined, done: true }),
-    throw: (e) => Promise.reject(e),
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
 }
 
 /**
@@ -357,7 +337,7 @@ export class SubscriptionGateway {
         execute: () => ({ errors: [new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } })] }),
         onOperation: (_ctx, _id, _payload, _args, result) => {
           const r = result as ExecutionResult | AsyncIterable<ExecutionResult>;
-          if (!(Symbol.asyncIterator in r) && r.errors?.length) return failing(asGraphQLError(r.errors[0]));
+          if (!(Symbol.asyncIterator in r) && r.errors?.length) return failingIterator(asGraphQLError(r.errors[0]));
           return undefined;
         },
       },
@@ -371,33 +351,10 @@ export class SubscriptionGateway {
       const granted = await this.opts.authenticate(params, extra.socket);
       if (!granted) return false;
       extra.authorization = granted.authorization;
-      if (granted.exp !== undefined) this.expireAt(extra, granted.exp);
+      if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);
       return true;
     }
-    const raw = params?.authorization ?? params?.Authorization;
-    const authorization = typeof raw === "string" ? raw : undefined;
-    let user: AuthUser | null;
-    try {
-      user = await this.opts.verifier.fromHeader(authorization);
-    } catch (e) {
-      if (!(e instanceof AuthError)) throw e;
-      extra.socket.close(CloseCode.Unauthenticated, `Unauthorized: ${e.message}`);
-      return false;
-    }
-    if (!user) {
-      extra.socket.close(CloseCode.Unauthenticated, 'Unauthorized: send connection_init { authorization: "Bearer <jwt>" }');
-      return false;
-    }
-    extra.user = user;
-    extra.authorization = authorization;
-    if (user.exp !== undefined) this.expireAt(extra, user.exp);
-    return true;
-  }
-
-  private expireAt(extra: ConnectionExtra, exp: number): void {
-    const ms = Math.max(0, exp * 1000 - Date.now());
-    extra.expiry = setTimeout(() => extra.socket.close(CloseCode.Unauthenticated, "Unauthorized: token expired; reconnect with a fresh token and your last cursor"), Math.min(ms, 2 ** 31 - 1));
-    extra.expiry.unref();
+    return verifyConnection(extra, params, this.opts.verifier);
   }
 
   private closeConnection(extra: ConnectionExtra): void {
@@ -467,7 +424,7 @@ export class SubscriptionGateway {
   async stop(): Promise<void> {
     const bye = new GraphQLError("the gateway is shutting down; reconnect with your last cursor", { extensions: { code: StreamErrorCode.ShuttingDown } });
     for (const sub of [...this.active]) sub.end(bye);
-    for (const client of this.wss?.clients ?? []) client.close(CloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");
+    for (const client of this.wss?.clients ?? []) client.close(WsCloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");
     await Promise.resolve(this.dispose?.()).catch((err: unknown) => logger.debug({ err: String(err) }, "ws dispose"));
     this.detach?.();
     if (this.wss) await new Promise<void>((r) => this.wss!.close(() => r()));

@@ -44,7 +44,7 @@ export class FeedHub {
 
   constructor(
     readonly ds: DataSource,
-    private readonly databaseUrl: string,
+    databaseUrl: string,
     opts: HubOptions = {},
   ) {
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
