@@ -6,7 +6,8 @@ import { PgListener } from "../common/pg-listener.js";
  * and live?". Answers come from the earnings subgraph over HTTP GraphQL (never its
  * tables), are cached in-process, and are invalidated by the NOTIFY that earnings'
  * triggers send on `earnings_owner_read` when a creator is created/changed or a session
- * starts/ends. The TTL bounds staleness if a notification is ever missed (listener down).
+ * starts/ends. Like the catalog client, answers are cached only while that listener is up
+ * (a notification missed meanwhile cannot leave a stale entry); the TTL is a safety net.
  */
 export const EARNINGS_OWNER_READ_CHANNEL = "earnings_owner_read";
 
@@ -26,7 +27,7 @@ export interface EarningsClientOptions {
   url: string;
   /** The database the earnings subgraph NOTIFYs on. */
   databaseUrl: string;
-  /** Cache lifetime in ms (default 1000): the upper bound on staleness without notifications. */
+  /** Safety-net cache lifetime in ms (default 5000, as the catalog client); NOTIFY invalidates sooner. */
   ttlMs?: number;
   /** Per-request timeout in ms (default 3000). */
   timeoutMs?: number;
@@ -64,7 +65,7 @@ export class EarningsClient {
   fetches = 0;
 
   constructor(private readonly opts: EarningsClientOptions) {
-    this.ttlMs = opts.ttlMs ?? 1000;
+    this.ttlMs = opts.ttlMs ?? 5000;
     this.timeoutMs = opts.timeoutMs ?? 3000;
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.listener = new PgListener({
@@ -78,7 +79,7 @@ export class EarningsClient {
     });
   }
 
-  /** Starts listening for invalidations. Without start() the cache still works, bounded by the TTL. */
+  /** Starts listening for invalidations; until then (and while the listener is down) nothing is cached. */
   async start(): Promise<void> {
     await this.listener.start();
   }
@@ -118,11 +119,12 @@ export class EarningsClient {
     if (pending) return pending;
     const version = this.versions.get(key) ?? 0;
     const epoch = this.epoch;
+    const listening = this.listener.isListening;
     const p = this.fetch(query, id, field, authorization).then(
       (value) => {
         if (this.inflight.get(key) === p) this.inflight.delete(key);
         // Only cache what no invalidation raced with.
-        if ((this.versions.get(key) ?? 0) === version && this.epoch === epoch) {
+        if (listening && this.listener.isListening && (this.versions.get(key) ?? 0) === version && this.epoch === epoch) {
           if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
           this.cache.set(key, { value, expires: Date.now() + this.ttlMs });
         }

@@ -123,6 +123,18 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
     await eventually(async () => expect(await client.liveSession(id)).toEqual({ id, hostId: "host-relisten", live: false }));
   });
 
+  it("caches nothing while it cannot listen for invalidations (a missed NOTIFY must not leave a stale host or session)", async () => {
+    const deaf = new EarningsClient({ url: earnings.url, databaseUrl: "postgres://postgres@127.0.0.1:1/none", ttlMs: 60_000 });
+    await deaf.start();
+    try {
+      await deaf.hostForGifting("host-a");
+      await deaf.hostForGifting("host-a");
+      expect(deaf.fetches).toBe(2);
+    } finally {
+      await deaf.stop();
+    }
+  });
+
   it("fails loudly when the earnings subgraph cannot be reached (never guesses a host exists)", async () => {
     const down = new EarningsClient({ url: "http://127.0.0.1:1/graphql", databaseUrl: db.url });
     await expect(down.hostForGifting("host-a")).rejects.toThrow(/earnings owner read failed/);
