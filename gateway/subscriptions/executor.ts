@@ -2,6 +2,7 @@ import { Supergraph, operationFromDocument, type Schema } from "@apollo/federati
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
 import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
 import { subgraphFetcher } from "../fetcher.js";
+import { CALLER_INDEPENDENT_FIELDS, SharedEntityFetches } from "./shared-fetches.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 
 /** What the executor needs from the caller of one subscription. */
@@ -50,6 +51,8 @@ export class SubscriptionExecutor {
   private readonly planner: QueryPlanner;
   private readonly services: Record<string, GraphQLDataSource>;
   private readonly plans = new Map<string, PlannedSubscription>();
+  /** Per subgraph with caller-independent entity fields: fetches shared between subscribers. */
+  readonly sharedFetches: Record<string, SharedEntityFetches> = {};
 
   constructor(
     readonly supergraphSdl: string,
@@ -66,7 +69,9 @@ export class SubscriptionExecutor {
     for (const sg of supergraph.subgraphs()) {
       const url = urls[sg.name] ?? sg.url;
       this.urls[sg.name] = url;
-      this.services[sg.name] = dataSource(sg.name, url);
+      const service = dataSource(sg.name, url);
+      const shareable = CALLER_INDEPENDENT_FIELDS[sg.name];
+      this.services[sg.name] = shareable ? (this.sharedFetches[sg.name] = new SharedEntityFetches(service, shareable)) : service;
     }
   }
 

@@ -265,6 +265,11 @@ export class SubscriptionGateway {
   /** Counters for tests, metrics and leak checks. */
   readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0 };
 
+  /** Entity fetches shared between subscribers, per subgraph, for the current schema (metrics, tests). */
+  get sharedFetches(): SubscriptionExecutor["sharedFetches"] {
+    return this.executor.sharedFetches;
+  }
+
   constructor(private readonly opts: SubscriptionGatewayOptions) {
     this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
