@@ -77,6 +77,21 @@ const TRANSIENT_SQLSTATES = new Set(["53300", "57P01", "57P02", "57P03", "40001"
 const TRANSIENT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/i;
 
 /**
+ * Runs `fn` again (up to `attempts` times, backing off 50 ms, 200 ms, ...) while it fails with a
+ * transient database error. Only for work that is safe to repeat (guarded state transitions).
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts || !isTransientDatabaseError(e)) throw e;
+      await new Promise((r) => setTimeout(r, 50 * 4 ** (i - 1)));
+    }
+  }
+}
+
+/**
  * True for a database failure that a retry may cure (overload, a dropped connection, a rolled-back
  * transaction). Clients get SERVICE_UNAVAILABLE for these instead of a masked internal error.
  */

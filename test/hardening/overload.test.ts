@@ -57,6 +57,38 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
     expect(await walletOf(stack, jwt)).toEqual({ coins: 0, debt: 0 });
   });
 
+  it("a payment the provider already approved is applied even when applying it first hits a transient database failure: SUCCEEDED in the same call, credited once", async () => {
+    const user = uniqueUser("applyretry");
+    const jwt = await tokenFor(stack, user);
+    const ds = stack.subgraphs.wallet.dataSource;
+    // A real rolled-back transaction: the first SUCCEEDED update of this user's order fails with
+    // serialization_failure (a sequence, because it does not roll back with the failure).
+    await ds.query(`CREATE SEQUENCE public.apply_fail_once`);
+    await ds.query(`CREATE FUNCTION public.apply_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = '${user}' AND NEW.status = 'SUCCEEDED' THEN
+          IF nextval('public.apply_fail_once') = 1 THEN
+            RAISE EXCEPTION 'could not serialize access (test)' USING ERRCODE = '40001';
+          END IF;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await ds.query(`CREATE TRIGGER apply_fail_once BEFORE UPDATE ON wallet.recharge_orders FOR EACH ROW EXECUTE FUNCTION public.apply_fail_once()`);
+    try {
+      const res = await stack.gql(RECHARGE, { input: rechargeInput({ packageId: "pkg_US_350", key: "apply-retry" }) }, jwt);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.recharge.order.status).toBe("SUCCEEDED");
+      const [{ n }] = await ds.query(`SELECT nextval('public.apply_fail_once')::int AS n`);
+      expect(n).toBe(3); // two attempts reached the SUCCEEDED update: the first failed, the second went through
+      expect(await walletOf(stack, jwt)).toEqual({ coins: 350, debt: 0 });
+      await expectLedgerConsistent(stack, user);
+    } finally {
+      await ds.query(`DROP TRIGGER apply_fail_once ON wallet.recharge_orders`);
+      await ds.query(`DROP FUNCTION public.apply_fail_once()`);
+      await ds.query(`DROP SEQUENCE public.apply_fail_once`);
+    }
+  });
+
   it("a connection terminated by the server (pg_terminate_backend) is classified as transient, a syntax error is not", async () => {
     const victim = await sql(stack.databaseUrl);
     const killer = await sql(stack.databaseUrl);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { DataSource, EntityManager } from "typeorm";
+import { retryTransient } from "../../common/db.js";
 import type { AuthUser } from "../../common/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
 import { logger } from "../../common/logger.js";
@@ -390,8 +391,18 @@ export class RechargeService {
     await this.applyPayment(orderId, payment, "api");
   }
 
-  /** Applies the provider's view of a payment to the order (any source). */
+  /**
+   * Applies the provider's view of a payment to the order (any source). The provider has already
+   * answered, so a dropped connection or a rolled-back transaction is retried here rather than
+   * leaving the order PROCESSING until it is stale; every transition is guarded by the order's
+   * status, so applying twice changes nothing.
+   */
   private async applyPayment(orderId: string, p: ProviderPayment, source: Source): Promise<void> {
+    await retryTransient(() => this.applyPaymentOnce(orderId, p, source));
+    this.settled.emit(orderId);
+  }
+
+  private async applyPaymentOnce(orderId: string, p: ProviderPayment, source: Source): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       await m.query(`UPDATE wallet.recharge_orders SET provider_payment_id = $2 WHERE id = $1 AND provider_payment_id IS NULL`, [orderId, p.id]);
       switch (p.status) {
@@ -409,7 +420,6 @@ export class RechargeService {
           break;
       }
     });
-    this.settled.emit(orderId);
   }
 
   /** The one place coins are credited. Returns false when the order was not open (already credited or failed). */
