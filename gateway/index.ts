@@ -13,7 +13,7 @@ import { requestLogPlugin } from "../subgraphs/common/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
-import { RateLimiter, moneyRateLimitPlugin } from "./rate-limit.js";
+import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   migrate?: boolean;
   /** How often open partner WebSockets re-check their API key (default 30 s). */
   partnerRevalidateMs?: number;
+  /** Bad partner keys allowed per client address before it is refused (see startPartnerEndpoint). */
+  partnerInvalidKeyLimit?: BucketRule;
   limits?: Partial<OperationLimits>;
   /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
   rateLimiter?: RateLimiter;
@@ -102,6 +104,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     migrate: opts.migrate,
     production,
     revalidateMs: opts.partnerRevalidateMs,
+    invalidKeyLimit: opts.partnerInvalidKeyLimit,
     limits,
   });
   const server = await startGraphQLHttpServer<GatewayContext>({

@@ -1,5 +1,6 @@
 import { GraphQLError, Kind } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
+import type { IncomingMessage } from "node:http";
 
 /**
  * Per-user token buckets for money mutations. In-memory per gateway instance: with N
@@ -52,6 +53,15 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - b.tokens) / rule.refillPerSecond));
   }
 
+  /** Seconds until `take` would succeed (0 = now), without taking. */
+  peek(userId: string, action: string): number {
+    const rule = this.rules[action];
+    const b = rule && this.buckets.get(`${action}\0${userId}`);
+    if (!rule || !b) return 0;
+    const tokens = Math.min(rule.capacity, b.tokens + ((this.now() - b.at) / 1000) * rule.refillPerSecond);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / rule.refillPerSecond));
+  }
+
   get size(): number {
     return this.buckets.size;
   }
@@ -65,6 +75,21 @@ export class RateLimiter {
       if (!rule || b.tokens + ((t - b.at) / 1000) * rule.refillPerSecond >= rule.capacity) this.buckets.delete(key);
     }
   }
+}
+
+/**
+ * The client's address for per-address limits: the socket's peer, or, behind `trustedProxyHops`
+ * proxies (TRUST_PROXY_HOPS), the address the outermost trusted one saw (X-Forwarded-For read from
+ * the right, so a client cannot pick its own).
+ */
+export function clientAddress(req: IncomingMessage, trustedProxyHops = Number(process.env.TRUST_PROXY_HOPS ?? 0)): string {
+  const peer = req.socket.remoteAddress ?? "unknown";
+  if (!(trustedProxyHops > 0)) return peer;
+  const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return forwarded[forwarded.length - trustedProxyHops] ?? forwarded[0] ?? peer;
 }
 
 export function rateLimitError(action: string, retryAfterSeconds: number): GraphQLError {

@@ -11,6 +11,7 @@ import { logger } from "../../subgraphs/common/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../limits.js";
+import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 
@@ -78,7 +79,11 @@ export interface PartnerEndpointOptions {
   revalidateMs?: number;
   /** Operation limits (depth, aliases, cost, tokens), the same as the main endpoint's by default. */
   limits?: OperationLimits;
+  /** Requests with an unknown, invalid or revoked key allowed per client address (default 30, then 1 per 2 s). */
+  invalidKeyLimit?: BucketRule;
 }
+
+const INVALID_KEY = "invalid API key";
 
 export interface PartnerEndpoint {
   route: Route;
@@ -143,10 +148,21 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     throw e;
   }
 
+  // Each bad key costs a lookup: an address that keeps presenting them is refused before any (in memory, per instance).
+  const badKeys = new RateLimiter({ [INVALID_KEY]: opts.invalidKeyLimit ?? { capacity: 30, refillPerSecond: 0.5 } });
+  const authenticateFrom = async (address: string, presented: string | undefined) => {
+    const wait = badKeys.peek(address, INVALID_KEY);
+    if (wait > 0) return { ok: false as const, reason: "blocked" as const, retryAfterSeconds: wait };
+    const auth = await store.authenticate(presented);
+    if (!auth.ok && auth.reason !== "missing") badKeys.take(address, INVALID_KEY);
+    return auth;
+  };
+
   async function context(req: IncomingMessage, requestId: string): Promise<PartnerContext> {
     const header = req.headers["x-api-key"];
-    const auth = await store.authenticate(typeof header === "string" ? header : undefined);
+    const auth = await authenticateFrom(clientAddress(req), typeof header === "string" ? header : undefined);
     if (!auth.ok) {
+      if (auth.reason === "blocked") throw rateLimitError(INVALID_KEY, auth.retryAfterSeconds);
       if (auth.reason === "missing") throw unauthenticated("an API key is required in the x-api-key header");
       if (auth.reason === "revoked") throw unauthenticated("this API key has been revoked or has expired");
       throw unauthenticated("invalid API key");
@@ -225,10 +241,14 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     urls: { ...opts.subgraphUrls },
     verifier: new TokenVerifier(),
     path: PARTNER_PATH,
-    authenticate: async (params, socket) => {
+    authenticate: async (params, socket, request) => {
       const raw = params?.["x-api-key"] ?? params?.apiKey;
       const presented = typeof raw === "string" ? raw : undefined;
-      const auth = await store.authenticate(presented);
+      const auth = await authenticateFrom(request ? clientAddress(request) : "unknown", presented);
+      if (!auth.ok && auth.reason === "blocked") {
+        socket.close(RATE_LIMITED_CLOSE, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
+        return null;
+      }
       if (!auth.ok) {
         const why = auth.reason === "missing" ? 'send connection_init { "x-api-key": "<key>" }' : auth.reason === "revoked" ? "API key revoked or expired" : "invalid API key";
         socket.close(CloseCode.Unauthenticated, `Unauthorized: ${why}`);

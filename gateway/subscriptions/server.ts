@@ -26,6 +26,8 @@ export enum StreamErrorCode {
 }
 
 type ConnectionExtra = WsConnection & {
+  /** Set by graphql-ws's `ws` adapter. */
+  request?: IncomingMessage;
   /** One upstream graphql-ws client per owning subgraph, for this downstream connection only. */
   upstreams?: Map<string, Upstream>;
 };
@@ -59,6 +61,8 @@ export interface SubscriptionGatewayOptions {
 export type ConnectionAuthenticator = (
   params: Readonly<Record<string, unknown>> | undefined,
   socket: WebSocket,
+  /** The HTTP upgrade request (client address for per-address limits). */
+  request?: IncomingMessage,
 ) => Promise<{ authorization: string | undefined; exp?: number } | null>;
 
 /** Paths with a WebSocket server per HTTP server; upgrades to any other path get a 404. */
@@ -353,7 +357,7 @@ export class SubscriptionGateway {
 
   private async authenticate(extra: ConnectionExtra, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> {
     if (this.opts.authenticate) {
-      const granted = await this.opts.authenticate(params, extra.socket);
+      const granted = await this.opts.authenticate(params, extra.socket, extra.request);
       if (!granted) return false;
       extra.authorization = granted.authorization;
       if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);

@@ -255,3 +255,41 @@ describe("a gateway without a database", () => {
     }
   });
 });
+
+describe("an address that keeps presenting bad keys", () => {
+  it("is refused with RATE_LIMITED (429, Retry-After) before any key lookup; a missing key does not count, and other addresses are unaffected", async () => {
+    const strict = await startGateway({
+      port: 0,
+      supergraphSdl: composed.supergraph,
+      partnerSupergraphSdl: composed.contracts.partner.supergraph,
+      databaseUrl: stack.databaseUrl,
+      migrate: false,
+      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+      partnerInvalidKeyLimit: { capacity: 3, refillPerSecond: 0.01 },
+    });
+    const url = strict.url.replace(/\/graphql$/, "/partner/graphql");
+    const good = await newKey();
+    const forged = good.slice(0, -4) + "AAAA";
+    try {
+      for (let i = 0; i < 5; i++) expect((await partnerQuery(`{ gifts { id } }`, undefined, url)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      for (let i = 0; i < 3; i++) expect((await partnerQuery(`{ gifts { id } }`, forged, url)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+      const refused = await partnerQuery(`{ gifts { id } }`, good, url);
+      expect(refused.status).toBe(429);
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      // The limit is per address and per gateway instance: the same good key works elsewhere.
+      expect((await partnerQuery(`{ gifts { id } }`, good)).errors).toBeUndefined();
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("reads the client address behind trusted proxies from X-Forwarded-For, right to left, never the client's own claim", async () => {
+    const { clientAddress } = await import("../../gateway/rate-limit.js");
+    const req = (xff?: string) => ({ socket: { remoteAddress: "10.0.0.9" }, headers: xff ? { "x-forwarded-for": xff } : {} }) as never;
+    expect(clientAddress(req("1.2.3.4"), 0)).toBe("10.0.0.9");
+    expect(clientAddress(req("6.6.6.6, 1.2.3.4"), 1)).toBe("1.2.3.4");
+    expect(clientAddress(req("6.6.6.6, 1.2.3.4, 10.0.0.2"), 2)).toBe("1.2.3.4");
+    expect(clientAddress(req(), 1)).toBe("10.0.0.9");
+  });
+});
