@@ -3,6 +3,7 @@ import pg from "pg";
 import { startCatalog } from "../../subgraphs/catalog/index.js";
 import { mintToken } from "../../subgraphs/common/auth.js";
 import { createTestDatabase } from "../support/db.js";
+import { post } from "../support/http.js";
 
 export type RunningCatalog = Awaited<ReturnType<typeof startCatalog>>;
 
@@ -29,22 +30,7 @@ export async function startCatalogOnly(label: string) {
   };
 }
 
-/** POST a GraphQL operation over a real socket (kept here so catalog tests do not load the other subgraphs). */
-export async function post<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, opts: { token?: string } = {}) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = { errors: [{ message: text }] };
-  }
-  return { status: res.status, data: body.data as T & any, errors: body.errors as { message: string; extensions?: Record<string, any> }[] | undefined };
-}
+export { post };
 
 /** Polls `read` until `accept` holds or `deadlineMs` passes; returns the last value read. */
 export async function pollUntil<T>(read: () => Promise<T>, accept: (v: T) => boolean, deadlineMs: number, everyMs = 25): Promise<T> {

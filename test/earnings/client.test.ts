@@ -5,23 +5,12 @@ import { EarningsClient } from "../../subgraphs/earnings/client.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { createTestDatabase, sql } from "../support/db.js";
 import { post } from "../support/stack.js";
+import { eventually } from "../support/eventually.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let earnings: Awaited<ReturnType<typeof startEarnings>>;
 let client: EarningsClient;
 
-/** Polls until `check` passes; the owner-read contract is "visible within 2 s", we allow slack for a loaded CI machine. */
-async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 const hostToken = (sub: string, adult = true) => mintToken({ sub, name: `Host ${sub}`, roles: ["viewer", "host"], adult });
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { balanceOf, catalogGifts, fund, goLive, key, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
+import { eventually } from "../support/eventually.js";
 
 let stack: Stack;
 let gifts: Map<string, CatalogGift>;
@@ -17,18 +18,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Retries `check` until it passes: owner reads promise changes "visible within 2 s"; slack for a loaded machine. */
-async function eventually<T>(check: () => Promise<T>, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 async function adminUpdate(input: Record<string, unknown>) {
   const res = await stack.gql(`mutation($input: UpdateGiftInput!) { updateGift(input: $input) { gift { id coinCost } userErrors { code message } } }`, { input }, admin);

@@ -106,18 +106,7 @@ let counter = 0;
 /** A fresh idempotency key. */
 export const key = (label = "k") => `${label}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 
-/** Retries `check` until it passes (asynchronous effects such as the earnings consumer's credits); slack for a loaded machine. */
-export async function eventually<T>(check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
+export { eventually } from "../support/eventually.js";
 
 /** A creator's spendable diamonds, read as an admin through the gateway (earnings owns them). */
 export async function diamondsOf(stack: Stack, hostId: string): Promise<number> {

@@ -6,6 +6,7 @@ import { startWallet } from "../../subgraphs/wallet/index.js";
 import { startGateway, type RunningGateway } from "../../gateway/index.js";
 import { composeSupergraph } from "../../scripts/compose.js";
 import { createTestDatabase } from "./db.js";
+import { post } from "./http.js";
 
 export type Subgraphs = {
   wallet: Awaited<ReturnType<typeof startWallet>>;
@@ -13,37 +14,7 @@ export type Subgraphs = {
   earnings: Awaited<ReturnType<typeof startEarnings>>;
 };
 
-export interface GraphQLResponse<T = any> {
-  status: number;
-  data?: T;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
-  headers: Headers;
-}
-
-export async function post<T = any>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  opts: { token?: string; headers?: Record<string, string> } = {},
-): Promise<GraphQLResponse<T>> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...opts.headers,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await res.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = { errors: [{ message: text }] };
-  }
-  return { status: res.status, data: body.data, errors: body.errors, headers: res.headers };
-}
+export { post, type GraphQLResponse } from "./http.js";
 
 export interface Stack {
   databaseUrl: string;
