@@ -18,13 +18,14 @@ let second: RunningGateway;
 let store: PartnerKeyStore;
 let partnerUrl: string;
 
-async function partnerGateway(): Promise<RunningGateway> {
+async function partnerGateway(extra: Partial<Parameters<typeof startGateway>[0]> = {}): Promise<RunningGateway> {
   return startGateway({
     port: 0,
     supergraphSdl: composed.supergraph,
     partnerSupergraphSdl: composed.contracts.partner.supergraph,
     databaseUrl: stack.databaseUrl,
     subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+    ...extra,
   });
 }
 
@@ -258,15 +259,7 @@ describe("a gateway without a database", () => {
 
 describe("an address that keeps presenting bad keys", () => {
   it("is refused with RATE_LIMITED (429, Retry-After) before any key lookup; a missing key does not count, and other addresses are unaffected", async () => {
-    const strict = await startGateway({
-      port: 0,
-      supergraphSdl: composed.supergraph,
-      partnerSupergraphSdl: composed.contracts.partner.supergraph,
-      databaseUrl: stack.databaseUrl,
-      migrate: false,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-      partnerInvalidKeyLimit: { capacity: 3, refillPerSecond: 0.01 },
-    });
+    const strict = await partnerGateway({ migrate: false, partnerInvalidKeyLimit: { capacity: 3, refillPerSecond: 0.01 } });
     const url = strict.url.replace(/\/graphql$/, "/partner/graphql");
     const good = await newKey();
     const forged = good.slice(0, -4) + "AAAA";
