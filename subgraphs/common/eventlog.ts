@@ -70,10 +70,16 @@ export async function ensureEventLog(ds: DataSource): Promise<void> {
  * group commit is lost (measured: 3,000 → 500 commits/s on the bench machine). Such a
  * producer calls EventNotifier.notify() after its commit instead.
  */
+/**
+ * The insert target of an event, for a producer that appends as part of a larger statement (sendGift's
+ * one-statement debit) instead of calling appendEvent: `${EVENT_INSERT} SELECT event_id, type, key, payload …`.
+ */
+export const EVENT_INSERT = "INSERT INTO eventlog.events (event_id, type, key, payload)";
+
 export async function appendEvent<P>(manager: EntityManager, event: NewEvent<P>, opts: { notify?: boolean } = {}): Promise<string> {
   const id = event.id ?? randomUUID();
   await manager.query(
-    `INSERT INTO eventlog.events (event_id, type, key, payload) VALUES ($1, $2, $3, $4)`,
+    `${EVENT_INSERT} VALUES ($1, $2, $3, $4)`,
     [id, event.type, event.key, JSON.stringify(event.payload)],
   );
   if (opts.notify !== false) await manager.query(`SELECT pg_notify($1, $2)`, [EVENTLOG_CHANNEL, event.type]);

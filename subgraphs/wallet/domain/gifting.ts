@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import type { DataSource, EntityManager } from "typeorm";
 import type { AuthUser } from "../../common/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
-import { EventNotifier } from "../../common/eventlog.js";
+import { EVENT_INSERT, EventNotifier } from "../../common/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
@@ -291,7 +291,7 @@ export class GiftingService {
       { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request },
       (m) => this.debitAndRecord(m, sender, cmd, gift.coinCost),
     );
-    // Committed: wake the gift.sent consumer now (see appendEvent's notify: false below).
+    // Committed: wake the gift.sent consumer now (the statement in debitAndRecord does not NOTIFY).
     if (!replayed) this.notifier.notify(GIFT_SENT);
     return { giftEvent: result, replayed };
   }
@@ -362,7 +362,7 @@ export class GiftingService {
            FROM entry
          RETURNING *),
        logged AS (
-         INSERT INTO eventlog.events (event_id, type, key, payload)
+         ${EVENT_INSERT}
          SELECT id, $12::text, host_id, $13::jsonb || jsonb_build_object('sentAt', to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
            FROM ge)
        SELECT * FROM ge`,
