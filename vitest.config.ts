@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
   },
   test: {
-    include: ["test/**/*.test.ts", "subgraphs/**/*.test.ts", "gateway/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "platform/**/*.test.ts", "subgraphs/**/*.test.ts", "gateway/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

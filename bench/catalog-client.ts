@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { CatalogClient } from "../subgraphs/catalog/client.js";
 import { startCatalog } from "../subgraphs/catalog/index.js";
-import { ensureDatabase } from "../subgraphs/common/db.js";
+import { ensureDatabase } from "../platform/db.js";
 
 /**
  * The sendGift owner read: latency of giftForSending uncached (HTTP + 1 SQL) and cached, and the

@@ -4,14 +4,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createDataSource, ensureDatabase, migrate } from "../subgraphs/common/db.js";
-import { ensureEventLog } from "../subgraphs/common/eventlog.js";
-import { GIFT_SENT, type GiftSentPayload } from "../subgraphs/common/events.js";
+import { createDataSource, ensureDatabase, migrate } from "../platform/db.js";
+import { ensureEventLog } from "../platform/eventlog.js";
+import { GIFT_SENT, type GiftSentPayload } from "../platform/events.js";
 import { EarningsClient } from "../subgraphs/earnings/client.js";
 import { GiftCreditConsumer } from "../subgraphs/earnings/domain/credits.js";
 import { entities, migrations } from "../subgraphs/earnings/db/index.js";
 import { startEarnings } from "../subgraphs/earnings/index.js";
-import { mintToken } from "../subgraphs/common/auth.js";
+import { mintToken } from "../platform/auth.js";
 
 /**
  * The gift.sent consumer: credits per second for one hot host (everything lands on one

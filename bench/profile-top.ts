@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isEntryPoint } from "../subgraphs/common/main.js";
+import { isEntryPoint } from "../platform/main.js";
 
 /**
  * Summarizes a .cpuprofile: self time by function and by package/area, plus inclusive time

@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { mintToken } from "../subgraphs/common/auth.js";
-import { ensureDatabase } from "../subgraphs/common/db.js";
+import { mintToken } from "../platform/auth.js";
+import { ensureDatabase } from "../platform/db.js";
 import { startWallet } from "../subgraphs/wallet/index.js";
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isEntryPoint } from "../subgraphs/common/main.js";
+import { isEntryPoint } from "../platform/main.js";
 
 /** Renders a results JSON as the Markdown table used in README.md and docs/benchmarks.md. */
 type Any = any; // the results file is plain JSON, read defensively

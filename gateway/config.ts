@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../subgraphs/common/config.js";
+import { loadConfig } from "../platform/config.js";
 
 export type SubgraphName = "wallet" | "catalog" | "earnings";
 export type SubgraphUrls = Record<SubgraphName, string>;

@@ -4,12 +4,12 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { AuthError, TokenVerifier, type AuthUser } from "../subgraphs/common/auth.js";
-import { loadConfig } from "../subgraphs/common/config.js";
-import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../subgraphs/common/http.js";
-import { logger } from "../subgraphs/common/logger.js";
-import { isEntryPoint } from "../subgraphs/common/main.js";
-import { requestLogPlugin } from "../subgraphs/common/request-log.js";
+import { AuthError, TokenVerifier, type AuthUser } from "../platform/auth.js";
+import { loadConfig } from "../platform/config.js";
+import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
+import { logger } from "../platform/logger.js";
+import { isEntryPoint } from "../platform/main.js";
+import { requestLogPlugin } from "../platform/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";

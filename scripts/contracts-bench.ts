@@ -4,7 +4,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { startGateway } from "../gateway/index.js";
 import { PartnerKeyStore } from "../gateway/partner/keys.js";
-import { ensureDatabase } from "../subgraphs/common/db.js";
+import { ensureDatabase } from "../platform/db.js";
 import { startCatalog } from "../subgraphs/catalog/index.js";
 import { startEarnings } from "../subgraphs/earnings/index.js";
 import { startWallet } from "../subgraphs/wallet/index.js";

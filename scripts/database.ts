@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createDataSource, ensureDatabase, migrate } from "../subgraphs/common/db.js";
+import { createDataSource, ensureDatabase, migrate } from "../platform/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
 import { SUBGRAPHS } from "./subgraphs.js";
 import { PartnerKeyStore } from "../gateway/partner/keys.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PartnerKeyError, PartnerKeyStore, type KeyInfo } from "../gateway/partner/keys.js";
-import { ensureDatabase } from "../subgraphs/common/db.js";
+import { ensureDatabase } from "../platform/db.js";
 import { portIsFree, startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
 
 /**

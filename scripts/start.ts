@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { loadConfig } from "../subgraphs/common/config.js";
+import { loadConfig } from "../platform/config.js";
 import { migrateAndSeed, resolveDatabase } from "./database.js";
 import { ROOT, Supervisor } from "./supervisor.js";
 

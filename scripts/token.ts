@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { mintToken, ROLES, type Role } from "../subgraphs/common/auth.js";
+import { mintToken, ROLES, type Role } from "../platform/auth.js";
 
 /** `npm run token -- --sub alice --roles viewer,host --region US --name Alice` prints a development JWT. */
 const { values } = parseArgs({

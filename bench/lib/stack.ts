@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { ensureDatabase } from "../../subgraphs/common/db.js";
+import { ensureDatabase } from "../../platform/db.js";
 import { migrateAndSeed } from "../../scripts/database.js";
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/embedded-pg.js";
 import { ROOT, Supervisor, type ServiceName } from "../../scripts/supervisor.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { gql, pool } from "./client.js";
 
 /**

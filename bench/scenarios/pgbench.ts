@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import { ensureDatabase } from "../../subgraphs/common/db.js";
+import { ensureDatabase } from "../../platform/db.js";
 import { ROOT } from "../../scripts/supervisor.js";
 import type { Profile } from "../profile.js";
 

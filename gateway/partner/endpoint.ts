@@ -5,9 +5,9 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { GraphQLError } from "graphql";
-import { mintToken, TokenVerifier } from "../../subgraphs/common/auth.js";
-import { formatError, sendJson, type Route } from "../../subgraphs/common/http.js";
-import { logger } from "../../subgraphs/common/logger.js";
+import { mintToken, TokenVerifier } from "../../platform/auth.js";
+import { formatError, sendJson, type Route } from "../../platform/http.js";
+import { logger } from "../../platform/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../limits.js";

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { createDataSource, migrate } from "../../subgraphs/common/db.js";
+import { createDataSource, migrate } from "../../platform/db.js";
 import { CreatePartners1732301000000 } from "./db/migrations/1732301000000-CreatePartners.js";
 
 /** The gateway owns one PostgreSQL schema, `partners` (API keys and rate-limit state). */

@@ -5,10 +5,10 @@ import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFor
 import { createClient, type Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
-import type { TokenVerifier } from "../../subgraphs/common/auth.js";
-import { logger } from "../../subgraphs/common/logger.js";
-import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../subgraphs/common/ws.js";
-import { Channel } from "../../subgraphs/common/channel.js";
+import type { TokenVerifier } from "../../platform/auth.js";
+import { logger } from "../../platform/logger.js";
+import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
+import { Channel } from "../../platform/channel.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 
 // The close codes are shared with the subgraphs' graphql-ws endpoints.

@@ -1,4 +1,4 @@
-import { PgListener } from "../common/pg-listener.js";
+import { PgListener } from "../../platform/pg-listener.js";
 
 /**
  * The owner read other subgraphs use for the catalog's authoritative price and sendability

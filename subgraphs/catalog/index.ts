@@ -1,7 +1,7 @@
 import "reflect-metadata";
-import { loadConfig } from "../common/config.js";
-import { startSubgraph, type SubgraphDefinition } from "../common/subgraph.js";
-import { runMain } from "../common/main.js";
+import { loadConfig } from "../../platform/config.js";
+import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.js";
+import { runMain } from "../../platform/main.js";
 import { entities, migrations } from "./db/index.js";
 import { GiftAdminService } from "./domain/admin.js";
 import { GiftService } from "./domain/gifts.js";

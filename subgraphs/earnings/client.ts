@@ -1,4 +1,4 @@
-import { PgListener } from "../common/pg-listener.js";
+import { PgListener } from "../../platform/pg-listener.js";
 
 /**
  * Owner reads of the earnings subgraph for other subgraphs (the wallet's sendGift):

@@ -1,6 +1,6 @@
 import "reflect-metadata";
-import { startSubgraph, type SubgraphDefinition } from "../common/subgraph.js";
-import { runMain } from "../common/main.js";
+import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.js";
+import { runMain } from "../../platform/main.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";

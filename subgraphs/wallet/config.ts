@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from "../common/config.js";
+import { loadConfig, type Config } from "../../platform/config.js";
 import { DEFAULT_VELOCITY, type VelocityLimits } from "./domain/limits.js";
 
 /** The wallet's purchase-side settings, read and validated once (on top of the common config). */

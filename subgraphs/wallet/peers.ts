@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
 import { CatalogClient } from "../catalog/client.js";
-import { loadConfig } from "../common/config.js";
-import type { QueryCounter } from "../common/db.js";
-import type { SubgraphDefinition, BaseContext } from "../common/subgraph.js";
+import { loadConfig } from "../../platform/config.js";
+import type { QueryCounter } from "../../platform/db.js";
+import type { SubgraphDefinition, BaseContext } from "../../platform/subgraph.js";
 import { EarningsClient } from "../earnings/client.js";
 import { GiftingService, type SendGiftGuard } from "./domain/gifting.js";
 

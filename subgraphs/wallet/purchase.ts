@@ -1,8 +1,8 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DataSource } from "typeorm";
-import { sendJson, type Route } from "../common/http.js";
-import { logger } from "../common/logger.js";
+import { sendJson, type Route } from "../../platform/http.js";
+import { logger } from "../../platform/logger.js";
 import { loadWalletConfig, type WalletPurchaseConfig } from "./config.js";
 import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
 import { SIGNATURE_HEADER, verifySignature } from "./domain/payments/signature.js";

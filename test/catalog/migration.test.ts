@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateCatalog1732300000000 } from "../../subgraphs/catalog/db/migrations/1732300000000-CreateCatalog.js";
 import { entities, migrations } from "../../subgraphs/catalog/db/index.js";
-import { createDataSource, migrate } from "../../subgraphs/common/db.js";
+import { createDataSource, migrate } from "../../platform/db.js";
 import { createTestDatabase } from "../support/db.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

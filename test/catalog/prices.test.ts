@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { pollUntil, startCatalogOnly } from "./support.js";
 
 let env: Awaited<ReturnType<typeof startCatalogOnly>>;

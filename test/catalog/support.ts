@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import pg from "pg";
 import { startCatalog } from "../../subgraphs/catalog/index.js";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { createTestDatabase } from "../support/db.js";
 import { post } from "../support/http.js";
 

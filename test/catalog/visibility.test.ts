@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isListed, sendability } from "../../subgraphs/catalog/domain/gifts.js";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { startCatalogOnly } from "./support.js";
 
 let env: Awaited<ReturnType<typeof startCatalogOnly>>;

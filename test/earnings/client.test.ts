@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { EarningsClient } from "../../subgraphs/earnings/client.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { createTestDatabase, sql } from "../support/db.js";

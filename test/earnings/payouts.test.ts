@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataSource } from "typeorm";
-import type { AuthUser } from "../../subgraphs/common/auth.js";
-import { DomainError, ErrorCode } from "../../subgraphs/common/errors.js";
+import type { AuthUser } from "../../platform/auth.js";
+import { DomainError, ErrorCode } from "../../platform/errors.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
 import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutOutcome, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";

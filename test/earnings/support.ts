@@ -1,9 +1,9 @@
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
-import { createDataSource, migrate } from "../../subgraphs/common/db.js";
-import { appendEvent, ensureEventLog } from "../../subgraphs/common/eventlog.js";
-import { GIFT_SENT, type GiftSentPayload } from "../../subgraphs/common/events.js";
+import { createDataSource, migrate } from "../../platform/db.js";
+import { appendEvent, ensureEventLog } from "../../platform/eventlog.js";
+import { GIFT_SENT, type GiftSentPayload } from "../../platform/events.js";
 import { entities, migrations } from "../../subgraphs/earnings/db/index.js";
 
 /** An earnings DataSource on a test database, migrated, with the event log created. */

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../subgraphs/common/errors.js";
+import { DomainError } from "../../platform/errors.js";
 import { checkNumbers, checkQuantity, parseSendGiftInput, type SendableGift } from "../../subgraphs/wallet/domain/gifting.js";
 
 const GIFT = "0b6f3c1e-8f4a-4c2e-9d1a-2f3b4c5d6e7f";

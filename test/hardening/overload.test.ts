@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatError } from "../../subgraphs/common/http.js";
-import { isTransientDatabaseError } from "../../subgraphs/common/db.js";
+import { formatError } from "../../platform/http.js";
+import { isTransientDatabaseError } from "../../platform/db.js";
 import { sql } from "../support/db.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { RECHARGE, expectLedgerConsistent, rechargeInput, tokenFor, uniqueUser, walletOf } from "../wallet/support.js";

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_JWT_SECRET, loadConfig } from "../../subgraphs/common/config.js";
-import { formatError } from "../../subgraphs/common/http.js";
+import { DEV_JWT_SECRET, loadConfig } from "../../platform/config.js";
+import { formatError } from "../../platform/http.js";
 import { startGateway, type RunningGateway } from "../../gateway/index.js";
 import { composeSupergraph } from "../../scripts/compose.js";
 import { startStack, type Stack } from "../support/stack.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 let stack: Stack;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { signPayload } from "../../subgraphs/wallet/domain/payments/signature.js";
 import type { GraphQLResponse, Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";

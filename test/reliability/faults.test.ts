@@ -7,7 +7,7 @@ import { createClient, type Client } from "graphql-ws";
 import pg from "pg";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../../subgraphs/common/auth.js";
+import { mintToken } from "../../platform/auth.js";
 import { Supervisor, type ServiceName } from "../../scripts/supervisor.js";
 import { createTestDatabase } from "../support/db.js";
 import { checkMoneyInvariants, pool, prng, recordFigures } from "./support.js";

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDataSource, migrate } from "../../subgraphs/common/db.js";
+import { createDataSource, migrate } from "../../platform/db.js";
 import { entities, migrations } from "../../subgraphs/earnings/db/index.js";
 import { appendToFeed, endIdleCombos, FEED_CHANNEL, planAppend, type FeedItem } from "../../subgraphs/earnings/domain/feed.js";
 import { createTestDatabase, sql } from "../support/db.js";

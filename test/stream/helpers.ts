@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import type { AuthUser } from "../../subgraphs/common/auth.js";
+import type { AuthUser } from "../../platform/auth.js";
 import { appendToFeed, type FeedItem } from "../../subgraphs/earnings/domain/feed.js";
 import type { Stack } from "../support/stack.js";
 

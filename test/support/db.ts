@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
-import { ensureDatabase } from "../../subgraphs/common/db.js";
+import { ensureDatabase } from "../../platform/db.js";
 
 /** A fresh database for one test file, so files never collide (nor with `npm start`). */
 export async function createTestDatabase(label = "t"): Promise<{ url: string; drop(): Promise<void> }> {

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { mintToken, type TokenClaims } from "../../subgraphs/common/auth.js";
+import { mintToken, type TokenClaims } from "../../platform/auth.js";
 import { startCatalog } from "../../subgraphs/catalog/index.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { startWallet } from "../../subgraphs/wallet/index.js";

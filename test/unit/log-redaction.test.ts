@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { LOGGER_OPTIONS } from "../../subgraphs/common/logger.js";
+import { LOGGER_OPTIONS } from "../../platform/logger.js";
 
 function capture(): { log: pino.Logger; text: () => string } {
   const chunks: string[] = [];

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PgListener } from "../../subgraphs/common/pg-listener.js";
+import { PgListener } from "../../platform/pg-listener.js";
 import { createTestDatabase, sql } from "../support/db.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AuthError, mintToken, TokenVerifier } from "../../subgraphs/common/auth.js";
+import { AuthError, mintToken, TokenVerifier } from "../../platform/auth.js";
 
 /** The verified-token cache (a performance fix) must never accept what a fresh verification refuses. */
 const config = { jwtSecret: "a-test-secret-that-is-long-enough-0123456789", jwtIssuer: "gift-economy-idp", jwtAudience: "gift-economy", jwksUrl: undefined };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { startStack, type Stack } from "../support/stack.js";
-import { formatMoney, priceForCoins, toDecimalString } from "../../subgraphs/common/money.js";
+import { formatMoney, priceForCoins, toDecimalString } from "../../platform/money.js";
 import { seedWallet } from "../../subgraphs/wallet/domain/seed.js";
 import { recharge, tokenFor, uniqueUser } from "./support.js";
 

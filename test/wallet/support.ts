@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { post, type Stack } from "../support/stack.js";
-import type { TokenClaims } from "../../subgraphs/common/auth.js";
+import type { TokenClaims } from "../../platform/auth.js";
 import type { SandboxPaymentProvider } from "../../subgraphs/wallet/domain/payments/sandbox.js";
 import type { RechargeService } from "../../subgraphs/wallet/domain/recharge.js";
 

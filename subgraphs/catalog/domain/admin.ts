@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { DomainError, ErrorCode, UserError } from "../../common/errors.js";
+import { DomainError, ErrorCode, UserError } from "../../../platform/errors.js";
 import { isUuid, type GiftRecord, type GiftService } from "./gifts.js";
 import type { PricePeriod } from "./prices.js";
 

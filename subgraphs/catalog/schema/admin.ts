@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } from "type-graphql";
-import { requireRole } from "../../common/auth.js";
-import { DomainError, UserError } from "../../common/errors.js";
+import { requireRole } from "../../../platform/auth.js";
+import { DomainError, UserError } from "../../../platform/errors.js";
 import { ValidationFailed } from "../domain/admin.js";
 import type { GiftRecord } from "../domain/gifts.js";
 import type { CatalogContext } from "./context.js";

@@ -1,5 +1,5 @@
 import type DataLoader from "dataloader";
-import type { BaseContext } from "../../common/subgraph.js";
+import type { BaseContext } from "../../../platform/subgraph.js";
 import type { GiftAdminService } from "../domain/admin.js";
 import type { GiftRecord, GiftService } from "../domain/gifts.js";
 import type { PricePeriod, PriceService } from "../domain/prices.js";

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, ID, Int, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 import { isUuid, type GiftRecord } from "../domain/gifts.js";
 import type { CatalogContext } from "./context.js";
 

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from "../../common/federation.js";
+import { buildFederatedSchema } from "../../../platform/federation.js";
 import { CatalogAdminResolver } from "./admin.js";
 import { Gift, GiftResolver, giftReference } from "./gift.js";
 import { GiftPriceResolver } from "./price.js";

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
-import { forbidden, requireRole } from "../../common/auth.js";
+import { forbidden, requireRole } from "../../../platform/auth.js";
 import { explainPeriod, type PricePeriod } from "../domain/prices.js";
 import type { CatalogContext } from "./context.js";
 import { Gift } from "./gift.js";

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Directive, Field, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 import { isUuid, sendability, type NotSendableReason } from "../domain/gifts.js";
 import type { CatalogContext } from "./context.js";
 import { parseRegion } from "./gift.js";

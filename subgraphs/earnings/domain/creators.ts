@@ -1,5 +1,5 @@
 import { In, type DataSource, type Repository } from "typeorm";
-import type { AuthUser } from "../../common/auth.js";
+import type { AuthUser } from "../../../platform/auth.js";
 import { CreatorRow } from "../db/index.js";
 
 export class CreatorService {

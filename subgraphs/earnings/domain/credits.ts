@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
-import { EventConsumer, type LoggedEvent } from "../../common/eventlog.js";
-import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
-import { sendJson, type Route } from "../../common/http.js";
-import { logger } from "../../common/logger.js";
+import { EventConsumer, type LoggedEvent } from "../../../platform/eventlog.js";
+import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
+import { sendJson, type Route } from "../../../platform/http.js";
+import { logger } from "../../../platform/logger.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 import { scopeFor, sessionScope, type LeaderboardPeriod } from "./revenue.js";
 
 export interface TopGifterRow {

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
-import type { AuthUser } from "../../common/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
-import { logger } from "../../common/logger.js";
+import type { AuthUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
+import { logger } from "../../../platform/logger.js";
 import type { CreatorService } from "./creators.js";
 import { idempotent, validateIdempotencyKey } from "./idempotency.js";
 import { DAILY_MAX_PAYOUT_DIAMONDS, DIAMONDS_PER_CENT, MIN_PAYOUT_DIAMONDS, PAYOUT_CURRENCY, payoutAmountMinor } from "./revenue.js";

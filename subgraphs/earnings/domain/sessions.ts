@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
-import type { AuthUser } from "../../common/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
+import type { AuthUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import type { CreatorService } from "./creators.js";
 import { rows } from "./sql.js";
 

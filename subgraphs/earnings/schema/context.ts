@@ -1,5 +1,5 @@
 import type DataLoader from "dataloader";
-import type { BaseContext } from "../../common/subgraph.js";
+import type { BaseContext } from "../../../platform/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";

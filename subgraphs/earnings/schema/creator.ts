@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 import type { CreatorRow } from "../db/index.js";
 import type { EarningsContext } from "./context.js";
 import { LiveSession } from "./live-session.js";

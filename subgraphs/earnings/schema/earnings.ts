@@ -1,8 +1,8 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
-import { requireRole, requireSelfOrAdmin } from "../../common/auth.js";
-import { UserError, badInput, withUserErrors } from "../../common/errors.js";
-import { Money, money } from "../../common/money.js";
+import { requireRole, requireSelfOrAdmin } from "../../../platform/auth.js";
+import { UserError, badInput, withUserErrors } from "../../../platform/errors.js";
+import { Money, money } from "../../../platform/money.js";
 import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutRecord, PayoutStatus } from "../domain/payouts.js";
 import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from "../../common/federation.js";
+import { buildFederatedSchema } from "../../../platform/federation.js";
 import { Creator, CreatorResolver, User, UserCreatorResolver, creatorReference, userReference } from "./creator.js";
 import { LiveSession, LiveSessionResolver, liveSessionReference } from "./live-session.js";
 import { OwnerReadResolver } from "./owner-reads.js";

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
-import { requireRole } from "../../common/auth.js";
-import { UserError, withUserErrors } from "../../common/errors.js";
+import { requireRole } from "../../../platform/auth.js";
+import { UserError, withUserErrors } from "../../../platform/errors.js";
 import type { LiveSessionRow, LiveSessionStatus } from "../domain/sessions.js";
 import type { EarningsContext } from "./context.js";
 import { Creator } from "./creator.js";

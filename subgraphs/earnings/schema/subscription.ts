@@ -1,6 +1,6 @@
 import { Arg, Directive, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
-import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
-import { badInput } from "../../common/errors.js";
+import { requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
+import { badInput } from "../../../platform/errors.js";
 import type { FeedRow } from "../domain/feed.js";
 import { decodeCursor } from "../stream/cursor.js";
 import type { FeedFilter } from "../stream/hub.js";

@@ -1,4 +1,4 @@
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 
 /**
  * Stream cursors are opaque to clients: base64url("gf1:<seq>"). The version prefix lets

@@ -1,9 +1,9 @@
 import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
-import { logger } from "../../common/logger.js";
+import { logger } from "../../../platform/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
-import { Channel } from "../../common/channel.js";
-import { PgListener } from "../../common/pg-listener.js";
+import { Channel } from "../../../platform/channel.js";
+import { PgListener } from "../../../platform/pg-listener.js";
 import { encodeCursor } from "./cursor.js";
 
 /** Which rows a stream carries. */

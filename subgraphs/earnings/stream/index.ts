@@ -1,8 +1,8 @@
 import type { Server } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
-import type { TokenVerifier } from "../../common/auth.js";
-import type { BaseContext } from "../../common/subgraph.js";
+import type { TokenVerifier } from "../../../platform/auth.js";
+import type { BaseContext } from "../../../platform/subgraph.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
 

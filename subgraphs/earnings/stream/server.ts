@@ -3,10 +3,10 @@ import { randomUUID } from "node:crypto";
 import type { ExecutionResult, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import type { TokenVerifier } from "../../common/auth.js";
-import type { BaseContext } from "../../common/subgraph.js";
-import { logger } from "../../common/logger.js";
-import { failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../common/ws.js";
+import type { TokenVerifier } from "../../../platform/auth.js";
+import type { BaseContext } from "../../../platform/subgraph.js";
+import { logger } from "../../../platform/logger.js";
+import { failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
 
 export interface StreamServerOptions<C> {
   http: Server;

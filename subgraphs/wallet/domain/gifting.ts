@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import type { DataSource, EntityManager } from "typeorm";
-import type { AuthUser } from "../../common/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
-import { EVENT_INSERT, EventNotifier } from "../../common/eventlog.js";
-import { GIFT_SENT, type GiftSentPayload } from "../../common/events.js";
+import type { AuthUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
+import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
+import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
 

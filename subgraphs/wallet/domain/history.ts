@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { badInput } from "../../common/errors.js";
+import { badInput } from "../../../platform/errors.js";
 import { EntryType } from "./ledger.js";
 
 export interface TransactionView {

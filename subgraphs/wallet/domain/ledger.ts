@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { DomainError, ErrorCode } from "../../common/errors.js";
+import { DomainError, ErrorCode } from "../../../platform/errors.js";
 
 /** Ledger entry types. Append new ones; the GraphQL enum mirrors this list. */
 export enum EntryType {

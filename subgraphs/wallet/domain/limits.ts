@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
-import { DomainError, ErrorCode } from "../../common/errors.js";
-import { formatMoney, priceForCoins } from "../../common/money.js";
+import { DomainError, ErrorCode } from "../../../platform/errors.js";
+import { formatMoney, priceForCoins } from "../../../platform/money.js";
 
 /** Platform velocity limits (anti-fraud / card testing). Mutable at runtime for operators and tests. */
 export interface VelocityLimits {

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { DataSource, EntityManager } from "typeorm";
-import { retryTransient } from "../../common/db.js";
-import type { AuthUser } from "../../common/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../common/errors.js";
-import { logger } from "../../common/logger.js";
-import { priceForCoins } from "../../common/money.js";
+import { retryTransient } from "../../../platform/db.js";
+import type { AuthUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
+import { logger } from "../../../platform/logger.js";
+import { priceForCoins } from "../../../platform/money.js";
 import { requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType, postEntry } from "./ledger.js";
 import { DEFAULT_VELOCITY, enforceLimits, type VelocityLimits } from "./limits.js";

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
-import type { AuthUser } from "../../common/auth.js";
-import { DomainError, ErrorCode } from "../../common/errors.js";
+import type { AuthUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode } from "../../../platform/errors.js";
 import { LIMIT_RAISE_DELAY_SECONDS, isTightening, loadSpendingLimit, spentInWindow, type LimitPeriod, type SpendingLimitRow } from "./limits.js";
 import type { RechargeService } from "./recharge.js";
 

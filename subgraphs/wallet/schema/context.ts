@@ -1,5 +1,5 @@
 import type DataLoader from "dataloader";
-import type { BaseContext } from "../../common/subgraph.js";
+import type { BaseContext } from "../../../platform/subgraph.js";
 import type { AccountService, Balance } from "../domain/accounts.js";
 import type { GiftEventRecord } from "../domain/gifting.js";
 import type { GiftingServices } from "../peers.js";

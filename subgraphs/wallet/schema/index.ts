@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from "../../common/federation.js";
+import { buildFederatedSchema } from "../../../platform/federation.js";
 import { User, UserResolver, userReference } from "./user.js";
 import { GiftEvent, GiftEventResolver, WalletTransactionGiftResolver, giftEventReference } from "./gift-event.js";
 import { SendGiftResolver } from "./send-gift.js";

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from "type-graphql";
-import { requireRole, requireSelfOrAdmin, requireUser } from "../../common/auth.js";
-import { DomainError, ErrorCode, UserError, badInput, withUserErrors } from "../../common/errors.js";
-import { Money, money } from "../../common/money.js";
+import { requireRole, requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
+import { DomainError, ErrorCode, UserError, badInput, withUserErrors } from "../../../platform/errors.js";
+import { Money, money } from "../../../platform/money.js";
 import { isUuid, type CoinPackageView, type OrderView, type RegionInfo } from "../domain/recharge.js";
 import { MAX_CUSTOM_COINS, MIN_CUSTOM_COINS, normalizeRegion, PAYMENT_METHOD_TYPES } from "../domain/regions.js";
 import type { WalletContext } from "./context.js";

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } from "type-graphql";
-import { requireUser } from "../../common/auth.js";
-import { UserError, withUserErrors } from "../../common/errors.js";
+import { requireUser } from "../../../platform/auth.js";
+import { UserError, withUserErrors } from "../../../platform/errors.js";
 import { parseSendGiftInput } from "../domain/gifting.js";
 import type { WalletContext } from "./context.js";
 import { GiftEvent } from "./gift-event.js";

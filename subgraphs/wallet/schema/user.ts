@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
-import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
+import { requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
 import type { WalletContext } from "./context.js";
 
 @Directive('@tag(name: "internal")')

@@ -1,8 +1,8 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
-import { requireSelfOrAdmin, requireUser } from "../../common/auth.js";
-import { UserError, badInput, withUserErrors } from "../../common/errors.js";
-import { Money, money } from "../../common/money.js";
+import { requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
+import { UserError, badInput, withUserErrors } from "../../../platform/errors.js";
+import { Money, money } from "../../../platform/money.js";
 import { EntryType } from "../domain/ledger.js";
 import type { LimitPeriod } from "../domain/limits.js";
 import type { SpendingLimitView } from "../domain/spending-limit.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { logger } from "../../../common/logger.js";
+import { logger } from "../../../../platform/logger.js";
 import {
   ProviderRejected,
   type CreatePaymentRequest,

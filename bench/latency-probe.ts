@@ -3,14 +3,14 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "graphql-ws";
 import pg from "pg";
 import WebSocket from "ws";
-import { mintToken } from "../../subgraphs/common/auth.js";
-import { ensureDatabase } from "../../subgraphs/common/db.js";
-import { startCatalog } from "../../subgraphs/catalog/index.js";
-import { appendToFeed } from "../../subgraphs/earnings/domain/feed.js";
-import { startEarnings } from "../../subgraphs/earnings/index.js";
-import { startWallet } from "../../subgraphs/wallet/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
-import { startGateway } from "../index.js";
+import { mintToken } from "../platform/auth.js";
+import { ensureDatabase } from "../platform/db.js";
+import { startCatalog } from "../subgraphs/catalog/index.js";
+import { appendToFeed } from "../subgraphs/earnings/domain/feed.js";
+import { startEarnings } from "../subgraphs/earnings/index.js";
+import { startWallet } from "../subgraphs/wallet/index.js";
+import { composeSupergraph } from "../scripts/compose.js";
+import { startGateway } from "../gateway/index.js";
 
 /**
  * Measures the live stream's own delivery latency: from the commit of a credited gift
@@ -18,7 +18,7 @@ import { startGateway } from "../index.js";
  * parsing the event from the GATEWAY, catalog fields resolved. One process, one clock.
  * Scratch database on DATABASE_URL's server, dropped afterwards.
  *
- *   LOG_LEVEL=silent DATABASE_URL=postgres://… node dist/gateway/subscriptions/latency-probe.js [gifts=500] [perSecond=100]
+ *   LOG_LEVEL=silent DATABASE_URL=postgres://… node dist/bench/latency-probe.js [gifts=500] [perSecond=100]
  */
 const admin = process.env.DATABASE_URL;
 if (!admin) {
