@@ -5,7 +5,7 @@ import { sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
 import { loadWalletConfig, type WalletPurchaseConfig } from "./config.js";
 import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
-import { SIGNATURE_HEADER, verifySignature } from "./domain/payments/signature.js";
+import { SIGNATURE_HEADER, verifySignature } from "../../platform/signature.js";
 import type { WebhookEvent } from "./domain/payments/provider.js";
 import { RechargeService } from "./domain/recharge.js";
 import { HistoryService } from "./domain/history.js";

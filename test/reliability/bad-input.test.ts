@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
-import { signPayload } from "../../subgraphs/wallet/domain/payments/signature.js";
+import { signPayload } from "../../platform/signature.js";
 import type { GraphQLResponse, Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";
 import { fingerprint, recordFigures, settleEarnings, startReliabilityStack, tokenFor } from "./support.js";

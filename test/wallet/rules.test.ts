@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { signPayload, verifySignature } from "../../subgraphs/wallet/domain/payments/signature.js";
+import { signPayload, verifySignature } from "../../platform/signature.js";
 import { isTightening } from "../../subgraphs/wallet/domain/limits.js";
 import { publicFailureCode } from "../../subgraphs/wallet/domain/payments/provider.js";
 import { decodeCursor, encodeCursor } from "../../subgraphs/wallet/domain/history.js";

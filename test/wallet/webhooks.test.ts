@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { signPayload, SIGNATURE_HEADER } from "../../subgraphs/wallet/domain/payments/signature.js";
+import { signPayload, SIGNATURE_HEADER } from "../../platform/signature.js";
 import { CONFIRM, expectLedgerConsistent, ledgerFor, paymentIdOf, recharge, sandbox, tokenFor, uniqueUser, walletOf } from "./support.js";
 
 let stack: Stack;

@@ -9,7 +9,7 @@ import {
   type WebhookEvent,
   type WebhookEventType,
 } from "./provider.js";
-import { SIGNATURE_HEADER, signPayload } from "./signature.js";
+import { SIGNATURE_HEADER, signPayload } from "../../../../platform/signature.js";
 
 /** The sandbox's test payment methods (like a real provider's test cards). */
 export const SANDBOX_TOKENS = {

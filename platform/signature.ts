@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
- * Webhook signatures: header `Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+ * Webhook signatures (payment provider → wallet, and our partner webhooks → partners): header `<Name>-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
  * Several v1 entries may be present (secret rotation). The timestamp is signed, so a captured
  * request cannot be replayed outside the tolerance window.
  */
