@@ -2,8 +2,8 @@ import { SignJWT, jwtVerify, createRemoteJWKSet, type JWTPayload, type JWTVerify
 import { GraphQLError } from "graphql";
 import { loadConfig, type Config } from "./config.js";
 
-export type Role = "viewer" | "host" | "admin";
-export const ROLES: readonly Role[] = ["viewer", "host", "admin"];
+export type Role = "viewer" | "host" | "admin" | "partner";
+export const ROLES: readonly Role[] = ["viewer", "host", "admin", "partner"];
 
 /** The verified caller. Built only from a verified JWT, never from a bare header. */
 export interface AuthUser {

@@ -30,15 +30,36 @@ export function readPartnerSupergraph(): string {
   return readFileSync(`${schemaDir()}contracts/partner.supergraph.graphql`, "utf8");
 }
 
+/** Lifetime of the identity the endpoint mints for a partner's calls to subgraphs. */
+const PARTNER_TOKEN_TTL_SECONDS = 15 * 60;
+const partnerTokens = new Map<string, { token: string; until: number }>();
+
 /**
- * Partner calls reach the subgraphs anonymously (they only see public data there),
- * tagged with the key id for tracing. No retries: the same rule as the main gateway.
+ * The partner as subgraphs see it: `partner:<name>` with only the `partner` role (public data,
+ * plus the partner's own webhook subscriptions in earnings). Minted here, cached per partner
+ * until a minute before it expires.
+ */
+async function partnerAuthorization(partner: string): Promise<string> {
+  const hit = partnerTokens.get(partner);
+  if (hit && hit.until > Date.now()) return hit.token;
+  const token = `Bearer ${await mintToken({ sub: `partner:${partner}`, name: partner, roles: ["partner"], region: "US", adult: false }, { expiresIn: `${PARTNER_TOKEN_TTL_SECONDS}s` })}`;
+  if (partnerTokens.size > 10_000) partnerTokens.clear();
+  partnerTokens.set(partner, { token, until: Date.now() + (PARTNER_TOKEN_TTL_SECONDS - 60) * 1000 });
+  return token;
+}
+
+/**
+ * Partner calls reach the subgraphs as the partner (see partnerAuthorization), tagged with the
+ * key id for tracing. No retries: the same rule as the main gateway.
  */
 class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
-  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): void {
+  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): Promise<void> {
     const ctx = context as Partial<PartnerContext>;
     if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-    if (ctx.key) request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
+    if (ctx.key) {
+      request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
+      request.http?.headers.set("authorization", await partnerAuthorization(ctx.key.partner));
+    }
   }
 }
 

@@ -14,12 +14,16 @@ import { attachGiftStream, withGiftStream } from "./stream/index.js";
 import { creatorLoader } from "./schema/creator.js";
 import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-session.js";
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
+import { loadWebhookConfig } from "./config.js";
+import { WebhookDispatcher } from "./domain/webhooks/dispatcher.js";
+import { WebhookService } from "./domain/webhooks/service.js";
 
 export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
   entities,
   migrations,
   services: (ds) => withGiftStream(ds, () => {
+    const webhookConfig = loadWebhookConfig();
     const creators = new CreatorService(ds);
     return {
       creators,
@@ -28,16 +32,22 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       leaderboards: new LeaderboardService(ds),
       payouts: new PayoutService(ds, creators),
       shares: new RevenueShareService(ds),
+      webhooks: new WebhookService(ds, webhookConfig),
+      webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
     };
   }),
   schema: buildEarningsSchema,
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services)),
   routes: (services) => [consumerRoute(services.credits)],
-  // The gift.sent consumer: credits diamonds exactly once, batched per host.
+  // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {
     await services.credits.start();
-    return () => services.credits.stop();
+    await services.webhookDispatcher?.start();
+    return async () => {
+      await services.webhookDispatcher?.stop();
+      await services.credits.stop();
+    };
   },
   context: (base, services) => {
     const ctx = { ...base, services } as EarningsContext;

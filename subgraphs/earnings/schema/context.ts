@@ -8,6 +8,8 @@ import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
 import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
 import type { FeedHub } from "../stream/hub.js";
+import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
+import type { WebhookService } from "../domain/webhooks/service.js";
 
 export interface EarningsServices {
   creators: CreatorService;
@@ -18,6 +20,9 @@ export interface EarningsServices {
   leaderboards: LeaderboardService;
   payouts: PayoutService;
   shares: RevenueShareService;
+  /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
+  webhooks: WebhookService;
+  webhookDispatcher: WebhookDispatcher | null;
 }
 
 export interface EarningsContext extends BaseContext {
