@@ -38,9 +38,11 @@ export enum ErrorCode {
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });
 
 @Directive("@shareable")
+// In the partner contract too: the webhook mutations answer business failures with it.
+@Directive('@tag(name: "partner")')
 @ObjectType({ description: "A business failure. The mutation changed nothing." })
 export class UserError {
-  @Field(() => ErrorCode)
+  @Field(() => ErrorCode, { description: "Stable machine-readable reason; switch on it." })
   code: ErrorCode;
 
   @Field({ description: "Human-readable explanation; do not parse it, use `code`." })
