@@ -250,3 +250,15 @@ describe("ping rate (WS_MAX_PINGS_PER_MINUTE, 60, burst 10), close 1008", () => 
     }
   });
 });
+
+describe("introspection aliases on the partner endpoint (introspection is on there: the contract is published)", () => {
+  it("60 aliased __schema fields over HTTP are refused with TOO_MANY_ALIASES; one __schema is answered", async () => {
+    const ask = (query: string) =>
+      fetch(partnerUrl(), { method: "POST", headers: { "content-type": "application/json", "x-api-key": partnerKey }, body: JSON.stringify({ query }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const bomb = await ask(`{ ${Array.from({ length: 60 }, (_, i) => `s${i}: __schema { types { name } }`).join(" ")} }`);
+    expect(bomb.status).toBe(400);
+    expect(bomb.body.errors[0].extensions.code).toBe("TOO_MANY_ALIASES");
+    const one = await ask(`{ __schema { types { name } } }`);
+    expect(one.body.data.__schema.types.length).toBeGreaterThan(0);
+  });
+});
