@@ -8,6 +8,10 @@ import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
+import { PayoutScheduler } from "./domain/payout-scheduler.js";
+import { PayoutHoldService } from "./domain/payout-holds.js";
+import { loadEarningsConfig } from "./config.js";
+import { StatementService } from "./domain/statements.js";
 import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { attachGiftStream, withGiftStream } from "./stream/index.js";
@@ -21,13 +25,18 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   migrations,
   services: (ds) => withGiftStream(ds, () => {
     const creators = new CreatorService(ds);
+    const payouts = new PayoutService(ds, creators);
+    const config = loadEarningsConfig();
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
       credits: new GiftCreditConsumer(ds),
       leaderboards: new LeaderboardService(ds),
-      payouts: new PayoutService(ds, creators),
+      payouts,
       shares: new RevenueShareService(ds),
+      payoutScheduler: new PayoutScheduler(ds, payouts, { scheduleUtc: config.payoutScheduleUtc, batchSize: config.payoutBatchSize, runMax: config.payoutRunMax }),
+      payoutHolds: new PayoutHoldService(ds),
+      statements: new StatementService(ds),
     };
   }),
   schema: buildEarningsSchema,
@@ -37,7 +46,12 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   // The gift.sent consumer: credits diamonds exactly once, batched per host.
   background: async (services) => {
     await services.credits.start();
-    return () => services.credits.stop();
+    // Daily payout run at PAYOUT_SCHEDULE_UTC (off in tests); catches up on a missed or interrupted slot at start.
+    services.payoutScheduler.start();
+    return async () => {
+      await services.payoutScheduler.stop();
+      await services.credits.stop();
+    };
   },
   context: (base, services) => {
     const ctx = { ...base, services } as EarningsContext;
