@@ -1,5 +1,41 @@
 import { loadConfig, type Config } from "../../platform/config.js";
 
+/** The earnings subgraph's own settings, read and validated once (process.env is read only in config modules). */
+export interface EarningsConfig {
+  /** Daily UTC time of the scheduled payout run ({ hour, minute }); null = no scheduler (tests; operators run processPayouts). */
+  payoutScheduleUtc: { hour: number; minute: number } | null;
+  /** Payouts claimed per batch within a run. */
+  payoutBatchSize: number;
+  /** Most payouts one run submits (the rest wait for the next run). */
+  payoutRunMax: number;
+}
+
+/** "HH:MM" (24 h, UTC) → { hour, minute }; "off" / "" → null. */
+export function parseScheduleUtc(raw: string | undefined, fallback: string | null): { hour: number; minute: number } | null {
+  const v = raw === undefined ? fallback : raw.trim();
+  if (v === null || v === "" || v.toLowerCase() === "off") return null;
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(v);
+  if (!m) throw new Error(`PAYOUT_SCHEDULE_UTC must be HH:MM (UTC, 24 h) or "off", got ${raw}`);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer 1..${max}, got ${raw}`);
+  return n;
+}
+
+export function loadEarningsConfig(env: NodeJS.ProcessEnv = process.env): EarningsConfig {
+  const testing = env.NODE_ENV === "test" || env.VITEST !== undefined;
+  return {
+    payoutScheduleUtc: parseScheduleUtc(env.PAYOUT_SCHEDULE_UTC, testing ? null : "02:00"),
+    payoutBatchSize: positiveInt(env, "PAYOUT_BATCH_SIZE", 100, 1000),
+    payoutRunMax: positiveInt(env, "PAYOUT_RUN_MAX", 10_000, 1_000_000),
+  };
+}
+
 /** Partner webhook delivery settings (docs/partners.md "Webhooks"), read and validated once. */
 export interface WebhookConfig {
   /** Production: HTTPS only, and no private, loopback or link-local destinations (SSRF). */
@@ -22,25 +58,17 @@ export interface WebhookConfig {
   retentionMs: number;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return n;
-}
-
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env, base: Config = loadConfig(env)): WebhookConfig {
   return {
     production: base.env === "production",
     dispatch: env.WEBHOOK_DISPATCH !== "false",
-    timeoutMs: positiveInt(env, "WEBHOOK_TIMEOUT_MS", 5_000),
-    retryWindowMs: positiveInt(env, "WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600 + 3600) * 1000,
-    backoffBaseMs: positiveInt(env, "WEBHOOK_BACKOFF_BASE_MS", 1_000),
-    backoffMaxMs: positiveInt(env, "WEBHOOK_BACKOFF_MAX_MS", 15 * 60_000),
-    pollMs: positiveInt(env, "WEBHOOK_POLL_MS", 1_000),
-    maxConcurrency: positiveInt(env, "WEBHOOK_MAX_CONCURRENCY", 64),
-    maxSubscriptionsPerPartner: positiveInt(env, "WEBHOOK_MAX_SUBSCRIPTIONS_PER_PARTNER", 50),
-    retentionMs: positiveInt(env, "WEBHOOK_RETENTION_HOURS", 7 * 24) * 3600_000,
+    timeoutMs: positiveInt(env, "WEBHOOK_TIMEOUT_MS", 5_000, 1_000_000_000),
+    retryWindowMs: positiveInt(env, "WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600 + 3600, 1_000_000_000) * 1000,
+    backoffBaseMs: positiveInt(env, "WEBHOOK_BACKOFF_BASE_MS", 1_000, 1_000_000_000),
+    backoffMaxMs: positiveInt(env, "WEBHOOK_BACKOFF_MAX_MS", 15 * 60_000, 1_000_000_000),
+    pollMs: positiveInt(env, "WEBHOOK_POLL_MS", 1_000, 1_000_000_000),
+    maxConcurrency: positiveInt(env, "WEBHOOK_MAX_CONCURRENCY", 64, 1_000_000_000),
+    maxSubscriptionsPerPartner: positiveInt(env, "WEBHOOK_MAX_SUBSCRIPTIONS_PER_PARTNER", 50, 1_000_000_000),
+    retentionMs: positiveInt(env, "WEBHOOK_RETENTION_HOURS", 7 * 24, 1_000_000_000) * 3600_000,
   };
 }

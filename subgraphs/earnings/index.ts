@@ -8,13 +8,16 @@ import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
+import { PayoutScheduler } from "./domain/payout-scheduler.js";
+import { PayoutHoldService } from "./domain/payout-holds.js";
+import { loadEarningsConfig, loadWebhookConfig } from "./config.js";
+import { StatementService } from "./domain/statements.js";
 import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { attachGiftStream, withGiftStream } from "./stream/index.js";
 import { creatorLoader } from "./schema/creator.js";
 import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-session.js";
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
-import { loadWebhookConfig } from "./config.js";
 import { WebhookDispatcher } from "./domain/webhooks/dispatcher.js";
 import { WebhookService } from "./domain/webhooks/service.js";
 
@@ -25,15 +28,20 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   services: (ds) => withGiftStream(ds, () => {
     const webhookConfig = loadWebhookConfig();
     const creators = new CreatorService(ds);
+    const payouts = new PayoutService(ds, creators);
+    const config = loadEarningsConfig();
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
       credits: new GiftCreditConsumer(ds),
       leaderboards: new LeaderboardService(ds),
-      payouts: new PayoutService(ds, creators),
+      payouts,
       shares: new RevenueShareService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
+      payoutScheduler: new PayoutScheduler(ds, payouts, { scheduleUtc: config.payoutScheduleUtc, batchSize: config.payoutBatchSize, runMax: config.payoutRunMax }),
+      payoutHolds: new PayoutHoldService(ds),
+      statements: new StatementService(ds),
     };
   }),
   schema: buildEarningsSchema,
@@ -44,7 +52,10 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   background: async (services) => {
     await services.credits.start();
     await services.webhookDispatcher?.start();
+    // Daily payout run at PAYOUT_SCHEDULE_UTC (off in tests); catches up on a missed or interrupted slot at start.
+    services.payoutScheduler.start();
     return async () => {
+      await services.payoutScheduler.stop();
       await services.webhookDispatcher?.stop();
       await services.credits.stop();
     };

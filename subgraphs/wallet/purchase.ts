@@ -8,6 +8,7 @@ import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
 import { SIGNATURE_HEADER, verifySignature } from "../../platform/signature.js";
 import type { WebhookEvent } from "./domain/payments/provider.js";
 import { RechargeService } from "./domain/recharge.js";
+import { CoinPackageService } from "./domain/coin-packages.js";
 import { HistoryService } from "./domain/history.js";
 import { SpendingLimitService } from "./domain/spending-limit.js";
 
@@ -18,6 +19,8 @@ export interface PurchaseServices {
   payments: SandboxPaymentProvider;
   history: HistoryService;
   spendingLimits: SpendingLimitService;
+  /** Admin management of coin packages, prices and promotions (domain/coin-packages.ts). */
+  coinPackages: CoinPackageService;
   purchaseConfig: WalletPurchaseConfig;
 }
 
@@ -30,7 +33,8 @@ export function purchaseServices(ds: DataSource, config: WalletPurchaseConfig = 
     autoSettleMs: config.sandboxAutoSettleMs,
   });
   const recharge = new RechargeService(ds, payments, { velocity: config.velocity });
-  return { recharge, payments, history: new HistoryService(ds), spendingLimits: new SpendingLimitService(ds, recharge), purchaseConfig: config };
+  const coinPackages = new CoinPackageService(ds, async (code) => (await recharge.regions()).find((r) => r.region === code) ?? null);
+  return { recharge, payments, history: new HistoryService(ds), spendingLimits: new SpendingLimitService(ds, recharge), coinPackages, purchaseConfig: config };
 }
 
 /** The reconciler: asks the provider about orders that waited too long (lost webhooks). */

@@ -182,8 +182,10 @@ describe("the payout lifecycle", () => {
     const { payout } = await service.request(host("p-crash"), 10_000, "k-crash");
     const first = (await service.processDue(1000)).find((p) => p.id === payout.id)!;
     expect(first.status).toBe("PROCESSING");
-    // Not stuck long enough yet: left alone.
+    // A retry is planned with a backoff (DECISIONS 50): until it is due the payout is left alone, even by a sweep with stuckAfterMs 0.
     expect((await service.processDue(1000)).find((p) => p.id === payout.id)).toBeUndefined();
+    expect((await service.processDue(1000, 0)).find((p) => p.id === payout.id)).toBeUndefined();
+    await ds.query(`UPDATE earnings.payouts SET next_attempt_at = now() WHERE id = $1`, [payout.id]);
     const retried = (await service.processDue(1000, 0)).find((p) => p.id === payout.id)!;
     expect(retried.status).toBe("PAID");
     expect((await service.processDue(1000, 0)).find((p) => p.id === payout.id)).toBeUndefined();

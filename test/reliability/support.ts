@@ -156,11 +156,18 @@ export async function checkMoneyInvariants(q: Query): Promise<InvariantReport> {
   // Each gift debited exactly once: one GIFT_SENT ledger entry per gift event, for its coins.
   const [gl] = await q(`SELECT count(*)::int AS n, coalesce(-sum(amount),0)::bigint AS coins FROM wallet.ledger_entries WHERE type = 'GIFT_SENT'`);
   expect({ n: gl.n, coins: num(gl.coins) }, "one GIFT_SENT entry per gift event").toEqual({ n: g.n, coins: report.spent });
-  // Each order credited at most once, reversed at most once.
+  // Each order credited at most once, charged back at most once (partial refunds may write several REFUND entries).
   const twice = await q(
-    `SELECT reference, type, count(*)::int AS n FROM wallet.ledger_entries WHERE type IN ('RECHARGE','BONUS','REFUND','CHARGEBACK') GROUP BY reference, type HAVING count(*) > 1`,
+    `SELECT reference, type, count(*)::int AS n FROM wallet.ledger_entries WHERE type IN ('RECHARGE','BONUS','CHARGEBACK') GROUP BY reference, type HAVING count(*) > 1`,
   );
-  expect(twice, "no order credited or reversed twice").toEqual([]);
+  expect(twice, "no order credited or charged back twice").toEqual([]);
+  // Reversals (taken back + debt) of an order add up to what the order records, never more than it bought.
+  const overReversed = await q(
+    `SELECT o.id FROM wallet.recharge_orders o
+       JOIN (SELECT reference, sum(-amount + debt_change) AS back FROM wallet.ledger_entries WHERE type IN ('REFUND','CHARGEBACK') GROUP BY reference) l ON l.reference = o.id::text
+      WHERE l.back > o.coins + o.bonus_coins OR l.back <> o.refunded_coins`,
+  );
+  expect(overReversed, "reversed coins per order = refunded_coins ≤ coins + bonus").toEqual([]);
   const both = await q(`SELECT reference FROM wallet.ledger_entries WHERE type IN ('REFUND','CHARGEBACK') GROUP BY reference HAVING count(DISTINCT type) > 1`);
   expect(both, "no order both refunded and charged back").toEqual([]);
   const orderLedger = await q(

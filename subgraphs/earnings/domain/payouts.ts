@@ -48,19 +48,35 @@ export function toPayout(r: Record<string, any>): PayoutRecord {
 export interface PayoutInstruction {
   payoutId: string;
   creatorId: string;
+  /** Integer minor units of `currency` (ISO 4217). */
   amountMinor: number;
   currency: string;
+  /** `payout:<id>`: the same on every (re)submission, so a provider never pays one payout twice. */
+  idempotencyKey: string;
 }
 
 export interface PayoutOutcome {
   status: "PAID" | "FAILED";
+  /** The provider's id for the transfer. */
   providerRef: string;
   failureReason?: string;
+  /** What the provider charged for the transfer, minor units of the payout's currency (statements show it); 0 when none. */
+  feeMinor?: number;
+}
+
+/** The provider could not be reached or answered with an error: the outcome is unknown, the payout is retried (same key). */
+export class PayoutProviderUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PayoutProviderUnavailable";
+  }
 }
 
 /**
- * A payout provider. `submit` must be idempotent per payoutId (providers take an
- * idempotency key): a payout resubmitted after a crash is not paid twice.
+ * A payout provider (domain/payout-scheduler.ts drives it). `submit` must be idempotent per
+ * `idempotencyKey` (real providers take one): a payout resubmitted after a crash or a lost
+ * answer gets the original transfer's outcome and reference, not a second transfer. A final
+ * refusal is `{ status: "FAILED" }`; anything thrown means "unknown, retry later".
  */
 export interface PayoutProvider {
   readonly name: string;
@@ -69,20 +85,53 @@ export interface PayoutProvider {
 
 /**
  * Deterministic sandbox, like a provider's test accounts: an amount whose cents end in
- * .13 fails ("destination account closed"), everything else is paid. Idempotent: the
- * same payout always gets the same reference and outcome.
+ * .13 fails ("destination account closed"), an unsupported currency or a non-positive amount
+ * fails, everything else is paid. Idempotent by key: the same key always gets the same
+ * transfer. `failNext(n)` makes the next n calls throw (a provider outage) for retry tests.
  */
 export class SandboxPayoutProvider implements PayoutProvider {
   readonly name = "sandbox";
+  static readonly CURRENCIES = new Set(["USD", "EUR", "GBP", "JPY", "INR"]);
   /** Submissions per payout id (tests assert a resubmission is not a second transfer). */
   readonly submissions = new Map<string, number>();
+  /** Transfers actually made, by idempotency key: what the bank saw. */
+  readonly transfers = new Map<string, PayoutOutcome & { amountMinor: number; currency: string }>();
+  private outages = 0;
+
+  failNext(n: number): void {
+    this.outages = n;
+  }
 
   async submit(i: PayoutInstruction): Promise<PayoutOutcome> {
     this.submissions.set(i.payoutId, (this.submissions.get(i.payoutId) ?? 0) + 1);
+    if (this.outages > 0) {
+      this.outages--;
+      throw new PayoutProviderUnavailable("sandbox payout provider unavailable (simulated outage)");
+    }
+    const done = this.transfers.get(i.idempotencyKey);
+    if (done) return { status: done.status, providerRef: done.providerRef, failureReason: done.failureReason };
     const providerRef = `sbx_po_${i.payoutId.replace(/-/g, "")}`;
-    if (i.amountMinor % 100 === 13) return { status: "FAILED", providerRef, failureReason: "destination account closed (sandbox: amounts ending in .13 fail)" };
-    return { status: "PAID", providerRef };
+    let outcome: PayoutOutcome = { status: "PAID", providerRef };
+    if (!Number.isSafeInteger(i.amountMinor) || i.amountMinor < 1) outcome = { status: "FAILED", providerRef, failureReason: "amount must be a positive integer in minor units" };
+    else if (!SandboxPayoutProvider.CURRENCIES.has(i.currency)) outcome = { status: "FAILED", providerRef, failureReason: `currency ${i.currency} is not supported` };
+    else if (i.amountMinor % 100 === 13) outcome = { status: "FAILED", providerRef, failureReason: "destination account closed (sandbox: amounts ending in .13 fail)" };
+    this.transfers.set(i.idempotencyKey, { ...outcome, amountMinor: i.amountMinor, currency: i.currency });
+    return outcome;
   }
+
+  /** Money actually sent (PAID transfers), in minor units. */
+  paidMinor(): number {
+    return [...this.transfers.values()].filter((t) => t.status === "PAID").reduce((s, t) => s + t.amountMinor, 0);
+  }
+}
+
+/** Backoff after a failed submission: 30 s, 60 s, 120 s, … at most an hour. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+export async function payoutEvent(m: Pick<EntityManager, "query">, payoutId: string, from: PayoutStatus | null, to: PayoutStatus, note: string): Promise<void> {
+  await m.query(`INSERT INTO earnings.payout_events (payout_id, from_status, to_status, note) VALUES ($1, $2, $3, $4)`, [payoutId, from, to, note]);
 }
 
 export interface PayoutPage {
@@ -168,6 +217,7 @@ export class PayoutService {
         `INSERT INTO earnings.payouts (creator_id, diamonds, amount_minor, currency) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
         [user.id, diamonds, payoutAmountMinor(diamonds), PAYOUT_CURRENCY],
       );
+      await payoutEvent(m, row.id, null, "REQUESTED", "requested");
       return toPayout(row);
     });
     return { payout: result, replayed };
@@ -185,6 +235,7 @@ export class PayoutService {
       );
       if (row) {
         await postDiamonds(m, { creatorId: row.creator_id, type: "PAYOUT_RETURNED", amount: Number(row.diamonds), reference: `payout:${id}` });
+        await payoutEvent(m, id, "REQUESTED", "CANCELED", user.id === row.creator_id ? "canceled by the creator" : "canceled by an admin");
         return toPayout(row);
       }
       const [found] = await m.query(`SELECT ${COLUMNS} FROM earnings.payouts WHERE id = $1`, [id]);
@@ -195,35 +246,58 @@ export class PayoutService {
   }
 
   /**
-   * Operator step: claims REQUESTED payouts (and PROCESSING ones stuck longer than
-   * `stuckAfterMs`, e.g. after a crash), submits them to the provider and settles them.
-   * PAID is final; FAILED returns the diamonds with a ledger entry. Safe to run from
-   * several instances (SKIP LOCKED + conditional settle).
+   * One batch: claims REQUESTED payouts of creators not on hold, and PROCESSING ones due for a
+   * retry (or stuck longer than `stuckAfterMs` with no retry planned, e.g. after a crash),
+   * submits each to the provider with idempotency key `payout:<id>` and settles it. PAID is
+   * final; FAILED returns the diamonds with a ledger entry; an unknown outcome (the provider
+   * threw) stays PROCESSING with a retry planned (backoff). Safe from several instances (SKIP
+   * LOCKED + conditional settle); the scheduler (payout-scheduler.ts) runs it under one lock.
    */
   async processDue(limit = 100, stuckAfterMs = 5 * 60_000): Promise<PayoutRecord[]> {
     const claimed = await rows(
       this.ds,
-      `UPDATE earnings.payouts p SET status = 'PROCESSING', processing_at = now(), updated_at = now()
-        WHERE p.id IN (SELECT id FROM earnings.payouts
-                        WHERE status = 'REQUESTED' OR (status = 'PROCESSING' AND processing_at < now() - make_interval(secs => $2))
-                        ORDER BY requested_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-        RETURNING ${COLUMNS}`,
-      [limit, stuckAfterMs / 1000],
+      `WITH c AS (
+         SELECT p.id, p.status AS was FROM earnings.payouts p
+          WHERE (p.status = 'REQUESTED' AND NOT EXISTS (SELECT 1 FROM earnings.payout_holds h WHERE h.creator_id = p.creator_id))
+             OR (p.status = 'PROCESSING' AND (p.next_attempt_at <= now() OR (p.next_attempt_at IS NULL AND p.processing_at <= now() - make_interval(secs => $2))))
+          ORDER BY p.requested_at, p.id LIMIT $1 FOR UPDATE SKIP LOCKED),
+       u AS (
+         UPDATE earnings.payouts p SET status = 'PROCESSING', processing_at = coalesce(p.processing_at, now()), next_attempt_at = NULL,
+                attempts = p.attempts + 1, provider = $3, updated_at = now()
+           FROM c WHERE p.id = c.id RETURNING ${COLUMNS.split(", ").map((col) => `p.${col}`).join(", ")}, p.attempts, c.was),
+       e AS (INSERT INTO earnings.payout_events (payout_id, from_status, to_status, note)
+             SELECT id, was, 'PROCESSING', CASE WHEN was = 'REQUESTED' THEN 'submitted to the payout provider' ELSE 'resubmitted (attempt ' || attempts || ')' END FROM u)
+       SELECT * FROM u`,
+      [limit, stuckAfterMs / 1000, this.provider.name],
     );
     const settled: PayoutRecord[] = [];
-    for (const c of claimed.map(toPayout).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt))) {
+    for (const c of claimed.sort((a, b) => toPayout(a).requestedAt.localeCompare(toPayout(b).requestedAt))) {
+      const p = toPayout(c);
       let outcome: PayoutOutcome;
       try {
-        outcome = await this.provider.submit({ payoutId: c.id, creatorId: c.creatorId, amountMinor: c.amountMinor, currency: c.currency });
+        outcome = await this.provider.submit({ payoutId: p.id, creatorId: p.creatorId, amountMinor: p.amountMinor, currency: p.currency.trim(), idempotencyKey: `payout:${p.id}` });
       } catch (err) {
-        // Unknown outcome: leave it PROCESSING; the stuck-payout sweep resubmits (the provider is idempotent).
-        logger.warn({ payout: c.id, err: err instanceof Error ? err.message : String(err) }, "payout submission failed; will retry");
-        settled.push(c);
+        settled.push(await this.planRetry(p.id, Number(c.attempts), err instanceof Error ? err.message : String(err)));
         continue;
       }
-      settled.push(await this.settle(c.id, outcome));
+      settled.push(await this.settle(p.id, outcome));
     }
     return settled;
+  }
+
+  /** Unknown outcome: stays PROCESSING; resubmitted after a backoff with the same idempotency key. */
+  private async planRetry(id: string, attempts: number, error: string): Promise<PayoutRecord> {
+    logger.warn({ payout: id, attempts, err: error }, "payout submission failed; will retry");
+    return this.ds.transaction(async (m) => {
+      const [row] = await rows(
+        m,
+        `UPDATE earnings.payouts SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3, updated_at = now()
+          WHERE id = $1 AND status = 'PROCESSING' RETURNING ${COLUMNS}`,
+        [id, retryDelayMs(attempts) / 1000, error.slice(0, 500)],
+      );
+      if (row) await payoutEvent(m, id, "PROCESSING", "PROCESSING", `provider unavailable, retry planned (attempt ${attempts})`);
+      return toPayout(row ?? (await m.query(`SELECT ${COLUMNS} FROM earnings.payouts WHERE id = $1`, [id]))[0]);
+    });
   }
 
   /** Records the provider's outcome for a PROCESSING payout (idempotent: a settled payout is returned as it is). */
@@ -231,14 +305,15 @@ export class PayoutService {
     return this.ds.transaction(async (m) => {
       const [row] = await rows(
         m,
-        `UPDATE earnings.payouts SET status = $2, provider_ref = $3, failure_reason = $4, completed_at = now(), updated_at = now()
+        `UPDATE earnings.payouts SET status = $2, provider_ref = $3, failure_reason = $4, completed_at = now(), updated_at = now(), next_attempt_at = NULL, fee_minor = $5
           WHERE id = $1 AND status = 'PROCESSING' RETURNING ${COLUMNS}`,
-        [id, outcome.status, outcome.providerRef, outcome.failureReason ?? null],
+        [id, outcome.status, outcome.providerRef, outcome.failureReason ?? null, outcome.status === "PAID" && Number.isSafeInteger(outcome.feeMinor) && outcome.feeMinor! > 0 ? outcome.feeMinor : 0],
       );
       if (!row) return toPayout((await m.query(`SELECT ${COLUMNS} FROM earnings.payouts WHERE id = $1`, [id]))[0]);
       if (outcome.status === "FAILED") {
         await postDiamonds(m, { creatorId: row.creator_id, type: "PAYOUT_RETURNED", amount: Number(row.diamonds), reference: `payout:${id}` });
       }
+      await payoutEvent(m, id, "PROCESSING", outcome.status, outcome.status === "PAID" ? `paid (${outcome.providerRef})` : `refused: ${outcome.failureReason ?? "unknown"}; diamonds returned`);
       return toPayout(row);
     });
   }

@@ -6,6 +6,9 @@ import type { GiftCreditConsumer } from "../domain/credits.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
+import type { PayoutScheduler } from "../domain/payout-scheduler.js";
+import type { PayoutHoldService } from "../domain/payout-holds.js";
+import type { StatementService } from "../domain/statements.js";
 import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
 import type { FeedHub } from "../stream/hub.js";
 import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
@@ -23,6 +26,10 @@ export interface EarningsServices {
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;
+  /** Scheduled payout runs (one at a time across instances) and the manual processPayouts. */
+  payoutScheduler: PayoutScheduler;
+  payoutHolds: PayoutHoldService;
+  statements: StatementService;
 }
 
 export interface EarningsContext extends BaseContext {

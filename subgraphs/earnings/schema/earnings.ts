@@ -313,7 +313,8 @@ export class PayoutResolver {
     requireRole(ctx.user, "admin");
     const limit = input?.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badInput("limit must be between 1 and 1000", ["input", "limit"]);
-    return withUserErrors(async () => ({ payouts: (await ctx.services.payouts.processDue(limit)).map(Payout.from) })) as Promise<ProcessPayoutsPayload>;
+    // Through the scheduler's run lock: one run at a time across instances (a run in progress is waited for, briefly).
+    return withUserErrors(async () => ({ payouts: ((await ctx.services.payoutScheduler.run("MANUAL", null, limit))?.payouts ?? []).map(Payout.from) })) as Promise<ProcessPayoutsPayload>;
   }
 
   @Directive('@tag(name: "internal")')

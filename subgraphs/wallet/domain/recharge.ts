@@ -8,6 +8,8 @@ import { logger } from "../../../platform/logger.js";
 import { priceForCoins } from "../../../platform/money.js";
 import { requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType, postEntry } from "./ledger.js";
+import { packagesOnSale, quotePackage } from "./coin-packages.js";
+import { RefundService, type RefundRequest } from "./refunds.js";
 import { DEFAULT_VELOCITY, enforceLimits, type VelocityLimits } from "./limits.js";
 import {
   ProviderRejected,
@@ -72,6 +74,8 @@ export interface OrderView {
   coinsReversed: number | null;
   debtRecorded: number | null;
   reversalReason: string | null;
+  /** Money refunded so far (partial refunds add up; a full reversal by the provider counts the whole amount). */
+  refundedMinor: number;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -84,6 +88,10 @@ export interface RechargeRequest {
   region?: string | null;
   paymentMethod: { type: string; token: string };
   idempotencyKey: string;
+  /** The package price the buyer was shown (minor units); a different current price is PRICE_CHANGED. Not part of the request hash. */
+  expectedAmountMinor?: number | null;
+  /** The bonus the buyer was shown; less bonus now (promotion ended) is PROMOTION_ENDED. Not part of the request hash. */
+  expectedBonusCoins?: number | null;
 }
 
 export interface RechargeOptions {
@@ -142,27 +150,8 @@ export class RechargeService {
   }
 
   async packages(region: RegionInfo, now = new Date(), m: Pick<EntityManager, "query"> = this.dataSource): Promise<CoinPackageView[]> {
-    const rows = await m.query(
-      `SELECT p.id, p.region, p.coins, p.price_minor, promo.bonus_coins, promo.ends_at
-         FROM wallet.coin_packages p
-         LEFT JOIN LATERAL (
-           SELECT bonus_coins, ends_at FROM wallet.coin_promotions
-            WHERE package_id = p.id AND starts_at <= $2 AND ends_at > $2
-            ORDER BY bonus_coins DESC, ends_at LIMIT 1) promo ON true
-        WHERE p.region = $1 AND p.active
-        ORDER BY p.sort_order, p.coins`,
-      [region.region, now],
-    );
-    return rows.map((r: any) => ({
-      id: r.id,
-      region: r.region,
-      coins: Number(r.coins),
-      bonusCoins: Number(r.bonus_coins ?? 0),
-      promotionEndsAt: r.ends_at ? new Date(r.ends_at).toISOString() : null,
-      priceMinor: Number(r.price_minor),
-      currency: region.currency,
-      locale: region.locale,
-    }));
+    // Prices come from the package's price periods (domain/coin-packages.ts), the bonus from the best promotion in force.
+    return packagesOnSale(m, region.region, now);
   }
 
   /** Price of a custom amount: the region's per-coin price, half-up to the minor unit. */
@@ -280,8 +269,8 @@ export class RechargeService {
       let amountMinor: number;
       let packageId: string | null = null;
       if (hasPackage) {
-        const pkg = (await this.packages(region, new Date(), m)).find((p) => p.id === input.packageId);
-        if (!pkg) throw new DomainError(ErrorCode.NOT_FOUND, `no coin package ${input.packageId} for sale in ${region.region}`, { field: ["input", "packageId"] });
+        // Retired package, ended promotion or changed price: a typed error with the current offer (coin-packages.ts).
+        const pkg = await quotePackage(m, region, input.packageId!, { amountMinor: input.expectedAmountMinor, bonusCoins: input.expectedBonusCoins });
         ({ coins, bonusCoins, priceMinor: amountMinor } = pkg);
         packageId = pkg.id;
       } else {
@@ -498,24 +487,12 @@ export class RechargeService {
 
   // ---------------------------------------------------------------- refunds and chargebacks
 
-  /** Admin refund: the provider returns the money, then the unspent coins are taken back and the rest becomes debt. */
-  async refund(orderId: string, reason: string, adminId: string): Promise<OrderView> {
-    const trimmed = reason.trim();
-    if (trimmed.length === 0 || trimmed.length > 500) throw new DomainError(ErrorCode.INVALID_INPUT, "reason must be 1..500 characters", { field: ["reason"] });
-    const order = await this.order(orderId);
-    if (!order) throw new DomainError(ErrorCode.NOT_FOUND, "no such recharge order", { field: ["orderId"] });
-    if (order.status === "REFUNDED") return order; // idempotent: a second click changes nothing
-    if (order.status !== "SUCCEEDED") throw new DomainError(ErrorCode.INVALID_STATE, `only a SUCCEEDED order can be refunded; this one is ${order.status}`, { field: ["orderId"] });
-    const [row] = await this.dataSource.query(`SELECT provider_payment_id FROM wallet.recharge_orders WHERE id = $1`, [orderId]);
-    try {
-      // Same idempotency key every time: parallel or repeated refunds are one refund at the provider.
-      await this.provider.refundPayment({ paymentId: row.provider_payment_id, idempotencyKey: `refund:${orderId}`, amountMinor: order.amountMinor, reason: trimmed });
-    } catch (e) {
-      if (e instanceof ProviderRejected) throw new DomainError(ErrorCode.INVALID_STATE, `the payment provider refused the refund (${e.code})`, { field: ["orderId"] });
-      throw new DomainError(ErrorCode.PAYMENT_FAILED, "the payment provider is unavailable; try again", { field: ["orderId"], retryAfterSeconds: 5 });
-    }
-    await this.dataSource.transaction((m) => this.reverse(m, orderId, "REFUNDED", `${trimmed} (by ${adminId})`, "admin"));
-    return (await this.order(orderId))!;
+  /**
+   * Admin refund of the whole order or part of it (`amountMinor`; omitted: the rest): the provider
+   * refunds first, then coins go back in proportion (domain/refunds.ts, DECISIONS 49).
+   */
+  async refund(orderId: string, reason: string, adminId: string, req: RefundRequest = {}): Promise<OrderView> {
+    return new RefundService(this.dataSource, this.provider, (id) => this.order(id)).refund(orderId, reason, adminId, req);
   }
 
   /**
@@ -531,11 +508,17 @@ export class RechargeService {
     const [acct] = await m.query(`SELECT coins FROM wallet.accounts WHERE user_id = $1 FOR UPDATE`, [o.user_id]);
     const row = await this.transition(m, orderId, ["SUCCEEDED"], kind, source, { reversed_at: "now()", reversal_reason: reason });
     if (!row) return false;
-    const total = Number(row.coins) + Number(row.bonus_coins);
+    // What partial refunds already took back stays taken back: this reversal takes the rest (refunds.ts).
+    const total = Number(row.coins) + Number(row.bonus_coins) - Number(row.refunded_coins);
     const taken = Math.min(total, Number(acct.coins));
     const debt = total - taken;
-    await postEntry(m, { userId: o.user_id, type: kind === "REFUNDED" ? EntryType.REFUND : EntryType.CHARGEBACK, amount: -taken, debtChange: debt, reference: orderId });
-    await m.query(`UPDATE wallet.recharge_orders SET coins_reversed = $2, debt_recorded = $3 WHERE id = $1`, [orderId, taken, debt]);
+    if (total > 0) await postEntry(m, { userId: o.user_id, type: kind === "REFUNDED" ? EntryType.REFUND : EntryType.CHARGEBACK, amount: -taken, debtChange: debt, reference: orderId });
+    await m.query(
+      `UPDATE wallet.recharge_orders SET coins_reversed = coalesce(coins_reversed, 0) + $2, debt_recorded = coalesce(debt_recorded, 0) + $3,
+              refunded_coins = coins + bonus_coins, refund_reserved_minor = amount_minor,
+              refunded_minor = CASE WHEN $4 THEN amount_minor ELSE refunded_minor END WHERE id = $1`,
+      [orderId, taken, debt, kind === "REFUNDED"],
+    );
     return true;
   }
 
@@ -677,6 +660,7 @@ function toOrder(r: any): OrderView {
     coinsReversed: r.coins_reversed === null ? null : Number(r.coins_reversed),
     debtRecorded: r.debt_recorded === null ? null : Number(r.debt_recorded),
     reversalReason: r.reversal_reason,
+    refundedMinor: Number(r.refunded_minor ?? 0),
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     completedAt: iso(r.completed_at),

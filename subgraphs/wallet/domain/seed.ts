@@ -17,10 +17,19 @@ export async function seedWallet(ds: DataSource): Promise<void> {
       let order = 0;
       for (const [coins, price] of Object.entries(r.packages)) {
         order += 10;
-        await m.query(
-          `INSERT INTO wallet.coin_packages (id, region, coins, price_minor, sort_order) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-          [packageId(r.region, Number(coins)), r.region, Number(coins), price, order],
+        const id = packageId(r.region, Number(coins));
+        const inserted = await m.query(
+          `INSERT INTO wallet.coin_packages (id, region, coins, sort_order, created_by) VALUES ($1, $2, $3, $4, 'seed') ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [id, r.region, Number(coins), order],
         );
+        // Prices live in periods (domain/coin-packages.ts): a new package starts with its INITIAL period.
+        if (inserted.length) {
+          await m.query(
+            `INSERT INTO wallet.coin_package_prices (package_id, price_minor, currency, effective_from, reason, note, changed_by)
+             SELECT $1, $2, $3, created_at, 'INITIAL', 'seed', 'seed' FROM wallet.coin_packages WHERE id = $1`,
+            [id, price, r.currency],
+          );
+        }
       }
     }
     const [{ n }] = await m.query(`SELECT count(*)::int AS n FROM wallet.coin_promotions`);

@@ -3,6 +3,7 @@ import { requireRole, requireSelfOrAdmin, requireUser } from "../../../platform/
 import { DomainError, ErrorCode, UserError, badInput, withUserErrors } from "../../../platform/errors.js";
 import { Money, money } from "../../../platform/money.js";
 import { isUuid, type CoinPackageView, type OrderView, type RegionInfo } from "../domain/recharge.js";
+import { OfferError } from "../domain/coin-packages.js";
 import { MAX_CUSTOM_COINS, MIN_CUSTOM_COINS, normalizeRegion, PAYMENT_METHOD_TYPES } from "../domain/regions.js";
 import type { WalletContext } from "./context.js";
 
@@ -77,6 +78,14 @@ export class CoinPackage {
   @Field(() => Money, { description: "The price, in the region's currency." })
   price: Money;
 
+  @Directive('@tag(name: "internal")')
+  @Field(() => Date, { nullable: true, description: "Operations: when the package was retired (taken off sale); null while on sale. Set in admin lists only." })
+  retiredAt: Date | null;
+
+  static fromRecord(p: CoinPackageView & { retiredAt: string | null }): CoinPackage {
+    return Object.assign(CoinPackage.from(p), { retiredAt: p.retiredAt ? new Date(p.retiredAt) : null });
+  }
+
   static from(p: CoinPackageView): CoinPackage {
     return Object.assign(new CoinPackage(), {
       id: p.id,
@@ -86,6 +95,7 @@ export class CoinPackage {
       totalCoins: p.coins + p.bonusCoins,
       promotion: p.promotionEndsAt ? Object.assign(new CoinPromotion(), { bonusCoins: p.bonusCoins, endsAt: new Date(p.promotionEndsAt) }) : null,
       price: money(p.priceMinor, p.currency, p.locale),
+      retiredAt: null,
     });
   }
 }
@@ -177,6 +187,9 @@ export class RechargeOrder {
   @Field(() => RechargeReversal, { nullable: true, description: "Set once REFUNDED or CHARGED_BACK." })
   reversal: RechargeReversal | null;
 
+  @Field(() => Money, { description: "Money refunded so far (several partial refunds add up to at most price); zero when none." })
+  refundedAmount: Money;
+
   @Field(() => Date, { description: "When the order was placed." })
   createdAt: Date;
 
@@ -184,6 +197,8 @@ export class RechargeOrder {
   completedAt: Date | null;
 
   userId: string;
+  currency: string;
+  locale: string;
 
   static from(o: OrderView, viewerIsAdmin: boolean): RechargeOrder {
     return Object.assign(new RechargeOrder(), {
@@ -209,8 +224,11 @@ export class RechargeOrder {
               reason: viewerIsAdmin ? o.reversalReason : null,
             })
           : null,
+      refundedAmount: money(o.refundedMinor, o.currency, o.locale),
       createdAt: new Date(o.createdAt),
       completedAt: o.completedAt ? new Date(o.completedAt) : null,
+      currency: o.currency,
+      locale: o.locale,
     });
   }
 }
@@ -240,6 +258,12 @@ export class RechargeInput {
 
   @Field({ description: "Unique per purchase attempt (per user, 1..128 printable ASCII). Same key + same input → the same order; different input → IDEMPOTENCY_KEY_REUSED." })
   idempotencyKey: string;
+
+  @Field(() => Int, { nullable: true, description: "With packageId: the price the viewer was shown (price.amountMinor). If the package costs something else now, nothing is charged: PRICE_CHANGED with currentOffer." })
+  expectedAmountMinor?: number | null;
+
+  @Field(() => Int, { nullable: true, description: "With packageId: the bonus coins the viewer was shown. If the promotion has ended (less bonus now), nothing is charged: PROMOTION_ENDED with currentOffer." })
+  expectedBonusCoins?: number | null;
 }
 
 @ObjectType({ description: "Result of recharge / confirmRecharge / refundRecharge." })
@@ -249,6 +273,9 @@ export class RechargePayload {
 
   @Field(() => [UserError], { description: "Business failures. PAYMENT_DECLINED / PAYMENT_FAILED accompany a FAILED order; other codes mean no order was created." })
   userErrors: UserError[];
+
+  @Field(() => [CoinPackage], { nullable: true, description: "With PACKAGE_RETIRED: the region's packages on sale now; with PROMOTION_ENDED / PRICE_CHANGED: the package as offered now. Null otherwise." })
+  currentOffer?: CoinPackage[] | null;
 }
 
 /** A FAILED order comes back with its order and a userError, so clients can rely on userErrors alone. */
@@ -325,11 +352,17 @@ export class RechargeResolver {
   async recharge(@Arg("input", () => RechargeInput) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
     const user = requireUser(ctx.user);
     let order: OrderView | undefined;
+    let offer: CoinPackageView[] | null = null;
     const result = await withUserErrors(async () => {
-      order = await ctx.services.recharge.recharge(user, input);
+      try {
+        order = await ctx.services.recharge.recharge(user, input);
+      } catch (e) {
+        if (e instanceof OfferError) offer = e.currentOffer;
+        throw e;
+      }
       return {};
     });
-    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
+    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors, currentOffer: offer && (offer as CoinPackageView[]).map(CoinPackage.from) });
     return payloadFor(order, isAdmin(ctx));
   }
 
@@ -351,14 +384,20 @@ export class RechargeResolver {
   @Directive('@tag(name: "internal")')
   @Mutation(() => RechargePayload, {
     description:
-      "Operations (admin): refunds a SUCCEEDED order at the provider, takes back its unspent coins and records the spent part as debt. Repeating it on a REFUNDED order changes nothing.",
+      "Operations (admin): refunds a SUCCEEDED order, in full or in part (amountMinor), at the provider first; then takes back coins (bonus included) in proportion to the money, rounded down to whole coins on running totals so the refund that completes the order takes exactly the rest; the spent part becomes debt. Idempotent per idempotencyKey or, without one, per (amountMinor, reason). Refunding the rest of a REFUNDED order changes nothing.",
   })
-  async refundRecharge(@Arg("orderId", () => ID, { description: "The recharge order id." }) orderId: string, @Arg("reason", { description: "Why (kept for audit, 1..500 characters)." }) reason: string, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+  async refundRecharge(
+    @Arg("orderId", () => ID, { description: "The recharge order id." }) orderId: string,
+    @Arg("reason", { description: "Why (kept for audit, 1..500 characters)." }) reason: string,
+    @Arg("amountMinor", () => Int, { nullable: true, description: "How much to refund, in minor units of the order's currency (JPY: yen); omitted: everything not yet refunded. More than is left is REFUND_EXCEEDS_ORDER." }) amountMinor: number | null,
+    @Arg("idempotencyKey", () => String, { nullable: true, description: "Makes this refund distinct (1..128 printable ASCII); omitted: the same amount and reason are the same refund." }) idempotencyKey: string | null,
+    @Ctx() ctx: WalletContext,
+  ): Promise<RechargePayload> {
     const admin = requireRole(ctx.user, "admin");
     if (!isUuid(orderId)) throw badInput("orderId is not a recharge order id", ["orderId"]);
     let order: OrderView | undefined;
     const result = await withUserErrors(async () => {
-      order = await ctx.services.recharge.refund(orderId, reason, admin.id);
+      order = await ctx.services.recharge.refund(orderId, reason, admin.id, { amountMinor, idempotencyKey });
       return {};
     });
     if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });

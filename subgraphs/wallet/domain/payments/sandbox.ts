@@ -35,7 +35,8 @@ export interface SandboxOptions {
 interface SandboxPayment extends ProviderPayment {
   token: string;
   orderId: string;
-  refunded: boolean;
+  /** Refunded so far (partial refunds add up to at most amountMinor). */
+  refundedMinor: number;
   chargedBack: boolean;
 }
 
@@ -50,7 +51,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
   private readonly refunds = new Map<string, ProviderRefund>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Counters tests read: how many charges/refunds the "bank" really saw. */
-  readonly stats = { createCalls: 0, paymentsCreated: 0, confirmCalls: 0, refundsCreated: 0, webhooksSent: 0 };
+  readonly stats = { createCalls: 0, paymentsCreated: 0, confirmCalls: 0, refundsCreated: 0, refundedMinor: 0, webhooksSent: 0 };
 
   constructor(public options: SandboxOptions) {}
 
@@ -69,7 +70,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
       currency: req.currency,
       token: req.method.token,
       orderId: req.orderId,
-      refunded: false,
+      refundedMinor: 0,
       chargedBack: false,
     };
     switch (req.method.token as keyof typeof SANDBOX_TOKENS) {
@@ -119,12 +120,18 @@ export class SandboxPaymentProvider implements PaymentProvider {
     const p = this.payments.get(req.paymentId);
     if (!p) throw new ProviderRejected("no_such_payment", "no such payment");
     if (p.status !== "succeeded" || p.chargedBack) throw new ProviderRejected("not_refundable", "payment cannot be refunded");
-    if (p.refunded) throw new ProviderRejected("already_refunded", "payment already refunded");
-    p.refunded = true;
+    if (p.refundedMinor >= p.amountMinor) throw new ProviderRejected("already_refunded", "payment already refunded");
+    // Partial refunds, like a real provider: several, adding up to at most the payment.
+    if (!Number.isSafeInteger(req.amountMinor) || req.amountMinor < 1 || p.refundedMinor + req.amountMinor > p.amountMinor) {
+      throw new ProviderRejected("amount_exceeds_payment", "refund amount exceeds what is left of the payment");
+    }
+    p.refundedMinor += req.amountMinor;
     const refund: ProviderRefund = { id: `re_${randomUUID().replace(/-/g, "")}`, paymentId: p.id, status: "succeeded" };
     this.refunds.set(req.idempotencyKey, refund);
     this.stats.refundsCreated++;
-    if (this.options.autoWebhooks) void this.deliver(this.event(p, "payment.refunded")).catch(() => undefined);
+    this.stats.refundedMinor += req.amountMinor;
+    // payment.refunded means "refunded in full" (the wallet reverses the rest); partial refunds are reported by our own call's answer.
+    if (this.options.autoWebhooks && p.refundedMinor === p.amountMinor) void this.deliver(this.event(p, "payment.refunded")).catch(() => undefined);
     return refund;
   }
 
