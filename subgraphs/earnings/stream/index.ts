@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
 import type { TokenVerifier } from "../../../platform/auth.js";
+import type { ServiceVerifier } from "../../../platform/service-auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
@@ -21,10 +22,11 @@ export async function attachGiftStream<C>(
   services: { stream: FeedHub },
   schema: GraphQLSchema,
   verifier: TokenVerifier,
+  serviceVerifier: ServiceVerifier,
   context: (base: BaseContext) => C,
 ): Promise<() => Promise<void>> {
   await services.stream.start();
-  const ws = attachStreamServer({ http, schema, verifier, context });
+  const ws = attachStreamServer({ http, schema, verifier, serviceVerifier, context });
   return async () => {
     await ws.stop();
     await services.stream.stop();

@@ -6,12 +6,15 @@ import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../../platform/auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { logger } from "../../../platform/logger.js";
-import { failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
+import type { ServiceVerifier } from "../../../platform/service-auth.js";
+import { failingIterator, verifySignedConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
 
 export interface StreamServerOptions<C> {
   http: Server;
   schema: GraphQLSchema;
   verifier: TokenVerifier;
+  /** Only signed callers (the gateway) may open streams; the viewer comes from their forwarded token. */
+  serviceVerifier: ServiceVerifier;
   /** Builds the same per-operation context as HTTP requests get. */
   context: (base: BaseContext) => C;
   path?: string;
@@ -23,7 +26,7 @@ export function attachStreamServer<C>(opts: StreamServerOptions<C>): { stop(): P
   const serverCleanup = useServer<Record<string, unknown>, WsConnection>(
     {
       schema: opts.schema,
-      onConnect: (ctx) => verifyConnection(ctx.extra, ctx.connectionParams, opts.verifier),
+      onConnect: (ctx) => verifySignedConnection(ctx.extra, ctx.connectionParams, opts.verifier, opts.serviceVerifier),
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
