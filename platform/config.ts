@@ -44,13 +44,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const webhookSecret = env.PAYMENT_WEBHOOK_SECRET ?? "whsec_dev_only";
   const serviceSecret = env.SERVICE_SECRET || DEV_SERVICE_SECRET;
   if (mode === "production") {
+    if (jwtSecret === DEV_JWT_SECRET && !env.JWKS_URL) throw new Error("JWT_SECRET must be set in production (the development secret is refused)");
+    if (jwtSecret.length < 32) throw new Error("JWT_SECRET must be at least 32 characters");
+    if (webhookSecret === "whsec_dev_only") throw new Error("PAYMENT_WEBHOOK_SECRET must be set in production");
     if (serviceSecret === DEV_SERVICE_SECRET) throw new Error("SERVICE_SECRET must be set in production (the development secret is refused)");
     if (serviceSecret.length < 32) throw new Error("SERVICE_SECRET must be at least 32 characters");
     // One secret for both would let a leaked user-token key sign service credentials too.
     if (serviceSecret === jwtSecret) throw new Error("SERVICE_SECRET must differ from JWT_SECRET");
-    if (jwtSecret === DEV_JWT_SECRET && !env.JWKS_URL) throw new Error("JWT_SECRET must be set in production (the development secret is refused)");
-    if (jwtSecret.length < 32) throw new Error("JWT_SECRET must be at least 32 characters");
-    if (webhookSecret === "whsec_dev_only") throw new Error("PAYMENT_WEBHOOK_SECRET must be set in production");
   }
   const ports = {
     gateway: int("GATEWAY_PORT", 4000, env),
