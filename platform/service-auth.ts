@@ -156,6 +156,8 @@ export class ServiceVerifier {
         requiredClaims: ["exp", "iat", "sub"],
         // A credential is short-lived by construction: refuse one minted for longer (a leaked secret's forgeries stay short).
         maxTokenAge: SERVICE_TOKEN_LIFETIME_SECONDS + 5,
+        // Callers and subgraphs run on different hosts: a few seconds of clock skew must not fail calls.
+        clockTolerance: 5,
       }));
     } catch (e) {
       const code = (e as { code?: string }).code;
