@@ -6,6 +6,8 @@ import pg from "pg";
 import { CatalogClient } from "../subgraphs/catalog/client.js";
 import { startCatalog } from "../subgraphs/catalog/index.js";
 import { ensureDatabase } from "../platform/db.js";
+import { loadConfig } from "../platform/config.js";
+import { ServiceSigner } from "../platform/service-auth.js";
 
 /**
  * The sendGift owner read: latency of giftForSending uncached (HTTP + 1 SQL) and cached, and the
@@ -39,12 +41,13 @@ async function timeCalls(client: CatalogClient, n: number): Promise<number[]> {
   return out;
 }
 
-const uncached = new CatalogClient({ url: catalog.url, databaseUrl: url, ttlMs: 0 });
+const signer = new ServiceSigner(loadConfig(), "wallet");
+const uncached = new CatalogClient({ url: catalog.url, databaseUrl: url, ttlMs: 0, signer });
 await uncached.start();
 await timeCalls(uncached, 100); // warm-up
 const uncachedMs = await timeCalls(uncached, 1000);
 
-const cached = new CatalogClient({ url: catalog.url, databaseUrl: url, ttlMs: 60_000 });
+const cached = new CatalogClient({ url: catalog.url, databaseUrl: url, ttlMs: 60_000, signer });
 await cached.start();
 await timeCalls(cached, ids.length);
 const cachedMs = await timeCalls(cached, 10_000);

@@ -12,6 +12,8 @@ import { GiftCreditConsumer } from "../subgraphs/earnings/domain/credits.js";
 import { entities, migrations } from "../subgraphs/earnings/db/index.js";
 import { startEarnings } from "../subgraphs/earnings/index.js";
 import { mintToken } from "../platform/auth.js";
+import { loadConfig } from "../platform/config.js";
+import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
 
 /**
  * The gift.sent consumer: credits per second for one hot host (everything lands on one
@@ -82,13 +84,14 @@ async function ownerRead() {
   const url = await ensureDatabase(admin!, dbName);
   const earnings = await startEarnings({ databaseUrl: url, port: 0, poolSize: 4 });
   const token = await mintToken({ sub: "bench-host", roles: ["viewer", "host"] });
+  const signer = new ServiceSigner(loadConfig(), "wallet");
   await fetch(earnings.url, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, [SERVICE_HEADER]: await signer.header("earnings") },
     body: JSON.stringify({ query: `mutation { startLiveSession(input: { title: "bench" }) { liveSession { id } } }` }),
   });
-  const uncached = new EarningsClient({ url: earnings.url, databaseUrl: url, ttlMs: 0 });
-  const cached = new EarningsClient({ url: earnings.url, databaseUrl: url, ttlMs: 60_000 });
+  const uncached = new EarningsClient({ url: earnings.url, databaseUrl: url, ttlMs: 0, signer });
+  const cached = new EarningsClient({ url: earnings.url, databaseUrl: url, ttlMs: 60_000, signer });
   await cached.start();
   const time = async (c: EarningsClient, n: number) => {
     const out: number[] = [];

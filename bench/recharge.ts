@@ -4,6 +4,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { mintToken } from "../platform/auth.js";
+import { loadConfig } from "../platform/config.js";
+import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
 import { ensureDatabase } from "../platform/db.js";
 import { startWallet } from "../subgraphs/wallet/index.js";
 
@@ -31,11 +33,13 @@ if (!devSandbox) {
 
 const RECHARGE = `mutation($i: RechargeInput!) { recharge(input: $i) { order { id status } userErrors { code } } }`;
 const tokens = await Promise.all(Array.from({ length: 64 }, (_, i) => mintToken({ sub: `bench-${i}`, adult: true })));
+// Straight to the wallet, signed as the gateway would (subgraphs answer only signed callers).
+const signer = new ServiceSigner(loadConfig(), "gateway");
 let seq = 0;
 async function rechargeOnce(token: string, key = `b-${++seq}`, paymentToken = "pm_card_ok"): Promise<{ id: string; status: string }> {
   const res = await fetch(wallet.url, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, [SERVICE_HEADER]: await signer.header("wallet") },
     body: JSON.stringify({ query: RECHARGE, variables: { i: { customCoins: 100, paymentMethod: { type: "CARD", token: paymentToken }, idempotencyKey: key } } }),
   });
   const body: any = await res.json();

@@ -10,6 +10,7 @@ import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } 
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
+import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
@@ -24,10 +25,23 @@ export interface GatewayContext {
   requestId: string;
 }
 
-/** Forwards the caller's Authorization (subgraphs verify it again) and never retries: mutations move money. */
+/**
+ * Signs every subgraph request with the gateway's service credential (subgraphs answer only
+ * signed callers), forwards the caller's Authorization (subgraphs verify it again and authorize
+ * by it) and never retries: mutations move money.
+ */
 class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  constructor(
+    private readonly subgraph: string,
+    private readonly signer: ServiceSigner,
+    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+  ) {
+    super(config);
+  }
+
+  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const ctx = context as Partial<GatewayContext>;
+    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
     if (ctx.authorization) request.http?.headers.set("authorization", ctx.authorization);
     if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
   }
@@ -73,16 +87,17 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   // @apollo/gateway otherwise phones home with usage metrics and probes cloud metadata
   // endpoints at start-up: neither belongs in a payments platform's gateway.
   process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
+  const signer = new ServiceSigner(config, "gateway");
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
+      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const wsGuard = new WsGuard({ settings: { ...config.ws, ...opts.ws }, limits, trustProxyHops: config.trustProxyHops, production });
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
-  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier, guard: wsGuard });
+  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier, signer, guard: wsGuard });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
@@ -112,6 +127,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     migrate: opts.migrate,
     production,
     revalidateMs: opts.partnerRevalidateMs,
+    signer,
     invalidKeyLimit: opts.partnerInvalidKeyLimit,
     limits,
     wsGuard,

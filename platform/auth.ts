@@ -47,7 +47,11 @@ export class TokenVerifier {
   private readonly verified = new Map<string, { user: AuthUser; until: number }>();
   static readonly VERIFIED_MAX = 20_000;
   static readonly VERIFIED_TTL_MS = 5 * 60_000;
-  constructor(private readonly config: Pick<Config, "jwtSecret" | "jwtIssuer" | "jwtAudience" | "jwksUrl"> = loadConfig()) {
+  private readonly maxLifetimeSeconds: number;
+  constructor(
+    private readonly config: Pick<Config, "jwtSecret" | "jwtIssuer" | "jwtAudience" | "jwksUrl"> & Partial<Pick<Config, "jwtMaxLifetimeSeconds">> = loadConfig(),
+  ) {
+    this.maxLifetimeSeconds = config.jwtMaxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
     this.key = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : new TextEncoder().encode(config.jwtSecret);
   }
 
@@ -79,6 +83,7 @@ export class TokenVerifier {
       const code = (e as { code?: string }).code;
       throw new AuthError(code === "ERR_JWT_EXPIRED" ? "token expired" : "invalid token");
     }
+    checkLifetime(payload, this.maxLifetimeSeconds);
     return claimsToUser(payload);
   }
 
@@ -91,7 +96,22 @@ export class TokenVerifier {
   }
 }
 
-function claimsToUser(p: JWTPayload): AuthUser {
+/** JWT_MAX_LIFETIME_SECONDS' default: a day. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
+
+/**
+ * Every token must expire, and not too far ahead: a token without `exp` (or one valid for a
+ * month) cannot be taken back once leaked, and its sockets would never close. Lifetime is
+ * `exp - iat`, or `exp - now` when the token has no `iat` (it cannot claim an older issue time).
+ */
+export function checkLifetime(p: JWTPayload, maxSeconds: number): void {
+  if (typeof p.exp !== "number" || !Number.isFinite(p.exp)) throw new AuthError("invalid token: exp is required");
+  const from = typeof p.iat === "number" && Number.isFinite(p.iat) ? Math.min(p.iat, Date.now() / 1000) : Date.now() / 1000;
+  if (p.exp - from > maxSeconds) throw new AuthError(`invalid token: lifetime exceeds ${maxSeconds} seconds`);
+}
+
+/** Builds the verified caller from verified claims (a user token's, or the identity a service credential carries). */
+export function claimsToUser(p: JWTPayload): AuthUser {
   if (typeof p.sub !== "string" || p.sub.length === 0 || p.sub.length > 128) throw new AuthError("invalid token: sub");
   const roles = Array.isArray(p.roles) ? (p.roles.filter((r) => ROLES.includes(r as Role)) as Role[]) : ["viewer" as Role];
   const region = typeof p.region === "string" && /^[A-Z]{2}$/.test(p.region) ? p.region : "US";

@@ -1,5 +1,7 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
 export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
+/** Development default of SERVICE_SECRET (the gateway's and owner-read clients' credential to subgraphs); refused in production. */
+export const DEV_SERVICE_SECRET = "dev-only-service-secret-change-me-0123456789";
 
 /** Bounds of every graphql-ws endpoint (platform/ws-limits.ts): the gateway's, the partner endpoint's, the earnings stream's. */
 export interface WsLimitSettings {
@@ -24,6 +26,10 @@ export interface Config {
   jwtIssuer: string;
   jwtAudience: string;
   jwksUrl: string | undefined;
+  /** Longest accepted user-token lifetime (`exp - iat`, or `exp - now` without iat), JWT_MAX_LIFETIME_SECONDS. */
+  jwtMaxLifetimeSeconds: number;
+  /** HMAC secret of service credentials (platform/service-auth.ts), SERVICE_SECRET. */
+  serviceSecret: string;
   ports: { gateway: number; wallet: number; catalog: number; earnings: number };
   /** Where each subgraph answers (WALLET_URL, CATALOG_URL, EARNINGS_URL): the gateway and owner reads call these. */
   subgraphUrls: { wallet: string; catalog: string; earnings: string };
@@ -70,14 +76,27 @@ function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
   return n;
 }
 
+function positiveInt(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mode = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
   const jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
   const webhookSecret = env.PAYMENT_WEBHOOK_SECRET ?? "whsec_dev_only";
+  const serviceSecret = env.SERVICE_SECRET || DEV_SERVICE_SECRET;
   if (mode === "production") {
     if (jwtSecret === DEV_JWT_SECRET && !env.JWKS_URL) throw new Error("JWT_SECRET must be set in production (the development secret is refused)");
     if (jwtSecret.length < 32) throw new Error("JWT_SECRET must be at least 32 characters");
     if (webhookSecret === "whsec_dev_only") throw new Error("PAYMENT_WEBHOOK_SECRET must be set in production");
+    if (serviceSecret === DEV_SERVICE_SECRET) throw new Error("SERVICE_SECRET must be set in production (the development secret is refused)");
+    if (serviceSecret.length < 32) throw new Error("SERVICE_SECRET must be at least 32 characters");
+    // One secret for both would let a leaked user-token key sign service credentials too.
+    if (serviceSecret === jwtSecret) throw new Error("SERVICE_SECRET must differ from JWT_SECRET");
   }
   const ports = {
     gateway: int("GATEWAY_PORT", 4000, env),
@@ -92,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtIssuer: env.JWT_ISSUER ?? "gift-economy-idp",
     jwtAudience: env.JWT_AUDIENCE ?? "gift-economy",
     jwksUrl: env.JWKS_URL || undefined,
+    jwtMaxLifetimeSeconds: positiveInt("JWT_MAX_LIFETIME_SECONDS", 86_400, env),
+    serviceSecret,
     ports,
     subgraphUrls: {
       wallet: env.WALLET_URL || `http://127.0.0.1:${ports.wallet}/graphql`,

@@ -26,6 +26,13 @@ export const LOGGER_OPTIONS: pino.LoggerOptions = {
       '*["x-api-key"]',
       'headers["x-api-key"]',
       '*.headers["x-api-key"]',
+      // Service credentials (platform/service-auth.ts), as a header or a connection_init param.
+      '["x-service-authorization"]',
+      '*["x-service-authorization"]',
+      'headers["x-service-authorization"]',
+      '*.headers["x-service-authorization"]',
+      "serviceAuthorization",
+      "*.serviceAuthorization",
     ],
     censor: "[redacted]",
   },

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "./config.js";
 import { createDataSource, databaseAnswers, migrate, type DataSourceOptions, type QueryCounter } from "./db.js";
 import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } from "./http.js";
 import { logger } from "./logger.js";
+import { SERVICE_HEADER, ServiceVerifier } from "./service-auth.js";
 
 /** What every resolver receives. Subgraphs extend it with their own loaders/services. */
 export interface BaseContext {
@@ -33,7 +34,7 @@ export interface SubgraphDefinition<S, C extends BaseContext> {
   /** Background work (consumers, listeners) started after migrations; returns a stopper. */
   background?: (services: S) => Promise<() => Promise<void>>;
   /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
-  attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, config: Config) => Promise<() => Promise<void>>;
+  attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, serviceVerifier: ServiceVerifier, config: Config) => Promise<() => Promise<void>>;
 }
 
 export interface RunningSubgraph<S> extends RunningServer {
@@ -68,6 +69,8 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
   const services = await def.services(dataSource, queries);
   const { schema, sdl } = await def.schema();
   const verifier = new TokenVerifier(config);
+  // Subgraphs answer only signed callers (the gateway, owner-read clients): see platform/service-auth.ts.
+  const serviceVerifier = new ServiceVerifier(config, def.name);
   const stopBackground = def.background ? await def.background(services) : async () => {};
   let detach: () => Promise<void> = async () => {};
 
@@ -80,7 +83,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     ready: () => databaseAnswers(dataSource),
     routes: def.routes?.(services),
     onServer: async (http) => {
-      if (def.attach) detach = await def.attach(http, services, schema, verifier, config);
+      if (def.attach) detach = await def.attach(http, services, schema, verifier, serviceVerifier, config);
     },
     onStop: async () => {
       await detach();
@@ -88,9 +91,13 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     },
     context: async (req: IncomingMessage, requestId: string) => {
       const authorization = typeof req.headers.authorization === "string" ? req.headers.authorization : undefined;
+      const credential = req.headers[SERVICE_HEADER];
       let user: AuthUser | null;
       try {
-        user = await verifier.fromHeader(authorization);
+        // Every GraphQL request (public fields, owner reads, _entities, _service) needs the service
+        // credential: whoever merely reaches the port gets 401, before any resolver or limit runs.
+        const service = await serviceVerifier.fromHeader(typeof credential === "string" ? credential : undefined);
+        user = authorization ? await verifier.fromHeader(authorization) : service.identity;
       } catch (e) {
         if (e instanceof AuthError) throw authFailure(e.message);
         throw e;

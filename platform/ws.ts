@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { WebSocket } from "ws";
 import { AuthError, type AuthUser, type TokenVerifier } from "./auth.js";
+import { SERVICE_PARAM, type ServiceVerifier, type SignedIdentity } from "./service-auth.js";
 
 /** WebSocket close codes of every graphql-ws endpoint here (the gateway's and the subgraphs'). */
 export enum WsCloseCode {
@@ -29,6 +30,8 @@ export type WsConnection = {
   socket: WebSocket;
   user?: AuthUser;
   authorization?: string;
+  /** Signed identity claims to vouch for upstream when there is no user token (the partner endpoint). */
+  identity?: SignedIdentity;
   expiry?: NodeJS.Timeout;
 };
 
@@ -61,6 +64,34 @@ export async function verifyConnection(conn: WsConnection, params: Readonly<Reco
   conn.authorization = authorization;
   if (user.exp !== undefined) closeWhenExpired(conn, user.exp);
   return true;
+}
+
+/**
+ * A subgraph's graphql-ws connection_init: the caller's service credential first (close 4401
+ * without it: only the gateway may open streams here), then the end user, from their own token
+ * (verified again here) or from the identity the credential carries.
+ */
+export async function verifySignedConnection(
+  conn: WsConnection,
+  params: Readonly<Record<string, unknown>> | undefined,
+  verifier: TokenVerifier,
+  serviceVerifier: ServiceVerifier,
+): Promise<boolean> {
+  const credential = params?.[SERVICE_PARAM];
+  let identity: AuthUser | null;
+  try {
+    identity = (await serviceVerifier.fromHeader(typeof credential === "string" ? credential : undefined)).identity;
+  } catch (e) {
+    if (!(e instanceof AuthError)) throw e;
+    conn.socket.close(WsCloseCode.Unauthenticated, `Unauthorized: ${e.message}`.slice(0, 120));
+    return false;
+  }
+  if (identity && authorizationFrom(params) === undefined) {
+    conn.user = identity;
+    if (identity.exp !== undefined) closeWhenExpired(conn, identity.exp);
+    return true;
+  }
+  return verifyConnection(conn, params, verifier);
 }
 
 /** Closes the socket (4401) when `exp` (seconds since the epoch) passes; onClose must clear `conn.expiry`. */

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import { decodeJwt } from "jose";
 import { mintToken, ROLES, type Role } from "../platform/auth.js";
+import { loadConfig } from "../platform/config.js";
 
 /** `npm run token -- --sub alice --roles viewer,host --region US --name Alice` prints a development JWT. */
 const { values } = parseArgs({
@@ -22,9 +24,15 @@ if (unknown.length) {
   console.error(`unknown role(s): ${unknown.join(", ")} (known: ${ROLES.join(", ")})`);
   process.exit(2);
 }
-console.log(
-  await mintToken(
-    { sub: values.sub, name: values.name ?? values.sub, roles, region: values.region!.toUpperCase(), adult: values.adult !== "false" },
-    { expiresIn: values.expires },
-  ),
+const token = await mintToken(
+  { sub: values.sub, name: values.name ?? values.sub, roles, region: values.region!.toUpperCase(), adult: values.adult !== "false" },
+  { expiresIn: values.expires },
 );
+// Never print a token the services would refuse (JWT_MAX_LIFETIME_SECONDS).
+const { iat, exp } = decodeJwt(token);
+const max = loadConfig().jwtMaxLifetimeSeconds;
+if (exp! - iat! > max) {
+  console.error(`--expires ${values.expires} is longer than the accepted maximum of ${max} seconds (JWT_MAX_LIFETIME_SECONDS)`);
+  process.exit(2);
+}
+console.log(token);

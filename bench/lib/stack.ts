@@ -22,6 +22,8 @@ export interface BenchStack {
   databaseName: string;
   embedded: boolean;
   jwtSecret: string;
+  /** SERVICE_SECRET of the services: requests straight to a subgraph must be signed with it (bench/lib/service.ts). */
+  serviceSecret: string;
   urls: Record<ServiceName, string>;
   supervisor: Supervisor;
   env: Record<string, string>;
@@ -73,9 +75,11 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     earnings: await freePort(),
   };
   const jwtSecret = randomBytes(32).toString("base64url");
+  const serviceSecret = randomBytes(32).toString("base64url");
   const env: Record<string, string> = {
     NODE_ENV: "production",
     JWT_SECRET: jwtSecret,
+    SERVICE_SECRET: serviceSecret,
     PAYMENT_WEBHOOK_SECRET: `whsec_bench_${randomBytes(16).toString("hex")}`,
     LOG_LEVEL: opts.logLevel ?? "info",
     // The load generator is one address with thousands of viewers (scenario 6): raise the
@@ -114,6 +118,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     databaseName,
     embedded: embedded !== null,
     jwtSecret,
+    serviceSecret,
     urls,
     supervisor,
     env,

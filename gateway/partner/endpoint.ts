@@ -5,9 +5,12 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { GraphQLError } from "graphql";
-import { mintToken, TokenVerifier } from "../../platform/auth.js";
+import { TokenVerifier } from "../../platform/auth.js";
+import { loadConfig } from "../../platform/config.js";
 import { formatError, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
+import { PgListener } from "../../platform/pg-listener.js";
+import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../../platform/limits.js";
@@ -15,7 +18,8 @@ import { WsCloseCode } from "../../platform/ws.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
-import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
+import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
+import type WebSocket from "ws";
 
 /** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
 export const RATE_LIMITED_CLOSE = WsCloseCode.RateLimited;
@@ -32,36 +36,31 @@ export function readPartnerSupergraph(): string {
   return readFileSync(`${schemaDir()}contracts/partner.supergraph.graphql`, "utf8");
 }
 
-/** Lifetime of the identity the endpoint mints for a partner's calls to subgraphs. */
-const PARTNER_TOKEN_TTL_SECONDS = 15 * 60;
-const partnerTokens = new Map<string, { token: string; until: number }>();
-
 /**
- * The partner as subgraphs see it: `partner:<name>` with only the `partner` role (public data,
- * plus the partner's own webhook subscriptions in earnings). Minted here, cached per partner
- * until a minute before it expires.
- */
-async function partnerAuthorization(partner: string): Promise<string> {
-  const hit = partnerTokens.get(partner);
-  if (hit && hit.until > Date.now()) return hit.token;
-  const token = `Bearer ${await mintToken({ sub: `partner:${partner}`, name: partner, roles: ["partner"], region: "US", adult: false }, { expiresIn: `${PARTNER_TOKEN_TTL_SECONDS}s` })}`;
-  if (partnerTokens.size > 10_000) partnerTokens.clear();
-  partnerTokens.set(partner, { token, until: Date.now() + (PARTNER_TOKEN_TTL_SECONDS - 60) * 1000 });
-  return token;
-}
-
-/**
- * Partner calls reach the subgraphs as the partner (see partnerAuthorization), tagged with the
- * key id for tracing. No retries: the same rule as the main gateway.
+ * Partner calls reach the subgraphs with the gateway's service credential carrying the partner's
+ * identity (`partner:<name>`, only the `partner` role: public data, plus the partner's own webhook
+ * subscriptions in earnings), tagged with the key id for tracing. No retries: the same rule as the
+ * main gateway.
  */
 class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
+  constructor(
+    private readonly subgraph: string,
+    private readonly signer: ServiceSigner,
+    config: ConstructorParameters<typeof RemoteGraphQLDataSource<PartnerContext>>[0],
+  ) {
+    super(config);
+  }
+
   async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): Promise<void> {
     const ctx = context as Partial<PartnerContext>;
     if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-    if (ctx.key) {
-      request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
-      request.http?.headers.set("authorization", await partnerAuthorization(ctx.key.partner));
+    if (!ctx.key) {
+      request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
+      return;
     }
+    request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
+    const identity = { sub: `partner:${ctx.key.partner}`, name: ctx.key.partner, roles: ["partner" as const], region: "US", adult: false, exp: Math.floor(Date.now() / 1000) + 60 };
+    request.http?.headers.set(SERVICE_HEADER, `Bearer ${await this.signer.tokenFor(this.subgraph, identity)}`);
   }
 }
 
@@ -98,8 +97,13 @@ export interface PartnerEndpointOptions {
   databaseUrl?: string;
   migrate?: boolean;
   production: boolean;
-  /** How often an open partner WebSocket re-checks its key (revocation ends it). */
+  /**
+   * How often open partner WebSockets re-check their key anyway (default 30 s): the safety net
+   * under the revocation NOTIFY, which ends them within about a second on every instance.
+   */
   revalidateMs?: number;
+  /** The gateway's service credential signer (default: from config). */
+  signer?: ServiceSigner;
   /** Operation limits (depth, aliases, cost, tokens), the same as the main endpoint's by default. */
   limits?: OperationLimits;
   /** Requests with an unknown, invalid or revoked key allowed per client address (default 30, then 1 per 2 s). */
@@ -149,12 +153,13 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     };
   }
   const store = await PartnerKeyStore.open(opts.databaseUrl, { migrate: opts.migrate });
+  const signer = opts.signer ?? new ServiceSigner(loadConfig(), "gateway");
   const supergraphSdl = opts.supergraphSdl ?? readPartnerSupergraph();
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
-      new PartnerDataSource({
+      new PartnerDataSource(name, signer, {
         url: opts.subgraphUrls[name as SubgraphName] ?? url,
         fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)),
       }),
@@ -257,17 +262,64 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   /**
    * graphql-ws on /partner/graphql with the stream engineer's executor, planned against
    * the contract. Partners send `{ "x-api-key": ... }` in connection_init (browsers cannot
-   * set WebSocket headers); each connection spends one unit of the key's rate limit, and
-   * the key is re-checked while the socket is open so a revoked key's streams end.
-   * Upstream, the subgraphs see a short-lived token the gateway mints for the partner
+   * set WebSocket headers); each connection spends one unit of the key's rate limit.
+   * Upstream, the gateway's service credential vouches for the partner's identity
    * (`partner:<name>`, role viewer, not adult): the public feed only needs a signed-in caller.
+   *
+   * Revocation: a trigger NOTIFYs `partner_key_changed` (key id) at the commit of a
+   * revocation, rotation or deletion; every instance LISTENs and re-checks that key's open
+   * sockets at once (4401 when it is no longer active). A new subscription re-checks its key
+   * in the database first, so it is refused even before the notification arrives. While the
+   * listener was down, every open socket is re-checked when it is back; the periodic re-check
+   * stays as the last safety net.
    */
   const revalidateMs = opts.revalidateMs ?? 30_000;
   const socketKeys = new WeakMap<object, AuthenticatedKey>();
+  /** Open partner sockets by key uuid. */
+  const openSockets = new Map<string, Set<WebSocket>>();
+  /** A key in its rotation grace period: re-checked when the grace ends. */
+  const graceTimers = new Map<string, NodeJS.Timeout>();
+  const revokedClose = (socket: WebSocket) => socket.close(CloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
+  const recheck = async (keyUuid: string): Promise<void> => {
+    const sockets = openSockets.get(keyUuid);
+    if (!sockets?.size) return;
+    const active = await store.activeUntil(keyUuid);
+    if (!active) {
+      for (const socket of [...sockets]) revokedClose(socket);
+      return;
+    }
+    if (active.expiresAt && !graceTimers.has(keyUuid)) {
+      const timer = setTimeout(() => {
+        graceTimers.delete(keyUuid);
+        void recheck(keyUuid).catch((err: unknown) => logger.warn({ err: String(err) }, "partner key re-check failed"));
+      }, Math.min(2 ** 31 - 1, Math.max(0, active.expiresAt.getTime() - Date.now()) + 50));
+      timer.unref();
+      graceTimers.set(keyUuid, timer);
+    }
+  };
+  const recheckAll = () =>
+    Promise.all([...openSockets.keys()].map((k) => recheck(k))).catch((err: unknown) => logger.warn({ err: String(err) }, "partner key re-check failed"));
+  const listener = new PgListener({
+    databaseUrl: opts.databaseUrl,
+    channel: PARTNER_KEY_CHANNEL,
+    name: "gateway-partner-keys",
+    onNotify: (keyId) => {
+      for (const [keyUuid, sockets] of openSockets) {
+        const key = sockets.size ? socketKeys.get(sockets.values().next().value!) : undefined;
+        if (key?.keyId === keyId) void recheck(keyUuid).catch((err: unknown) => logger.warn({ err: String(err) }, "partner key re-check failed"));
+      }
+    },
+    // Notifications sent while not listening are lost: re-check everything open.
+    onListening: () => void recheckAll(),
+  });
+  await listener.start();
+  const periodic = setInterval(() => void recheckAll(), revalidateMs);
+  periodic.unref();
   const subscriptions = new SubscriptionGateway({
     supergraphSdl,
     urls: { ...opts.subgraphUrls },
     verifier: new TokenVerifier(),
+    signer,
     path: PARTNER_PATH,
     guard: opts.wsGuard,
     authenticate: async (params, socket, request) => {
@@ -289,29 +341,38 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         return null;
       }
       socketKeys.set(socket, auth.key);
-      const timer = setInterval(() => {
-        store.authenticate(presented).then(
-          (again) => {
-            if (!again.ok) socket.close(CloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
-          },
-          (err: unknown) => logger.warn({ err: String(err) }, "partner key re-check failed"),
-        );
-      }, revalidateMs);
-      timer.unref();
-      socket.once("close", () => clearInterval(timer));
-      const ttlSeconds = 12 * 3600;
-      const token = await mintToken(
-        { sub: `partner:${auth.key.partner}`, name: auth.key.partner, roles: ["viewer"], region: "US", adult: false },
-        // A string: jose reads a number as an absolute timestamp.
-        { expiresIn: `${ttlSeconds + 60}s` },
-      );
-      // Counted per partner against WS_MAX_SOCKETS_PER_USER, like a user (and as earnings sees it upstream).
-      return { authorization: `Bearer ${token}`, exp: Math.floor(Date.now() / 1000) + ttlSeconds, principal: `partner:${auth.key.partner}` };
+      let sockets = openSockets.get(auth.key.id);
+      if (!sockets) openSockets.set(auth.key.id, (sockets = new Set()));
+      sockets.add(socket);
+      socket.once("close", () => {
+        sockets.delete(socket);
+        if (sockets.size === 0 && openSockets.get(auth.key.id) === sockets) {
+          openSockets.delete(auth.key.id);
+          clearTimeout(graceTimers.get(auth.key.id));
+          graceTimers.delete(auth.key.id);
+        }
+      });
+      // Revoked between the lookup and now (its NOTIFY may have come before the socket was registered).
+      await recheck(auth.key.id);
+      if (socket.readyState !== socket.OPEN) return null;
+      const exp = Math.floor(Date.now() / 1000) + 12 * 3600;
+      return {
+        authorization: undefined,
+        identity: { sub: `partner:${auth.key.partner}`, name: auth.key.partner, roles: ["viewer"], region: "US", adult: false, exp },
+        exp,
+        // Counted per partner against WS_MAX_SOCKETS_PER_USER, like a user (and as earnings sees it upstream).
+        principal: `partner:${auth.key.partner}`,
+      };
     },
     // Each subscription spends a unit too: one socket must not open unlimited upstream streams.
     beforeSubscribe: async (socket) => {
       const key = socketKeys.get(socket);
       if (!key) return new GraphQLError("not authenticated", { extensions: { code: "UNAUTHENTICATED" } });
+      // Refused at once after a revocation, on every instance, whether or not its NOTIFY arrived yet.
+      if (!(await store.activeUntil(key.id))) {
+        revokedClose(socket);
+        return new GraphQLError("this API key has been revoked or has expired", { extensions: { code: "UNAUTHENTICATED" } });
+      }
       const decision = await store.consume(key);
       if (decision.allowed) return null;
       return new GraphQLError(`rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
@@ -331,6 +392,9 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     attach: (http) => subscriptions.attach(http),
     closeStreams,
     async stop() {
+      clearInterval(periodic);
+      for (const t of graceTimers.values()) clearTimeout(t);
+      await listener.stop();
       await closeStreams();
       await apollo.stop();
       await store.close();

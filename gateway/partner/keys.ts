@@ -2,11 +2,14 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { createDataSource, migrate } from "../../platform/db.js";
 import { CreatePartners1732301000000 } from "./db/migrations/1732301000000-CreatePartners.js";
+import { PartnerKeyChangeNotify1733100000000 } from "./db/migrations/1733100000000-PartnerKeyChangeNotify.js";
 
 /** The gateway owns one PostgreSQL schema, `partners` (API keys and rate-limit state). */
 export const PARTNERS_SCHEMA = "partners";
 /** Applied in order; append, never edit a migration that has shipped. */
-export const partnerMigrations = [CreatePartners1732301000000];
+export const partnerMigrations = [CreatePartners1732301000000, PartnerKeyChangeNotify1733100000000];
+/** NOTIFY channel of a key's revocation, expiry change or deletion (payload: key id), sent by a trigger. */
+export const PARTNER_KEY_CHANNEL = "partner_key_changed";
 
 /**
  * Keys look like `gep_<16 hex key id>_<43 chars base64url secret>` (256 random bits).
@@ -180,6 +183,18 @@ export class PartnerKeyStore {
       const [replaced] = await m.query(`${SELECT_INFO} WHERE id = $1`, [old.id]);
       return { ...fresh, replaced: toInfo(replaced) };
     });
+  }
+
+  /**
+   * Whether the key is usable now, and until when (a rotation grace period): the check of an
+   * open socket's key, one indexed read. null = revoked, expired or gone.
+   */
+  async activeUntil(keyUuid: string): Promise<{ expiresAt: Date | null } | null> {
+    const rows = await this.ds.query(
+      `SELECT expires_at FROM partners.api_keys WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+      [keyUuid],
+    );
+    return rows.length ? { expiresAt: rows[0].expires_at } : null;
   }
 
   /** Verifies a presented key: constant-time hash comparison, then revocation and expiry. */

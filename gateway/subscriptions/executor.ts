@@ -1,6 +1,8 @@
 import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
 import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { loadConfig } from "../../platform/config.js";
+import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { CALLER_INDEPENDENT_FIELDS, SharedEntityFetches } from "./shared-fetches.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
@@ -22,9 +24,18 @@ export interface PlannedSubscription {
   operationContext: ReturnType<typeof buildOperationContext>;
 }
 
-/** Forwards the caller's Authorization (subgraphs verify it again), like the HTTP gateway. */
+/** Signs with the gateway's service credential and forwards the caller's Authorization (subgraphs verify it again), like the HTTP gateway. */
 class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionRequestContext> {
-  willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<SubscriptionRequestContext>): void {
+  constructor(
+    private readonly subgraph: string,
+    private readonly signer: ServiceSigner,
+    config: ConstructorParameters<typeof RemoteGraphQLDataSource<SubscriptionRequestContext>>[0],
+  ) {
+    super(config);
+  }
+
+  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<SubscriptionRequestContext>): Promise<void> {
+    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
     if (context.authorization) request.http?.headers.set("authorization", context.authorization);
     if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
   }
@@ -32,9 +43,11 @@ class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionReque
 
 export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource;
 
+let defaultSigner: ServiceSigner | undefined;
+
 /** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
 export const defaultDataSource: DataSourceFactory = (name, url) =>
-  new AuthForwardingDataSource({ url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) });
+  new AuthForwardingDataSource(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema

@@ -6,6 +6,8 @@ import { createClient, type Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../platform/auth.js";
+import { loadConfig } from "../../platform/config.js";
+import { ServiceSigner, type SignedIdentity } from "../../platform/service-auth.js";
 import { logger } from "../../platform/logger.js";
 import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
@@ -43,6 +45,8 @@ export interface SubscriptionGatewayOptions {
   supergraphSdl: string;
   urls: Record<string, string>;
   verifier: TokenVerifier;
+  /** Signs the upstream connections to subgraphs (default: the gateway's credential from config). */
+  signer?: ServiceSigner;
   /** Results a client may have queued before its subscription is ended as too slow. */
   maxQueue?: number;
   /** A subscription behind by more than maxQueue/4 events for this long is ended (SLOW_CONSUMER). */
@@ -66,7 +70,7 @@ export type ConnectionAuthenticator = (
   socket: WebSocket,
   /** The HTTP upgrade request (client address for per-address limits). */
   request?: IncomingMessage,
-) => Promise<{ authorization: string | undefined; exp?: number; /** Counted against WS_MAX_SOCKETS_PER_USER. */ principal?: string } | null>;
+) => Promise<{ authorization: string | undefined; exp?: number; identity?: SignedIdentity; /** Counted against WS_MAX_SOCKETS_PER_USER. */ principal?: string } | null>;
 
 /** Paths with a WebSocket server per HTTP server; upgrades to any other path get a 404. */
 const upgradePaths = new WeakMap<Server, Set<string>>();
@@ -277,7 +281,10 @@ export class SubscriptionGateway {
     return this.executor.sharedFetches;
   }
 
+  private readonly signer: ServiceSigner;
+
   constructor(private readonly opts: SubscriptionGatewayOptions) {
+    this.signer = opts.signer ?? new ServiceSigner(loadConfig(), "gateway");
     this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
     this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
     // Well below the hard bound: a socket chunk already read when we pause still fits.
@@ -364,6 +371,7 @@ export class SubscriptionGateway {
       const granted = await this.opts.authenticate(params, extra.socket, extra.request);
       if (!granted) return false;
       extra.authorization = granted.authorization;
+      extra.identity = granted.identity;
       if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);
       return granted.principal === undefined || this.opts.guard.identify(extra.socket, granted.principal);
     }
@@ -395,7 +403,8 @@ export class SubscriptionGateway {
       const client = createClient({
         url: wsUrl(url),
         webSocketImpl: TrackedWebSocket,
-        connectionParams: { authorization: extra.authorization },
+        // The service credential (only the gateway may open streams on a subgraph) plus who the viewer is.
+        connectionParams: () => this.signer.connectionParams(service, { authorization: extra.authorization, identity: extra.identity }),
         lazy: true,
         lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
         retryAttempts: 0, // never silently: the client resumes with its cursor

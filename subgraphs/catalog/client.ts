@@ -1,4 +1,5 @@
 import { PgListener } from "../../platform/pg-listener.js";
+import { SERVICE_HEADER, type ServiceSigner } from "../../platform/service-auth.js";
 
 /**
  * The owner read other subgraphs use for the catalog's authoritative price and sendability
@@ -33,6 +34,8 @@ export interface SendableGift {
 }
 
 export interface CatalogClientOptions {
+  /** Signs each request with the caller's service credential (the catalog subgraph answers only signed callers). */
+  signer: ServiceSigner;
   /** The catalog subgraph's GraphQL URL (CATALOG_URL). */
   url: string;
   /** Where to LISTEN for catalog change notifications (the catalog's PostgreSQL). */
@@ -262,7 +265,7 @@ export class CatalogClient {
     try {
       res = await fetch(this.opts.url, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        headers: { "content-type": "application/json", [SERVICE_HEADER]: await this.opts.signer.header("catalog"), ...(authorization ? { authorization } : {}) },
         body: JSON.stringify({ query: batchQuery(groups.map((g) => g.region)), variables, operationName: "GiftsForSending" }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

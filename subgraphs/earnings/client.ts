@@ -1,4 +1,5 @@
 import { PgListener } from "../../platform/pg-listener.js";
+import { SERVICE_HEADER, type ServiceSigner } from "../../platform/service-auth.js";
 
 /**
  * Owner reads of the earnings subgraph for other subgraphs (the wallet's sendGift):
@@ -23,6 +24,8 @@ export interface LiveSessionForGifting {
 }
 
 export interface EarningsClientOptions {
+  /** Signs each request with the caller's service credential (the earnings subgraph answers only signed callers). */
+  signer: ServiceSigner;
   /** The earnings subgraph's GraphQL URL (EARNINGS_URL), e.g. http://127.0.0.1:4003/graphql. */
   url: string;
   /** The database the earnings subgraph NOTIFYs on. */
@@ -145,7 +148,7 @@ export class EarningsClient {
     try {
       res = await fetch(this.opts.url, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        headers: { "content-type": "application/json", [SERVICE_HEADER]: await this.opts.signer.header("earnings"), ...(authorization ? { authorization } : {}) },
         body: JSON.stringify({ query, variables: { id } }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -4,6 +4,7 @@ import { loadConfig } from "../../platform/config.js";
 import type { QueryCounter } from "../../platform/db.js";
 import type { SubgraphDefinition, BaseContext } from "../../platform/subgraph.js";
 import { EarningsClient } from "../earnings/client.js";
+import { ServiceSigner } from "../../platform/service-auth.js";
 import { GiftingService, type SendGiftGuard } from "./domain/gifting.js";
 
 /**
@@ -26,12 +27,15 @@ export interface GiftingServices {
  * (the gateway's token bucket still applies).
  */
 export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}, guard?: SendGiftGuard): GiftingServices {
-  const defaults = loadConfig().subgraphUrls;
+  const config = loadConfig();
+  const defaults = config.subgraphUrls;
+  // The owners answer only signed callers: the wallet signs its owner reads as "wallet".
+  const signer = new ServiceSigner(config, "wallet");
   // The owners NOTIFY on their own database; every subgraph shares the server, so LISTEN where the wallet connects.
   const databaseUrl = (ds.options as { url?: string }).url;
   if (!databaseUrl) throw new Error("wallet: the DataSource has no url to LISTEN on for owner-read invalidations");
-  const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl });
-  const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl });
+  const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl, signer });
+  const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl, signer });
   return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, guard }), giftingPeers: { catalog, earnings } };
 }
 

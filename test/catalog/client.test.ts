@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testSigner } from "../support/http.js";
 import { CatalogClient, CatalogUnavailableError } from "../../subgraphs/catalog/client.js";
 import { pollUntil, startCatalogOnly } from "./support.js";
 
@@ -7,7 +8,7 @@ let client: CatalogClient;
 beforeAll(async () => {
   env = await startCatalogOnly("catclient");
   // A long TTL so that only NOTIFY (or stableUntil) can make a change visible in these tests.
-  client = new CatalogClient({ url: env.catalog.url, databaseUrl: env.db.url, ttlMs: 60_000 });
+  client = new CatalogClient({ url: env.catalog.url, databaseUrl: env.db.url, signer: testSigner("wallet"), ttlMs: 60_000 });
   await client.start();
 });
 afterAll(async () => {
@@ -146,7 +147,7 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
   });
 
   it("bounds its cache: a flood of distinct gift ids never holds more than maxEntries answers", async () => {
-    const small = new CatalogClient({ url: env.catalog.url, databaseUrl: env.db.url, ttlMs: 60_000, maxEntries: 5 });
+    const small = new CatalogClient({ url: env.catalog.url, databaseUrl: env.db.url, signer: testSigner("wallet"), ttlMs: 60_000, maxEntries: 5 });
     await small.start();
     try {
       for (let i = 0; i < 30; i++) await small.giftForSending(`00000000-0000-4000-8000-${String(i).padStart(12, "0")}`, "US");
@@ -159,7 +160,7 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
   });
 
   it("throws CatalogUnavailableError when the catalog cannot be reached, never a guessed price", async () => {
-    const offline = new CatalogClient({ url: "http://127.0.0.1:9/graphql", databaseUrl: env.db.url, timeoutMs: 1000 });
+    const offline = new CatalogClient({ url: "http://127.0.0.1:9/graphql", databaseUrl: env.db.url, signer: testSigner("wallet"), timeoutMs: 1000 });
     await expect(offline.giftForSending("00000000-0000-4000-8000-000000000001", "US")).rejects.toBeInstanceOf(CatalogUnavailableError);
   });
 });

@@ -15,8 +15,8 @@ describe("the catalog through the gateway", () => {
     const res = await stack.gql(`{ giftsForSending(ids: [], region: "US") { id } }`);
     expect(res.data).toBeUndefined();
     expect(res.errors?.[0].extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
-    // ...while the catalog subgraph itself answers it for the wallet.
-    const direct = await post(stack.subgraphs.catalog.url, `{ giftsForSending(ids: [], region: "US") { id } }`);
+    // ...while the catalog subgraph itself answers it for the wallet (a signed caller).
+    const direct = await post(stack.subgraphs.catalog.url, `{ giftsForSending(ids: [], region: "US") { id } }`, {}, { service: "catalog" });
     expect(direct.data).toEqual({ giftsForSending: [] });
   });
 

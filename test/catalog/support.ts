@@ -16,8 +16,8 @@ export async function startCatalogOnly(label: string) {
     db,
     catalog,
     adminToken,
-    /** POST straight to the catalog subgraph. */
-    gql: <T = any>(query: string, variables: Record<string, unknown> = {}, token?: string) => post<T>(catalog.url, query, variables, { token }),
+    /** POST straight to the catalog subgraph, signed as the gateway signs (the catalog answers only signed callers). */
+    gql: <T = any>(query: string, variables: Record<string, unknown> = {}, token?: string) => post<T>(catalog.url, query, variables, { token, service: "catalog" }),
     async giftId(slug: string): Promise<string> {
       const [row] = await catalog.dataSource.query(`SELECT id FROM catalog.gifts WHERE slug = $1`, [slug]);
       if (!row) throw new Error(`no gift ${slug}`);

@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "../../gateway/index.js";
 import { PartnerKeyStore } from "../../gateway/partner/keys.js";
 import { composeSupergraph, type ComposedSchemas } from "../../scripts/compose.js";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
 import { sql } from "../support/db.js";
 import { post, startStack, type Stack } from "../support/stack.js";
+import { makeHost, until } from "../stream/helpers.js";
 
 /**
  * The partner endpoint over real sockets: the whole stack, plus gateways with the
@@ -219,6 +222,97 @@ describe("the partner endpoint /partner/graphql", () => {
     const listed = (await store.list("usage")).find((k) => k.keyId === info.keyId);
     expect(listed?.lastUsedAt).toBeInstanceOf(Date);
     expect(listed?.active).toBe(true);
+  });
+});
+
+/** One partner graphql-ws connection (one socket) that can carry several subscriptions. */
+function partnerSocket(gw: RunningGateway, key: string) {
+  const url = gw.url.replace(/^http/, "ws").replace(/\/graphql$/, "/partner/graphql");
+  const state = { closed: null as { code: number; reason: string } | null };
+  const client: Client = createClient({ url, webSocketImpl: WebSocket, connectionParams: { "x-api-key": key }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+  client.on("closed", (ev) => {
+    const e = ev as { code: number; reason: string };
+    state.closed ??= { code: e.code, reason: String(e.reason) };
+  });
+  const subscribe = (liveSessionId: string) => {
+    const sub = { events: [] as unknown[], errors: [] as any[], closed: null as { code: number; reason: string } | null };
+    client.subscribe(
+      { query: `subscription($id: ID!) { liveGiftFeed(liveSessionId: $id) { id } }`, variables: { id: liveSessionId } },
+      {
+        next: (v) => (v.errors ? sub.errors.push(...v.errors) : sub.events.push(v.data)),
+        error: (e) => {
+          if (Array.isArray(e)) sub.errors.push(...e);
+          else if (e && typeof (e as { code?: unknown }).code === "number") sub.closed = { code: (e as { code: number }).code, reason: String((e as { reason?: string }).reason) };
+          else sub.errors.push({ message: String(e) });
+        },
+        complete: () => undefined,
+      },
+    );
+    return sub;
+  };
+  return { state, subscribe, dispose: () => client.dispose() };
+}
+
+async function liveSessionOf(hostId: string): Promise<string> {
+  await makeHost(stack, hostId);
+  const s = await stack.subgraphs.earnings.services.sessions.start({ id: hostId, name: hostId, roles: ["host"], region: "US", adult: true, exp: undefined }, "Revocation show");
+  return s.id;
+}
+
+/** Waits until `n` more subscriptions reached the earnings stream (the partner's feed is really open). */
+async function openedUpstream(n: number, open: () => void): Promise<void> {
+  const before = stack.subgraphs.earnings.services.stream.stats.opened;
+  open();
+  await until(() => stack.subgraphs.earnings.services.stream.stats.opened >= before + n, "the partner subscriptions to reach earnings");
+}
+
+describe("revoking a partner key with open WebSockets", () => {
+  it("closes the key's open sockets on every gateway instance within about a second (NOTIFY, not the 30 s re-check)", async () => {
+    const { key, info } = await store.create({ partner: "live-revokee", ratePerMinute: 600 });
+    const session = await liveSessionOf("host-rv1");
+    const a = partnerSocket(gateway, key);
+    const b = partnerSocket(second, key);
+    try {
+      await openedUpstream(2, () => {
+        a.subscribe(session);
+        b.subscribe(session);
+      });
+      await store.revoke({ keyId: info.keyId });
+      // The periodic re-check of these gateways runs every 30 s: only the notification can close them this soon.
+      await until(() => a.state.closed !== null && b.state.closed !== null, "both instances to close the revoked key's sockets", 3_000);
+      expect(a.state.closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+      expect(b.state.closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+
+  it("refuses a new subscription on an open socket at once, even before any notification arrives", async () => {
+    const { key, info } = await store.create({ partner: "quiet-revokee", ratePerMinute: 600 });
+    const session = await liveSessionOf("host-rv2");
+    const socket = partnerSocket(second, key);
+    const db = await sql(stack.databaseUrl);
+    try {
+      await openedUpstream(1, () => socket.subscribe(session));
+      // Revoked without the trigger's NOTIFY (as if it were lost): only the check at subscribe time can refuse.
+      await db.query(`ALTER TABLE partners.api_keys DISABLE TRIGGER api_keys_changed`);
+      try {
+        await store.revoke({ keyId: info.keyId });
+      } finally {
+        await db.query(`ALTER TABLE partners.api_keys ENABLE TRIGGER api_keys_changed`);
+      }
+      expect(socket.state.closed).toBeNull();
+      const late = socket.subscribe(session);
+      await until(() => late.errors.length > 0 || late.closed !== null || socket.state.closed !== null, "the new subscription to be refused", 3_000);
+      expect(late.events).toEqual([]);
+      if (late.errors.length) expect(late.errors[0]).toMatchObject({ extensions: { code: "UNAUTHENTICATED" }, message: expect.stringMatching(/revoked/) });
+      await until(() => socket.state.closed !== null, "the socket to close");
+      expect(socket.state.closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+    } finally {
+      await db.end();
+      await socket.dispose();
+    }
   });
 });
 

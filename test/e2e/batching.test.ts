@@ -21,7 +21,7 @@ describe("entity references are batched with DataLoader", () => {
     const ids: string[] = (await catalog.dataSource.query(`SELECT id FROM catalog.gifts ORDER BY sort_order`)).map((r: { id: string }) => r.id);
     const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: "Gift", id: ids[i % ids.length] }));
     catalog.queries.reset();
-    const res = await post(catalog.url, entities("Gift"), { representations });
+    const res = await post(catalog.url, entities("Gift"), { representations }, { service: "catalog" });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toHaveLength(100);
     expect(res.data._entities[99].id).toBe(ids[99 % ids.length]);
@@ -34,7 +34,7 @@ describe("entity references are batched with DataLoader", () => {
     await earnings.dataSource.query(`INSERT INTO earnings.creators (id, display_name) VALUES ${values}`);
     const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: "Creator", id: `c${i}` }));
     earnings.queries.reset();
-    const res = await post(earnings.url, entities("Creator"), { representations });
+    const res = await post(earnings.url, entities("Creator"), { representations }, { service: "earnings" });
     expect(res.data._entities.map((e: { id: string }) => e.id)).toEqual(representations.map((r) => r.id));
     expect(touching(earnings.queries, "creators")).toHaveLength(1);
   });
@@ -48,7 +48,7 @@ describe("entity references are batched with DataLoader", () => {
       wallet.url,
       `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id wallet { coins } } } }`,
       { representations },
-      { token },
+      { token, service: "wallet" },
     );
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toHaveLength(100);

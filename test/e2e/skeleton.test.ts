@@ -44,7 +44,7 @@ describe("the walking skeleton, through the gateway", () => {
 
   it("subgraphs verify the token themselves: a forged token sent straight to a subgraph is refused", async () => {
     const forged = await mintToken({ sub: "mallory" }, { secret: "not-the-platform-secret-000000000000" });
-    const res = await post(stack.subgraphs.wallet.url, `{ me { id } }`, {}, { token: forged });
+    const res = await post(stack.subgraphs.wallet.url, `{ me { id } }`, {}, { token: forged, service: "wallet" });
     expect(res.status).toBe(401);
     expect(res.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testSigner } from "../support/http.js";
 import { mintToken } from "../../platform/auth.js";
 import { EarningsClient } from "../../subgraphs/earnings/client.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
@@ -18,7 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase("earnclient");
   earnings = await startEarnings({ databaseUrl: db.url, port: 0, poolSize: 4 });
   // A TTL of a minute: anything that becomes visible sooner was invalidated by NOTIFY.
-  client = new EarningsClient({ url: earnings.url, databaseUrl: db.url, ttlMs: 60_000 });
+  client = new EarningsClient({ url: earnings.url, databaseUrl: db.url, signer: testSigner("wallet"), ttlMs: 60_000 });
   await client.start();
 });
 afterAll(async () => {
@@ -34,7 +35,7 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
   it("answers null for a user who is not a creator, and the creator once they act as a host (NOTIFY invalidates the cached null)", async () => {
     expect(await client.hostForGifting("host-a")).toBeNull();
     const token = await hostToken("host-a");
-    const res = await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-a" }]) { ... on User { creatorProfile { id } } } }`, {}, { token });
+    const res = await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-a" }]) { ... on User { creatorProfile { id } } } }`, {}, { token, service: "earnings" });
     expect(res.errors).toBeUndefined();
     await eventually(async () => expect(await client.hostForGifting("host-a")).toEqual({ id: "host-a", canReceive: true }));
   });
@@ -56,20 +57,20 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
 
   it("reports canReceive false for a host whose token says they are not an adult, and follows a refresh of the claim", async () => {
     const minor = await hostToken("host-minor", false);
-    await post(earnings.url, START, { t: "first stream" }, { token: minor });
+    await post(earnings.url, START, { t: "first stream" }, { token: minor, service: "earnings" });
     await eventually(async () => expect(await client.hostForGifting("host-minor")).toEqual({ id: "host-minor", canReceive: false }));
     // Later the identity provider verifies them: the next act refreshes the claim and invalidates the cache.
     const adult = await hostToken("host-minor", true);
-    await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-minor" }]) { ... on User { creatorProfile { id } } } }`, {}, { token: adult });
+    await post(earnings.url, `{ _entities(representations: [{ __typename: "User", id: "host-minor" }]) { ... on User { creatorProfile { id } } } }`, {}, { token: adult, service: "earnings" });
     await eventually(async () => expect(await client.hostForGifting("host-minor")).toEqual({ id: "host-minor", canReceive: true }));
   });
 
   it("reads a live session's host and status, and sees it end", async () => {
     const token = await hostToken("host-live");
-    const started = await post(earnings.url, START, { t: "evening show" }, { token });
+    const started = await post(earnings.url, START, { t: "evening show" }, { token, service: "earnings" });
     const id = started.data.startLiveSession.liveSession.id as string;
     expect(await client.liveSession(id)).toEqual({ id, hostId: "host-live", live: true });
-    await post(earnings.url, END, { id }, { token });
+    await post(earnings.url, END, { id }, { token, service: "earnings" });
     await eventually(async () => expect(await client.liveSession(id)).toEqual({ id, hostId: "host-live", live: false }));
   });
 
@@ -91,7 +92,7 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
 
   it("survives losing its invalidation listener: it forgets what it cached, reconnects, and NOTIFY works again", async () => {
     const token = await hostToken("host-relisten");
-    const started = await post(earnings.url, START, { t: "relisten" }, { token });
+    const started = await post(earnings.url, START, { t: "relisten" }, { token, service: "earnings" });
     const id = started.data.startLiveSession.liveSession.id as string;
     expect(await client.liveSession(id)).toEqual({ id, hostId: "host-relisten", live: true });
     const admin = await sql(db.url);
@@ -108,12 +109,12 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
     }
     const cached = await client.liveSession(id);
     expect(cached?.live).toBe(true);
-    await post(earnings.url, END, { id }, { token });
+    await post(earnings.url, END, { id }, { token, service: "earnings" });
     await eventually(async () => expect(await client.liveSession(id)).toEqual({ id, hostId: "host-relisten", live: false }));
   });
 
   it("caches nothing while it cannot listen for invalidations (a missed NOTIFY must not leave a stale host or session)", async () => {
-    const deaf = new EarningsClient({ url: earnings.url, databaseUrl: "postgres://postgres@127.0.0.1:1/none", ttlMs: 60_000 });
+    const deaf = new EarningsClient({ url: earnings.url, databaseUrl: "postgres://postgres@127.0.0.1:1/none", signer: testSigner("wallet"), ttlMs: 60_000 });
     await deaf.start();
     try {
       await deaf.hostForGifting("host-a");
@@ -125,7 +126,7 @@ describe("EarningsClient (the wallet's owner read of hosts and live sessions)", 
   });
 
   it("fails loudly when the earnings subgraph cannot be reached (never guesses a host exists)", async () => {
-    const down = new EarningsClient({ url: "http://127.0.0.1:1/graphql", databaseUrl: db.url });
+    const down = new EarningsClient({ url: "http://127.0.0.1:1/graphql", databaseUrl: db.url, signer: testSigner("wallet") });
     await expect(down.hostForGifting("host-a")).rejects.toThrow(/earnings owner read failed/);
   });
 });

@@ -239,6 +239,7 @@ describe("batching", () => {
       stack.subgraphs.earnings.url,
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Creator { id lifetimeDiamonds giftsReceived topGifters(period: ALL_TIME, first: 3) { rank coins } } } }`,
       { r: reps },
+      { service: "earnings" },
     );
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toHaveLength(25);

@@ -363,22 +363,22 @@ describe("GiftEvent as a federated entity (wallet's fields)", () => {
     const wallet = stack.subgraphs.wallet;
 
     wallet.queries.reset();
-    const own = await post(wallet.url, ENTITIES, { r: reps }, { token });
+    const own = await post(wallet.url, ENTITIES, { r: reps }, { token, service: "wallet" });
     expect(own.errors).toBeUndefined();
     expect(wallet.queries.queries.filter((q) => q.includes("gift_events"))).toHaveLength(1);
     expect(own.data._entities.map((e: any) => e.senderBalanceAfter)).toEqual([99, 98, 97, 96, 95]);
 
-    const stranger = await post(wallet.url, ENTITIES, { r: reps }, { token: await viewerToken(stack, "stranger") });
+    const stranger = await post(wallet.url, ENTITIES, { r: reps }, { token: await viewerToken(stack, "stranger"), service: "wallet" });
     expect(stranger.errors).toBeUndefined();
     expect(stranger.data._entities.map((e: any) => e.senderBalanceAfter)).toEqual([null, null, null, null, null]);
     expect(stranger.data._entities[0]).toMatchObject({ senderName: "Viewer pia", quantity: 1, coins: 1, sender: { id: "pia" } });
 
-    const admin = await post(wallet.url, ENTITIES, { r: reps.slice(0, 1) }, { token: await viewerToken(stack, "ops", { roles: ["admin"] }) });
+    const admin = await post(wallet.url, ENTITIES, { r: reps.slice(0, 1) }, { token: await viewerToken(stack, "ops", { roles: ["admin"] }), service: "wallet" });
     expect(admin.data._entities[0].senderBalanceAfter).toBe(99);
   });
 
   it("answers null for an unknown or malformed gift event id", async () => {
-    const res = await post(stack.subgraphs.wallet.url, ENTITIES, { r: [{ __typename: "GiftEvent", id: "00000000-0000-4000-8000-000000000000" }, { __typename: "GiftEvent", id: "nope" }] });
+    const res = await post(stack.subgraphs.wallet.url, ENTITIES, { r: [{ __typename: "GiftEvent", id: "00000000-0000-4000-8000-000000000000" }, { __typename: "GiftEvent", id: "nope" }] }, { service: "wallet" });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toEqual([null, null]);
   });

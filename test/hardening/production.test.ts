@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_JWT_SECRET, loadConfig } from "../../platform/config.js";
+import { DEV_JWT_SECRET, DEV_SERVICE_SECRET, loadConfig } from "../../platform/config.js";
 import { formatError } from "../../platform/http.js";
 import { startGateway, type RunningGateway } from "../../gateway/index.js";
 import { composeSupergraph } from "../../scripts/compose.js";
@@ -8,11 +8,15 @@ import { startStack, type Stack } from "../support/stack.js";
 
 let stack: Stack;
 let prod: RunningGateway;
+const SERVICE_SECRET = "service-secret-for-this-test-only-0123456789";
+const savedServiceSecret = process.env.SERVICE_SECRET;
 beforeAll(async () => {
+  // The subgraphs (development mode) and the production gateway share one service secret.
+  process.env.SERVICE_SECRET = SERVICE_SECRET;
   stack = await startStack("production");
   const saved = { ...process.env };
   // Production configuration is read once at start-up.
-  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: "production-secret-for-this-test-only-0123456789", PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789" });
+  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: "production-secret-for-this-test-only-0123456789", PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
   try {
     prod = await startGateway({
       port: 0,
@@ -26,6 +30,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await prod?.stop();
   await stack?.stop();
+  if (savedServiceSecret === undefined) delete process.env.SERVICE_SECRET;
+  else process.env.SERVICE_SECRET = savedServiceSecret;
 });
 
 describe("production mode", () => {
@@ -33,7 +39,17 @@ describe("production mode", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET, PAYMENT_WEBHOOK_SECRET: "x".repeat(32) })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "short", PAYMENT_WEBHOOK_SECRET: "x".repeat(32) })).toThrow(/32/);
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32) }).env).toBe("production");
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32), SERVICE_SECRET: "s".repeat(32) }).env).toBe("production");
+  });
+
+  it("refuses to start without a service secret of its own (unset, the development one, short, or equal to JWT_SECRET)", () => {
+    const base = { NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32) };
+    expect(() => loadConfig(base)).toThrow(/SERVICE_SECRET must be set/);
+    expect(() => loadConfig({ ...base, SERVICE_SECRET: "" })).toThrow(/SERVICE_SECRET must be set/);
+    expect(() => loadConfig({ ...base, SERVICE_SECRET: DEV_SERVICE_SECRET })).toThrow(/SERVICE_SECRET must be set/);
+    expect(() => loadConfig({ ...base, SERVICE_SECRET: "short-secret" })).toThrow(/SERVICE_SECRET must be at least 32/);
+    expect(() => loadConfig({ ...base, SERVICE_SECRET: "p".repeat(40) })).toThrow(/SERVICE_SECRET must differ from JWT_SECRET/);
+    expect(loadConfig({ ...base, SERVICE_SECRET: "s".repeat(32) }).serviceSecret).toBe("s".repeat(32));
   });
 
   it("turns introspection off on the public endpoint", async () => {

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SignJWT } from "jose";
 import { mintToken } from "../../platform/auth.js";
+import { loadConfig } from "../../platform/config.js";
+import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { signPayload } from "../../platform/signature.js";
 import type { GraphQLResponse, Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";
@@ -55,6 +58,22 @@ async function gql(query: string, variables: Record<string, unknown> = {}, token
   }
   return { code: codeOf(parsed), status: res.status, body };
 }
+
+/** Straight to a subgraph, bypassing the gateway (service credential only when given in headers). */
+async function direct(subgraph: "wallet" | "catalog" | "earnings", query: string, variables: Record<string, unknown> = {}, token?: string, headers: Record<string, string> = {}): Promise<Outcome> {
+  const res = await fetch(stack.subgraphs[subgraph].url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.text();
+  try {
+    return { code: codeOf({ status: res.status, ...JSON.parse(body) }), status: res.status, body };
+  } catch {
+    return { code: `HTTP_${res.status}`, status: res.status, body };
+  }
+}
+const serviceHeader = (value: string) => ({ [SERVICE_HEADER]: value });
 
 async function raw(body: string, headers: Record<string, string> = {}): Promise<Outcome> {
   const res = await fetch(stack.gateway.url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
@@ -202,6 +221,22 @@ const cases: Case[] = [
   { name: "giftReceived without a token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, null) },
   { name: "giftReceived with an expired token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.expiredHost) },
   { name: "giftReceived with an alg:none token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.algNone) },
+  // Tokens must expire, within JWT_MAX_LIFETIME_SECONDS (a day).
+  { name: "sendGift with a token without exp", code: "UNAUTHENTICATED", run: () => gql(SEND, { input: sendInput() }, T.noExp) },
+  { name: "recharge with a 30-day token", code: "UNAUTHENTICATED", run: () => gql(RECHARGE, { input: rechargeInput() }, T.month) },
+  { name: "giftReceived with a token without exp", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.noExpHost) },
+  { name: "giftReceived with a 30-day token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.monthHost) },
+
+  // ---- straight to a subgraph: only signed callers (the gateway, owner-read clients) get answers
+  { name: "sendGift straight to the wallet with a valid user token but no service credential", code: "UNAUTHENTICATED", run: () => direct("wallet", SEND, { input: sendInput() }, T.alice) },
+  { name: "recharge straight to the wallet with a forged service credential", code: "UNAUTHENTICATED", run: () => direct("wallet", RECHARGE, { input: rechargeInput() }, T.alice, serviceHeader(T.forgedService)) },
+  { name: "sendGift straight to the wallet with the catalog's service credential", code: "UNAUTHENTICATED", run: () => direct("wallet", SEND, { input: sendInput() }, T.alice, serviceHeader(T.catalogService)) },
+  { name: "requestPayout straight to earnings with a user token as the service credential", code: "UNAUTHENTICATED", run: () => direct("earnings", PAYOUT, { input: payoutInput() }, T.hank, serviceHeader(`Bearer ${T.hank}`)) },
+  { name: "hostForGifting straight to earnings, anonymous", code: "UNAUTHENTICATED", run: () => direct("earnings", `{ hostForGifting(hostId: "rel-hank") { id canReceive } }`) },
+  { name: "liveSessionForGifting straight to earnings, anonymous", code: "UNAUTHENTICATED", run: () => direct("earnings", `query($id: ID!) { liveSessionForGifting(id: $id) { hostId live } }`, { id: S.hankSession }) },
+  { name: "giftsForSending straight to the catalog, anonymous", code: "UNAUTHENTICATED", run: () => direct("catalog", `query($ids: [ID!]!) { giftsForSending(ids: $ids, region: "US") { coinCost } }`, { ids: [S.giftId] }) },
+  { name: "_entities GiftEvent straight to the wallet, anonymous", code: "UNAUTHENTICATED", run: () => direct("wallet", `query($r: [_Any!]!) { _entities(representations: $r) { ... on GiftEvent { sender { id } coins } } }`, { r: [{ __typename: "GiftEvent", id: ZERO_UUID }] }) },
+  { name: "_service sdl straight to the catalog, anonymous", code: "UNAUTHENTICATED", run: () => direct("catalog", `{ _service { sdl } }`) },
 
   // ---- someone else's things (IDOR) and roles
   { name: "someone else's wallet through the User entity", code: "FORBIDDEN", run: () => gql(`{ creator(id: "rel-hank") { user { wallet { coins } } } }`, {}, T.mallory) },
@@ -332,6 +367,18 @@ beforeAll(async () => {
   T.wrongAudience = await mintToken({ sub: "rel-alice" }, { audience: "some-other-app" });
   T.wrongIssuer = await mintToken({ sub: "rel-alice" }, { issuer: "https://evil.example" });
   T.algNone = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "rel-hank", roles: ["viewer", "host", "admin"], iss: "gift-economy-idp", aud: "gift-economy", exp: past + 3600, adult: true })}.`;
+  const config = loadConfig();
+  const timed = (sub: string, roles: string[], exp: number | null) => {
+    const jwt = new SignJWT({ roles, region: "US", adult: true }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(sub).setIssuer(config.jwtIssuer).setAudience(config.jwtAudience).setIssuedAt();
+    return (exp === null ? jwt : jwt.setExpirationTime(exp)).sign(new TextEncoder().encode(config.jwtSecret));
+  };
+  const month = Math.floor(Date.now() / 1000) + 30 * 86_400;
+  T.noExp = await timed("rel-alice", ["viewer"], null);
+  T.month = await timed("rel-alice", ["viewer"], month);
+  T.noExpHost = await timed("rel-hank", ["viewer", "host"], null);
+  T.monthHost = await timed("rel-hank", ["viewer", "host"], month);
+  T.forgedService = `Bearer ${await new ServiceSigner({ serviceSecret: "an-attacker-service-secret-long-enough-0123456789" }, "gateway").token("wallet")}`;
+  T.catalogService = `Bearer ${await new ServiceSigner(config, "gateway").token("catalog")}`;
   const [h, , sig] = T.alice.split(".");
   T.tampered = `${h}.${b64({ ...JSON.parse(Buffer.from(T.alice.split(".")[1], "base64url").toString()), sub: "rel-hank", roles: ["admin"] })}.${sig}`;
 

@@ -53,7 +53,7 @@ export async function recharge(stack: Stack, jwt: string, a: RechargeArgs) {
 
 /** recharge straight to the wallet subgraph (verifies the token itself); used where the gateway's per-user burst limit would hide the wallet's own behaviour. */
 export async function rechargeDirect(stack: Stack, jwt: string, a: RechargeArgs) {
-  const res = await post(stack.subgraphs.wallet.url, RECHARGE, { input: rechargeInput(a) }, { token: jwt });
+  const res = await post(stack.subgraphs.wallet.url, RECHARGE, { input: rechargeInput(a) }, { token: jwt, service: "wallet" });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data.recharge as { order: any; userErrors: any[] };
 }

@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import type { TokenVerifier } from "../../../platform/auth.js";
 import type { Config } from "../../../platform/config.js";
 import { WsGuard } from "../../../platform/ws-limits.js";
+import type { ServiceVerifier } from "../../../platform/service-auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
@@ -23,6 +24,7 @@ export async function attachGiftStream<C>(
   services: { stream: FeedHub },
   schema: GraphQLSchema,
   verifier: TokenVerifier,
+  serviceVerifier: ServiceVerifier,
   context: (base: BaseContext) => C,
   config: Config,
 ): Promise<() => Promise<void>> {
@@ -30,7 +32,7 @@ export async function attachGiftStream<C>(
   // The same WebSocket bounds and operation limits as the gateway's endpoints; the callers are
   // gateways, so the per-address cap is the internal one (see Config.internalWs).
   const guard = new WsGuard({ settings: config.internalWs, trustProxyHops: config.trustProxyHops, production: config.env === "production" });
-  const ws = attachStreamServer({ http, schema, verifier, context, guard });
+  const ws = attachStreamServer({ http, schema, verifier, serviceVerifier, context, guard });
   return async () => {
     await ws.stop();
     await services.stream.stop();

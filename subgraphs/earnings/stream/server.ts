@@ -5,13 +5,16 @@ import { useServer } from "graphql-ws/use/ws";
 import type { TokenVerifier } from "../../../platform/auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { logger } from "../../../platform/logger.js";
-import { failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
+import type { ServiceVerifier } from "../../../platform/service-auth.js";
+import { failingIterator, verifySignedConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
 import type { WsGuard } from "../../../platform/ws-limits.js";
 
 export interface StreamServerOptions<C> {
   http: Server;
   schema: GraphQLSchema;
   verifier: TokenVerifier;
+  /** Only signed callers (the gateway) may open streams; the viewer comes from their forwarded token. */
+  serviceVerifier: ServiceVerifier;
   /** Builds the same per-operation context as HTTP requests get. */
   context: (base: BaseContext) => C;
   path?: string;
@@ -26,7 +29,7 @@ export function attachStreamServer<C>(opts: StreamServerOptions<C>): { stop(): P
     {
       schema: opts.schema,
       ...opts.guard.graphqlWsOptions<Record<string, unknown>, WsConnection>(() => opts.schema),
-      onConnect: async (ctx) => (await verifyConnection(ctx.extra, ctx.connectionParams, opts.verifier)) && opts.guard.identify(ctx.extra.socket, ctx.extra.user!.id),
+      onConnect: async (ctx) => (await verifySignedConnection(ctx.extra, ctx.connectionParams, opts.verifier, opts.serviceVerifier)) && opts.guard.identify(ctx.extra.socket, ctx.extra.user!.id),
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },
