@@ -15,11 +15,15 @@ import { startStack, type Stack } from "../support/stack.js";
 let stack: Stack;
 let prod: RunningGateway;
 const PROD_SECRET = "production-secret-for-this-test-only-0123456789";
+const SERVICE_SECRET = "service-secret-for-this-test-only-0123456789";
+const savedServiceSecret = process.env.SERVICE_SECRET;
 beforeAll(async () => {
+  // The subgraphs (development mode) and the production gateway share one service secret.
+  process.env.SERVICE_SECRET = SERVICE_SECRET;
   stack = await startStack("schemaleaks");
   const saved = { ...process.env };
   // Production configuration is read once at start-up (as in production.test.ts).
-  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: PROD_SECRET, PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789" });
+  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: PROD_SECRET, PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
   try {
     prod = await startGateway({
       port: 0,
@@ -31,6 +35,8 @@ beforeAll(async () => {
   }
 }, 60_000);
 afterAll(async () => {
+  if (savedServiceSecret === undefined) delete process.env.SERVICE_SECRET;
+  else process.env.SERVICE_SECRET = savedServiceSecret;
   await prod?.stop();
   await stack?.stop();
 });
@@ -87,14 +93,14 @@ describe("introspection aliases count", () => {
 
 describe("operation limits in the subgraphs' own HTTP pipeline", () => {
   it("a 500-alias query straight to the catalog is refused (it answered 959 KB before): over 2,000 tokens, TOO_MANY_TOKENS", async () => {
-    const res = await post(stack.subgraphs.catalog.url, `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }`);
+    const res = await post(stack.subgraphs.catalog.url, `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }`, {}, { service: "catalog" });
     expect(res.status).toBe(400);
     expect(res.errors?.[0].extensions?.code).toBe("TOO_MANY_TOKENS");
     expect(res.data).toBeUndefined();
   });
 
   it("31 aliases straight to the catalog (under the token limit) are refused with TOO_MANY_ALIASES", async () => {
-    const res = await post(stack.subgraphs.catalog.url, `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }`);
+    const res = await post(stack.subgraphs.catalog.url, `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }`, {}, { service: "catalog" });
     expect(res.status).toBe(400);
     expect(res.errors?.[0].extensions?.code).toBe("TOO_MANY_ALIASES");
     expect(res.data).toBeUndefined();
@@ -106,7 +112,8 @@ describe("operation limits in the subgraphs' own HTTP pipeline", () => {
     ["earnings", "QUERY_TOO_DEEP", `{ creator(id: "x") { ${"user { creatorProfile { ".repeat(7)}id${" } }".repeat(7)} } }`],
     ["wallet", "TOO_MANY_ALIASES", `{ ${Array.from({ length: 31 }, (_, i) => `c${i}: coinPackages { id }`).join(" ")} }`],
   ] as const)("%s refuses a direct request with %s", async (name, code, query) => {
-    const res = await post(stack.subgraphs[name].url, query);
+    // Signed as the gateway: the limits hold even for a caller that is allowed in.
+    const res = await post(stack.subgraphs[name].url, query, {}, { service: name });
     expect(res.status).toBe(400);
     expect(res.errors?.[0].extensions?.code).toBe(code);
   });

@@ -5,6 +5,7 @@ import { PartnerKeyStore } from "../../gateway/partner/keys.js";
 import { WsCloseCode } from "../../platform/ws.js";
 import { composeSupergraph } from "../../scripts/compose.js";
 import { connectRaw, openRaw, subscribeRaw, type RawWs } from "../support/raw-ws.js";
+import { testSigner } from "../support/http.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, credit, item, makeHost } from "../stream/helpers.js";
 
@@ -20,6 +21,7 @@ let capped: RunningGateway;
 let store: PartnerKeyStore;
 let partnerKey: string;
 let hostToken: string;
+let earningsParams: Record<string, unknown>;
 const CAPS = { maxSocketsPerUser: 3, maxSocketsPerAddress: 8, initTimeoutMs: 30_000 };
 
 beforeAll(async () => {
@@ -38,6 +40,8 @@ beforeAll(async () => {
   partnerKey = (await store.create({ partner: "ws-limits-co", ratePerMinute: 100_000, burst: 100_000 })).key;
   await makeHost(stack, "wsl-host");
   hostToken = await stack.token({ sub: "wsl-host", roles: ["viewer", "host"] });
+  // Earnings answers only signed callers (the gateway's service credential), carrying the viewer's token.
+  earningsParams = await testSigner().connectionParams("earnings", { authorization: `Bearer ${hostToken}` });
 }, 60_000);
 afterAll(async () => {
   await store?.close();
@@ -55,7 +59,7 @@ type Endpoint = { name: string; url: string; params: Record<string, unknown>; fi
 function endpoint(name: (typeof ENDPOINTS)[number]): Endpoint {
   if (name === "gateway /graphql") return { name, url: stack.gateway.url, params: bearer(hostToken), field: `giftReceived(hostId: "wsl-host")` };
   if (name === "partner /partner/graphql") return { name, url: partnerUrl(), params: { "x-api-key": partnerKey }, field: `liveGiftFeed(liveSessionId: "s")` };
-  return { name, url: stack.subgraphs.earnings.url, params: bearer(hostToken), field: `giftReceived(hostId: "wsl-host")` };
+  return { name, url: stack.subgraphs.earnings.url, params: earningsParams, field: `giftReceived(hostId: "wsl-host")` };
 }
 
 describe("message size: every WebSocket message is bounded (WS_MAX_MESSAGE_BYTES, 64 KiB), closed with 1009", () => {
