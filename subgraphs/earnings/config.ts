@@ -30,6 +30,13 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+/** The gift.sent consumer: how many partitions (by host) its work is split into across instances. */
+export function loadConsumerPartitions(env: NodeJS.ProcessEnv = process.env): number {
+  const n = positiveInt(env, "EARNINGS_CONSUMER_PARTITIONS", 64);
+  if (n > 1024) throw new Error(`EARNINGS_CONSUMER_PARTITIONS must be at most 1024, got ${n}`);
+  return n;
+}
+
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env, base: Config = loadConfig(env)): WebhookConfig {
   return {
     production: base.env === "production",

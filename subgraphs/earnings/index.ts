@@ -14,7 +14,7 @@ import { attachGiftStream, withGiftStream } from "./stream/index.js";
 import { creatorLoader } from "./schema/creator.js";
 import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-session.js";
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
-import { loadWebhookConfig } from "./config.js";
+import { loadConsumerPartitions, loadWebhookConfig } from "./config.js";
 import { WebhookDispatcher } from "./domain/webhooks/dispatcher.js";
 import { WebhookService } from "./domain/webhooks/service.js";
 
@@ -28,7 +28,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
-      credits: new GiftCreditConsumer(ds),
+      credits: new GiftCreditConsumer(ds, { partitions: loadConsumerPartitions() }),
       leaderboards: new LeaderboardService(ds),
       payouts: new PayoutService(ds, creators),
       shares: new RevenueShareService(ds),
