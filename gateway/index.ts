@@ -5,14 +5,15 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AuthError, TokenVerifier, type AuthUser } from "../platform/auth.js";
-import { loadConfig } from "../platform/config.js";
+import { loadConfig, type WsLimitSettings } from "../platform/config.js";
 import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
 import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
+import { WsGuard } from "../platform/ws-limits.js";
 import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   /** Bad partner keys allowed per client address before it is refused (see startPartnerEndpoint). */
   partnerInvalidKeyLimit?: BucketRule;
   limits?: Partial<OperationLimits>;
+  /** WebSocket bounds over the configured ones (WS_MAX_*): tests and load tests with many sockets from one address. */
+  ws?: Partial<WsLimitSettings>;
   /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
   rateLimiter?: RateLimiter;
   /** Timeout for each subgraph fetch. */
@@ -59,6 +62,8 @@ export interface RunningGateway extends RunningServer {
   rateLimiter: RateLimiter;
   /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
   subscriptions: SubscriptionGateway;
+  /** The WebSocket bounds of both endpoints (one per process: per-user and per-address caps count across them). */
+  wsGuard: WsGuard;
 }
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGateway> {
@@ -74,10 +79,11 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
   });
   const verifier = new TokenVerifier(config);
-  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
-  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const wsGuard = new WsGuard({ settings: { ...config.ws, ...opts.ws }, limits, trustProxyHops: config.trustProxyHops, production });
+  // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
+  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier, guard: wsGuard });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
@@ -87,6 +93,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       // Our process owns the signals (runMain / supervisor); Apollo's own handler races it and hangs stop().
       stopOnTerminationSignals: false,
       csrfPrevention: true,
+      // No "Did you mean …?" in production: with introspection off, suggestions would still reveal the schema.
+      hideSchemaDetailsFromClientErrors: production,
       formatError,
       allowBatchedHttpRequests: true,
       plugins: [
@@ -106,6 +114,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     revalidateMs: opts.partnerRevalidateMs,
     invalidKeyLimit: opts.partnerInvalidKeyLimit,
     limits,
+    wsGuard,
+    trustProxyHops: config.trustProxyHops,
   });
   const server = await startGraphQLHttpServer<GatewayContext>({
     name: "gateway",
@@ -144,6 +154,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     gateway,
     rateLimiter,
     subscriptions,
+    wsGuard,
     stop: async () => {
       await subscriptions.stop(); // close sockets with a reason before HTTP drains
       await partner.closeStreams();

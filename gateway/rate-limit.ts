@@ -1,6 +1,9 @@
-import { GraphQLError, Kind } from "graphql";
+import { GraphQLError } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { IncomingMessage } from "node:http";
+import { collectRootFields } from "../platform/limits.js";
+
+// Moved to platform/http.ts (the WebSocket guards need it too); re-exported for existing callers.
+export { clientAddress } from "../platform/http.js";
 
 /**
  * Per-user token buckets for money mutations. In-memory per gateway instance: with N
@@ -77,40 +80,28 @@ export class RateLimiter {
   }
 }
 
-/**
- * The client's address for per-address limits: the socket's peer, or, behind `trustedProxyHops`
- * proxies (TRUST_PROXY_HOPS), the address the outermost trusted one saw (X-Forwarded-For read from
- * the right, so a client cannot pick its own).
- */
-export function clientAddress(req: IncomingMessage, trustedProxyHops = Number(process.env.TRUST_PROXY_HOPS ?? 0)): string {
-  const peer = req.socket.remoteAddress ?? "unknown";
-  if (!(trustedProxyHops > 0)) return peer;
-  const forwarded = String(req.headers["x-forwarded-for"] ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return forwarded[forwarded.length - trustedProxyHops] ?? forwarded[0] ?? peer;
-}
-
 export function rateLimitError(action: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(`too many ${action} requests; retry in ${retryAfterSeconds}s`, {
     extensions: { code: "RATE_LIMITED", retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
   });
 }
 
-/** Apollo plugin: one token per money mutation field in the operation, per signed-in user. */
+/**
+ * Apollo plugin: one token per money mutation field the operation executes, per signed-in user.
+ * Fields are collected as graphql-js executes them (fragments, inline fragments, @skip/@include,
+ * aliases), so `... on Mutation { sendGift }` or a named fragment costs the same as `sendGift`.
+ */
 export function moneyRateLimitPlugin(limiter: RateLimiter, userOf: (ctx: any) => string | undefined): ApolloServerPlugin<any> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, contextValue }) {
+        async didResolveOperation({ operation, contextValue, schema, document, request }) {
           if (operation?.operation !== "mutation") return;
           const userId = userOf(contextValue);
           if (!userId) return; // the subgraph answers UNAUTHENTICATED
-          for (const sel of operation.selectionSet.selections) {
-            if (sel.kind !== Kind.FIELD) continue;
-            const wait = limiter.take(userId, sel.name.value);
-            if (wait > 0) throw rateLimitError(sel.name.value, wait);
+          for (const field of collectRootFields(schema, document, operation, request.variables)) {
+            const wait = limiter.take(userId, field);
+            if (wait > 0) throw rateLimitError(field, wait);
           }
         },
       };

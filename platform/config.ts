@@ -1,6 +1,22 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
 export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
 
+/** Bounds of every graphql-ws endpoint (platform/ws-limits.ts): the gateway's, the partner endpoint's, the earnings stream's. */
+export interface WsLimitSettings {
+  /** WS_MAX_MESSAGE_BYTES: a larger message closes the socket with 1009 before it is buffered. */
+  maxMessageBytes: number;
+  /** WS_MAX_SUBSCRIPTIONS_PER_SOCKET: one more is refused with TOO_MANY_SUBSCRIPTIONS (socket stays open). */
+  maxSubscriptionsPerSocket: number;
+  /** WS_MAX_SOCKETS_PER_USER: per process, counted across all of its WebSocket endpoints (close 4429). */
+  maxSocketsPerUser: number;
+  /** WS_MAX_SOCKETS_PER_ADDRESS: per process, counted from the upgrade on, before authentication (close 4429). */
+  maxSocketsPerAddress: number;
+  /** WS_INIT_TIMEOUT_MS: a socket without connection_init by then is closed with 4408. */
+  initTimeoutMs: number;
+  /** WS_MAX_PINGS_PER_MINUTE: graphql-ws pings and WebSocket ping frames, burst of a sixth of it (at least 5); more closes with 1008. */
+  maxPingsPerMinute: number;
+}
+
 export interface Config {
   env: "development" | "production" | "test";
   databaseUrl: string | undefined;
@@ -14,6 +30,36 @@ export interface Config {
   cdnBaseUrl: string;
   webhookSecret: string;
   logLevel: string;
+  /** TRUST_PROXY_HOPS: proxies in front whose X-Forwarded-For is trusted for the client address. */
+  trustProxyHops: number;
+  /** Edge WebSocket endpoints (gateway /graphql and /partner/graphql). */
+  ws: WsLimitSettings;
+  /**
+   * The earnings stream server's callers are gateways: one address carries every viewer of a
+   * gateway, so its per-address cap is WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS instead (the other
+   * bounds are the same).
+   */
+  internalWs: WsLimitSettings;
+}
+
+function count(name: string, fallback: number, env: NodeJS.ProcessEnv, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${raw}`);
+  return n;
+}
+
+export function loadWsLimits(env: NodeJS.ProcessEnv = process.env): { ws: WsLimitSettings; internalWs: WsLimitSettings } {
+  const ws: WsLimitSettings = {
+    maxMessageBytes: count("WS_MAX_MESSAGE_BYTES", 64 * 1024, env, 1024),
+    maxSubscriptionsPerSocket: count("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 20, env),
+    maxSocketsPerUser: count("WS_MAX_SOCKETS_PER_USER", 16, env),
+    maxSocketsPerAddress: count("WS_MAX_SOCKETS_PER_ADDRESS", 256, env),
+    initTimeoutMs: count("WS_INIT_TIMEOUT_MS", 3000, env, 100),
+    maxPingsPerMinute: count("WS_MAX_PINGS_PER_MINUTE", 60, env),
+  };
+  return { ws, internalWs: { ...ws, maxSocketsPerAddress: count("WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS", 20_000, env) } };
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -55,5 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdnBaseUrl: (env.CDN_BASE_URL ?? "https://cdn.example.com/gifts").replace(/\/$/, ""),
     webhookSecret,
     logLevel: env.LOG_LEVEL ?? (mode === "test" ? "silent" : "info"),
+    trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),
+    ...loadWsLimits(env),
   };
 }

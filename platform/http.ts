@@ -7,6 +7,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { isTransientDatabaseError } from "./db.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
 import { currentRequestId, requestContext } from "./request-context.js";
@@ -41,6 +42,21 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/**
+ * The client's address for per-address limits: the socket's peer, or, behind `trustedProxyHops`
+ * proxies (TRUST_PROXY_HOPS), the address the outermost trusted one saw (X-Forwarded-For read from
+ * the right, so a client cannot pick its own).
+ */
+export function clientAddress(req: IncomingMessage, trustedProxyHops: number): string {
+  const peer = req.socket.remoteAddress ?? "unknown";
+  if (!(trustedProxyHops > 0)) return peer;
+  const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return forwarded[forwarded.length - trustedProxyHops] ?? forwarded[0] ?? peer;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -99,8 +115,13 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   onStop?: () => Promise<void>;
   production?: boolean;
   path?: string;
-  /** Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request. */
+  /**
+   * Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request.
+   * Without `apollo` (the subgraphs), defaults to platform/limits.ts's preflight with `limits`.
+   */
   preflight?: (body: unknown) => GraphQLError | null;
+  /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */
+  limits?: OperationLimits;
 }
 
 export interface RunningServer {
@@ -114,6 +135,9 @@ export interface RunningServer {
 export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQLHttpServerOptions<C>): Promise<RunningServer> {
   const httpServer = http.createServer();
   const production = opts.production ?? process.env.NODE_ENV === "production";
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  // Subgraphs are reachable without the gateway: they apply the same operation limits themselves.
+  const checkBody = opts.preflight ?? (opts.apollo ? undefined : (body: unknown) => preflight(body, limits));
   const apollo = opts.apollo
     ? opts.apollo(httpServer)
     : new ApolloServer<C>({
@@ -123,10 +147,13 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       // Our process owns the signals (runMain / supervisor); Apollo's own handler races it and hangs stop().
       stopOnTerminationSignals: false,
       csrfPrevention: true,
+      // No "Did you mean …?" in production: suggestions reveal the schema.
+      hideSchemaDetailsFromClientErrors: production,
       formatError,
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginInlineTraceDisabled(),
+        operationLimitsPlugin(limits),
         requestLogPlugin(opts.name),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
         ...(opts.plugins ?? []),
@@ -189,7 +216,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         parsed = body.toString("utf8");
       }
     }
-    const refused = parsed !== undefined ? opts.preflight?.(parsed) : null;
+    const refused = parsed !== undefined ? checkBody?.(parsed) : null;
     if (refused) {
       const http = refused.extensions.http as { status?: number } | undefined;
       const { http: _h, ...extensions } = refused.extensions;

@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import type { GraphQLSchema } from "graphql";
 import { GraphQLError } from "graphql";
 import { AuthError, TokenVerifier, type AuthUser } from "./auth.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, type Config } from "./config.js";
 import { createDataSource, databaseAnswers, migrate, type DataSourceOptions, type QueryCounter } from "./db.js";
 import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } from "./http.js";
 import { logger } from "./logger.js";
@@ -32,8 +32,8 @@ export interface SubgraphDefinition<S, C extends BaseContext> {
   seed?: (dataSource: DataSource) => Promise<unknown>;
   /** Background work (consumers, listeners) started after migrations; returns a stopper. */
   background?: (services: S) => Promise<() => Promise<void>>;
-  /** Attach extra servers (e.g. graphql-ws) to the HTTP server; returns a stopper. */
-  attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier) => Promise<() => Promise<void>>;
+  /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
+  attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, config: Config) => Promise<() => Promise<void>>;
 }
 
 export interface RunningSubgraph<S> extends RunningServer {
@@ -80,7 +80,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     ready: () => databaseAnswers(dataSource),
     routes: def.routes?.(services),
     onServer: async (http) => {
-      if (def.attach) detach = await def.attach(http, services, schema, verifier);
+      if (def.attach) detach = await def.attach(http, services, schema, verifier, config);
     },
     onStop: async () => {
       await detach();

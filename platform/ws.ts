@@ -9,6 +9,18 @@ export enum WsCloseCode {
   Forbidden = 4403,
   /** The server is shutting down: reconnect (to another instance) with your last cursor. */
   GoingAway = 1001,
+  /** Pings faster than WS_MAX_PINGS_PER_MINUTE (RFC 6455 policy violation): a client bug or a flood. */
+  PolicyViolation = 1008,
+  /** A message larger than WS_MAX_MESSAGE_BYTES (RFC 6455 "message too big"); it was never buffered. */
+  MessageTooBig = 1009,
+  /** No connection_init within WS_INIT_TIMEOUT_MS (graphql-ws's own code). */
+  ConnectionInitTimeout = 4408,
+  /**
+   * Too many sockets for this user (WS_MAX_SOCKETS_PER_USER) or client address
+   * (WS_MAX_SOCKETS_PER_ADDRESS), or a partner key over its rate limit: close another socket or
+   * retry later (like HTTP 429).
+   */
+  RateLimited = 4429,
 }
 
 /** What a graphql-ws connection knows about its caller after connection_init. */

@@ -78,6 +78,11 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     JWT_SECRET: jwtSecret,
     PAYMENT_WEBHOOK_SECRET: `whsec_bench_${randomBytes(16).toString("hex")}`,
     LOG_LEVEL: opts.logLevel ?? "info",
+    // The load generator is one address with thousands of viewers (scenario 6): raise the
+    // per-address and per-user WebSocket caps, keep every other bound as production has it.
+    WS_MAX_SOCKETS_PER_ADDRESS: "100000",
+    WS_MAX_SOCKETS_PER_USER: "100000",
+    WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS: "100000",
     ...opts.env,
   };
   const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: opts.serviceLogs ? "inherit" : "ignore", migrate: false });

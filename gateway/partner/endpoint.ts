@@ -10,13 +10,15 @@ import { formatError, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../limits.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../../platform/limits.js";
+import { WsCloseCode } from "../../platform/ws.js";
+import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 
 /** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
-export const RATE_LIMITED_CLOSE = 4429;
+export const RATE_LIMITED_CLOSE = WsCloseCode.RateLimited;
 
 export const PARTNER_PATH = "/partner/graphql";
 
@@ -102,6 +104,10 @@ export interface PartnerEndpointOptions {
   limits?: OperationLimits;
   /** Requests with an unknown, invalid or revoked key allowed per client address (default 30, then 1 per 2 s). */
   invalidKeyLimit?: BucketRule;
+  /** The gateway's WebSocket bounds (shared with /graphql: per-user and per-address caps count across both). */
+  wsGuard: WsGuard;
+  /** TRUST_PROXY_HOPS, for the client address of per-address limits. */
+  trustProxyHops: number;
 }
 
 const INVALID_KEY = "invalid API key";
@@ -158,6 +164,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     // The contract is the published partner API: partners generate clients from it.
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: opts.production,
     csrfPrevention: true,
     formatError,
     plugins: [contractOperationsOnly, operationLimitsPlugin(limits), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
@@ -181,7 +188,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
 
   async function context(req: IncomingMessage, requestId: string): Promise<PartnerContext> {
     const header = req.headers["x-api-key"];
-    const auth = await authenticateFrom(clientAddress(req), typeof header === "string" ? header : undefined);
+    const auth = await authenticateFrom(clientAddress(req, opts.trustProxyHops), typeof header === "string" ? header : undefined);
     if (!auth.ok) {
       if (auth.reason === "blocked") throw rateLimitError(INVALID_KEY, auth.retryAfterSeconds);
       if (auth.reason === "missing") throw unauthenticated("an API key is required in the x-api-key header");
@@ -262,10 +269,11 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     urls: { ...opts.subgraphUrls },
     verifier: new TokenVerifier(),
     path: PARTNER_PATH,
+    guard: opts.wsGuard,
     authenticate: async (params, socket, request) => {
       const raw = params?.["x-api-key"] ?? params?.apiKey;
       const presented = typeof raw === "string" ? raw : undefined;
-      const auth = await authenticateFrom(request ? clientAddress(request) : "unknown", presented);
+      const auth = await authenticateFrom(request ? clientAddress(request, opts.trustProxyHops) : "unknown", presented);
       if (!auth.ok && auth.reason === "blocked") {
         socket.close(RATE_LIMITED_CLOSE, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
         return null;
@@ -297,7 +305,8 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         // A string: jose reads a number as an absolute timestamp.
         { expiresIn: `${ttlSeconds + 60}s` },
       );
-      return { authorization: `Bearer ${token}`, exp: Math.floor(Date.now() / 1000) + ttlSeconds };
+      // Counted per partner against WS_MAX_SOCKETS_PER_USER, like a user (and as earnings sees it upstream).
+      return { authorization: `Bearer ${token}`, exp: Math.floor(Date.now() / 1000) + ttlSeconds, principal: `partner:${auth.key.partner}` };
     },
     // Each subscription spends a unit too: one socket must not open unlimited upstream streams.
     beforeSubscribe: async (socket) => {

@@ -9,6 +9,7 @@ import type { TokenVerifier } from "../../platform/auth.js";
 import { logger } from "../../platform/logger.js";
 import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
+import type { WsGuard } from "../../platform/ws-limits.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 
 // The close codes are shared with the subgraphs' graphql-ws endpoints.
@@ -54,6 +55,8 @@ export interface SubscriptionGatewayOptions {
    * or closes the socket itself and returns null.
    */
   authenticate?: ConnectionAuthenticator;
+  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
+  guard: WsGuard;
   /** Runs before each subscription starts (the partner endpoint spends rate limit here); an error refuses it. */
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
 }
@@ -63,7 +66,7 @@ export type ConnectionAuthenticator = (
   socket: WebSocket,
   /** The HTTP upgrade request (client address for per-address limits). */
   request?: IncomingMessage,
-) => Promise<{ authorization: string | undefined; exp?: number } | null>;
+) => Promise<{ authorization: string | undefined; exp?: number; /** Counted against WS_MAX_SOCKETS_PER_USER. */ principal?: string } | null>;
 
 /** Paths with a WebSocket server per HTTP server; upgrades to any other path get a 404. */
 const upgradePaths = new WeakMap<Server, Set<string>>();
@@ -308,7 +311,7 @@ export class SubscriptionGateway {
     const path = this.opts.path ?? "/graphql";
     // noServer + our own routing: a `{ server, path }` WebSocketServer answers 400 to every
     // other path, so a second endpoint (/partner/graphql) could not share the HTTP server.
-    const wss = new WebSocketServer({ noServer: true });
+    const wss = this.opts.guard.webSocketServer({ noServer: true });
     this.wss = wss;
     let paths = upgradePaths.get(http);
     if (!paths) {
@@ -334,6 +337,7 @@ export class SubscriptionGateway {
     const server = useServer<Record<string, unknown>, ConnectionExtra>(
       {
         schema: () => this.executor.apiSchema,
+        ...this.opts.guard.graphqlWsOptions<Record<string, unknown>, ConnectionExtra>(() => this.executor.apiSchema),
         onConnect: (ctx) => this.authenticate(ctx.extra, ctx.connectionParams),
         onClose: (ctx) => this.closeConnection(ctx.extra),
         context: (ctx): Record<string, unknown> => ({ authorization: ctx.extra.authorization, requestId: randomUUID(), extra: ctx.extra }) satisfies SubscriptionContext,
@@ -361,9 +365,9 @@ export class SubscriptionGateway {
       if (!granted) return false;
       extra.authorization = granted.authorization;
       if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);
-      return true;
+      return granted.principal === undefined || this.opts.guard.identify(extra.socket, granted.principal);
     }
-    return verifyConnection(extra, params, this.opts.verifier);
+    return (await verifyConnection(extra, params, this.opts.verifier)) && this.opts.guard.identify(extra.socket, extra.user!.id);
   }
 
   private closeConnection(extra: ConnectionExtra): void {

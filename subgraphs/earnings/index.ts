@@ -38,7 +38,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   }),
   schema: buildEarningsSchema,
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
-  attach: (http, services, schema, verifier) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services)),
+  attach: (http, services, schema, verifier, config) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services), config),
   routes: (services) => [consumerRoute(services.credits)],
   // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {

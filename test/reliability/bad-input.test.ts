@@ -4,6 +4,7 @@ import { mintToken } from "../../platform/auth.js";
 import { signPayload } from "../../platform/signature.js";
 import type { GraphQLResponse, Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";
+import { connectRaw, openRaw, subscribeRaw } from "../support/raw-ws.js";
 import { fingerprint, recordFigures, settleEarnings, startReliabilityStack, tokenFor } from "./support.js";
 
 /**
@@ -89,6 +90,15 @@ async function stream(query: string, variables: Record<string, unknown>, token: 
   if (sub.closed) return { code: `CLOSE_${sub.closed.code}`, status: 0, body: sub.closed.reason };
   return { code: "OK", status: 0, body: "" };
 }
+
+/** A bare WebSocket exchange: `act` returns the outcome's code (a close code as CLOSE_<n>, or the first error's code). */
+async function rawWs(act: () => Promise<string>): Promise<Outcome> {
+  const code = await act();
+  return { code, status: 0, body: code };
+}
+const closeCode = (c: { code: number }) => `CLOSE_${c.code}`;
+const wsAuth = () => ({ authorization: `Bearer ${T.hank}` });
+const HANK_STREAM = `subscription { giftReceived(hostId: "rel-hank") { id } }`;
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 const sendInput = (over: Record<string, unknown> = {}) => ({ giftId: S.giftId, hostId: "rel-hank", quantity: 1, expectedUnitCost: S.giftCost, idempotencyKey: `bad-${randomUUID()}`, ...over });
@@ -228,6 +238,38 @@ const cases: Case[] = [
   { name: "a body that is not JSON", code: "BAD_REQUEST", run: () => raw("{ not json") },
   { name: "a query with a syntax error", code: "GRAPHQL_PARSE_FAILED", run: () => gql(`mutation { sendGift(input: { ) }`, {}, T.alice) },
   { name: "a mutation on a field that does not exist", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(`mutation { addCoins(amount: 1000000) }`, {}, T.alice) },
+  { name: "60 aliased __schema fields", code: "TOO_MANY_ALIASES", run: () => gql(`{ ${Array.from({ length: 60 }, (_, i) => `s${i}: __schema { types { name } }`).join(" ")} }`) },
+  { name: "a 500-alias query straight to the catalog subgraph", code: "TOO_MANY_TOKENS", run: () => post500ToCatalog(500) },
+  { name: "a 31-alias query straight to the catalog subgraph", code: "TOO_MANY_ALIASES", run: () => post500ToCatalog(31) },
+
+  // ---- WebSocket: the same operation limits on every subscribe, and the socket bounds
+  { name: "a subscription 20 levels deep", code: "QUERY_TOO_DEEP", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { host { ${"user { creatorProfile { ".repeat(9)}id${" } }".repeat(9)} } } }`, {}, T.hank) },
+  { name: "a subscription with 200 aliases", code: "TOO_MANY_ALIASES", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { ${Array.from({ length: 200 }, (_, i) => `a${i}: id`).join(" ")} } }`, {}, T.hank) },
+  { name: "a 5,000-token subscription", code: "TOO_MANY_TOKENS", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { ${"id ".repeat(5000)} } }`, {}, T.hank) },
+  { name: "a subscription cost bomb (nested lists)", code: "QUERY_TOO_COMPLEX", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { host { liveSessions(first: 100) { nodes { topGifters(first: 100) { sender { creatorProfile { liveSessions(first: 100) { nodes { id } } } } } } } } } }`, {}, T.hank) },
+  { name: "a 1 MB connection_init", code: "CLOSE_1009", run: () => rawWs(async () => {
+    const raw = await openRaw(stack.gateway.url);
+    raw.send({ type: "connection_init", payload: { pad: "x".repeat(1024 * 1024) } });
+    return closeCode(await raw.whenClosed());
+  }) },
+  { name: "a 100 KB subscribe", code: "CLOSE_1009", run: () => rawWs(async () => {
+    const raw = await connectRaw(stack.gateway.url, wsAuth());
+    raw.send({ id: "1", type: "subscribe", payload: { query: HANK_STREAM, variables: { pad: "x".repeat(100 * 1024) } } });
+    return closeCode(await raw.whenClosed());
+  }) },
+  { name: "a socket that never sends connection_init", code: "CLOSE_4408", run: () => rawWs(async () => closeCode(await (await openRaw(stack.gateway.url)).whenClosed())) },
+  { name: "a 21st subscription on one socket", code: "TOO_MANY_SUBSCRIPTIONS", run: () => rawWs(async () => {
+    const raw = await connectRaw(stack.gateway.url, wsAuth());
+    for (let i = 0; i < 20; i++) raw.send({ id: `s${i}`, type: "subscribe", payload: { query: HANK_STREAM } });
+    const answer = await subscribeRaw(raw, "s20", HANK_STREAM);
+    await raw.close();
+    return answer.type === "error" ? String(answer.payload[0].extensions?.code) : "ACCEPTED";
+  }) },
+  { name: "a flood of 200 pings", code: "CLOSE_1008", run: () => rawWs(async () => {
+    const raw = await connectRaw(stack.gateway.url, wsAuth());
+    for (let i = 0; i < 200; i++) raw.send({ type: "ping" });
+    return closeCode(await raw.whenClosed());
+  }) },
   { name: "a sendGift batched 10 times with one key", code: "OK_ONCE", run: async () => {
     // Not an error, but must not spend 10 times: a batch is 10 operations, the key makes them one.
     const key = `batch-${randomUUID()}`;
@@ -257,6 +299,16 @@ const cases: Case[] = [
     return out;
   } },
 ];
+
+async function post500ToCatalog(aliases: number): Promise<Outcome> {
+  const res = await fetch(stack.subgraphs.catalog.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }` }),
+  });
+  const body = await res.text();
+  return { code: codeOf({ status: res.status, ...JSON.parse(body) }), status: res.status, body };
+}
 
 async function forgedChargeback(secret: string, skewSeconds: number): Promise<Outcome> {
   const paymentId = (await stack.subgraphs.wallet.dataSource.query(`SELECT provider_payment_id FROM wallet.recharge_orders WHERE id = $1`, [S.aliceOrder]))[0].provider_payment_id;

@@ -2,6 +2,8 @@ import type { Server } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
 import type { TokenVerifier } from "../../../platform/auth.js";
+import type { Config } from "../../../platform/config.js";
+import { WsGuard } from "../../../platform/ws-limits.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
@@ -22,9 +24,13 @@ export async function attachGiftStream<C>(
   schema: GraphQLSchema,
   verifier: TokenVerifier,
   context: (base: BaseContext) => C,
+  config: Config,
 ): Promise<() => Promise<void>> {
   await services.stream.start();
-  const ws = attachStreamServer({ http, schema, verifier, context });
+  // The same WebSocket bounds and operation limits as the gateway's endpoints; the callers are
+  // gateways, so the per-address cap is the internal one (see Config.internalWs).
+  const guard = new WsGuard({ settings: config.internalWs, trustProxyHops: config.trustProxyHops, production: config.env === "production" });
+  const ws = attachStreamServer({ http, schema, verifier, context, guard });
   return async () => {
     await ws.stop();
     await services.stream.stop();

@@ -2,11 +2,11 @@ import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { ExecutionResult, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../../platform/auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
 import { logger } from "../../../platform/logger.js";
 import { failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
+import type { WsGuard } from "../../../platform/ws-limits.js";
 
 export interface StreamServerOptions<C> {
   http: Server;
@@ -15,15 +15,18 @@ export interface StreamServerOptions<C> {
   /** Builds the same per-operation context as HTTP requests get. */
   context: (base: BaseContext) => C;
   path?: string;
+  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
+  guard: WsGuard;
 }
 
 /** graphql-ws on the subgraph's own HTTP server and path (the gateway connects here). */
 export function attachStreamServer<C>(opts: StreamServerOptions<C>): { stop(): Promise<void>; sockets(): number } {
-  const wss = new WebSocketServer({ server: opts.http, path: opts.path ?? "/graphql" });
+  const wss = opts.guard.webSocketServer({ server: opts.http, path: opts.path ?? "/graphql" });
   const serverCleanup = useServer<Record<string, unknown>, WsConnection>(
     {
       schema: opts.schema,
-      onConnect: (ctx) => verifyConnection(ctx.extra, ctx.connectionParams, opts.verifier),
+      ...opts.guard.graphqlWsOptions<Record<string, unknown>, WsConnection>(() => opts.schema),
+      onConnect: async (ctx) => (await verifyConnection(ctx.extra, ctx.connectionParams, opts.verifier)) && opts.guard.identify(ctx.extra.socket, ctx.extra.user!.id),
       onClose: (ctx) => {
         if (ctx.extra.expiry) clearTimeout(ctx.extra.expiry);
       },

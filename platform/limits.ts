@@ -15,14 +15,23 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
+  type GraphQLObjectType,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  getDirectiveValues,
+  getVariableValues,
   isObjectType,
   isInterfaceType,
+  typeFromAST,
+  isAbstractType,
 } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
 
 /**
- * Operation limits, enforced by the gateway before any subgraph is called.
- * Each violation is a typed error with its own code and HTTP 400.
+ * Operation limits: ONE implementation for every entry point — the gateway's HTTP endpoints
+ * (before any subgraph is called), each subgraph's HTTP pipeline (platform/http.ts), and every
+ * graphql-ws subscribe message (platform/ws-limits.ts). Each violation is a typed error with
+ * its own code (HTTP 400; over WebSocket an `error` message with the same code).
  */
 export interface OperationLimits {
   maxDepth: number;
@@ -50,6 +59,8 @@ export enum LimitCode {
   TOO_MANY_TOKENS = "TOO_MANY_TOKENS",
   QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
   BATCH_TOO_LARGE = "BATCH_TOO_LARGE",
+  /** WebSocket only: more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET active on one socket (the socket stays open). */
+  TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS",
 }
 
 export function limitError(code: LimitCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
@@ -99,7 +110,11 @@ function numberArg(value: ValueNode | undefined, variables: Record<string, unkno
   return undefined;
 }
 
-/** Depth, alias count and estimated cost of one operation (introspection fields are free). */
+/**
+ * Depth, alias count and estimated cost of one operation. Introspection fields cost nothing and
+ * add no depth (the standard introspection query is deep), but their aliases count: an alias is
+ * the only way to make the server answer the same (large) introspection field twice.
+ */
 export function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -118,8 +133,12 @@ export function measureOperation(
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
-        if (name.startsWith("__")) continue;
         if (sel.alias && countAliases) aliases++;
+        if (name.startsWith("__")) {
+          // Only the aliases inside count (depth and cost of introspection are free).
+          if (sel.selectionSet) walk(sel.selectionSet, undefined, depth, countAliases);
+          continue;
+        }
         const fieldDef = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
         let factor = 1;
         if (fieldDef && isListType(getNullableType(fieldDef.type))) {
@@ -180,4 +199,66 @@ export function operationLimitsPlugin(limits: OperationLimits = DEFAULT_LIMITS):
       };
     },
   };
+}
+
+/** The limit errors (codes and messages) as a WebSocket `error` message carries them: no HTTP status. */
+export function withoutHttp(error: GraphQLError): GraphQLError {
+  const { http: _h, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { extensions });
+}
+
+/** Validation messages without "Did you mean …?" (production: suggestions reveal the schema). Apollo's rule, also used over WebSocket. */
+export function hideSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean(.+?)\?$/, "");
+}
+
+/**
+ * The root fields an operation executes, one entry per response key, collected exactly as
+ * graphql-js's collectFields does: inline fragments and named spreads (each named fragment
+ * once per selection set) whose type condition applies, minus selections turned off by
+ * @skip/@include. Aliased copies of a field are separate executions; fields merged under one
+ * response key execute once. The money rate limit counts these.
+ */
+export function collectRootFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, rawVariables: Record<string, unknown> | undefined): string[] {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return [];
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+  // Variables that do not coerce fail execution anyway; without them, count every field (never fewer).
+  const variables = coerced.coerced;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fields = new Map<string, string>();
+  const visited = new Set<string>();
+  const included = (node: { directives?: readonly import("graphql").DirectiveNode[] }): boolean => {
+    if (!variables) return true;
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
+    return true;
+  };
+  const applies = (typeName: string | undefined, type: GraphQLObjectType): boolean => {
+    if (!typeName) return true;
+    const condition = typeFromAST(schema, { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: typeName } });
+    if (!condition) return false;
+    if (condition === type) return true;
+    return isAbstractType(condition) && schema.isSubType(condition, type);
+  };
+  const collect = (set: SelectionSetNode): void => {
+    for (const sel of set.selections) {
+      if (!included(sel)) continue;
+      if (sel.kind === Kind.FIELD) {
+        const key = sel.alias?.value ?? sel.name.value;
+        if (!fields.has(key)) fields.set(key, sel.name.value);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        if (applies(sel.typeCondition?.name.value, root)) collect(sel.selectionSet);
+      } else {
+        const name = sel.name.value;
+        if (visited.has(name)) continue;
+        visited.add(name);
+        const frag = fragments.get(name);
+        if (frag && applies(frag.typeCondition.name.value, root)) collect(frag.selectionSet);
+      }
+    }
+  };
+  collect(operation.selectionSet);
+  return [...fields.values()];
 }
