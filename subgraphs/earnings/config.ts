@@ -58,6 +58,11 @@ export interface WebhookConfig {
   retentionMs: number;
 }
 
+/** The gift.sent consumer: how many partitions (by host) its work is split into across instances (at most 1024). */
+export function loadConsumerPartitions(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveInt(env, "EARNINGS_CONSUMER_PARTITIONS", 64, 1024);
+}
+
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env, base: Config = loadConfig(env)): WebhookConfig {
   return {
     production: base.env === "production",

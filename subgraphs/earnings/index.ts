@@ -10,7 +10,7 @@ import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
 import { PayoutScheduler } from "./domain/payout-scheduler.js";
 import { PayoutHoldService } from "./domain/payout-holds.js";
-import { loadEarningsConfig, loadWebhookConfig } from "./config.js";
+import { loadConsumerPartitions, loadEarningsConfig, loadWebhookConfig } from "./config.js";
 import { StatementService } from "./domain/statements.js";
 import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
@@ -33,7 +33,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
-      credits: new GiftCreditConsumer(ds),
+      credits: new GiftCreditConsumer(ds, { partitions: loadConsumerPartitions() }),
       leaderboards: new LeaderboardService(ds),
       payouts,
       shares: new RevenueShareService(ds),

@@ -310,12 +310,14 @@ export class GiftCreditConsumer {
 
   constructor(
     private readonly ds: DataSource,
-    opts: { batchSize?: number; idleMs?: number } = {},
+    opts: { batchSize?: number; idleMs?: number; partitions?: number } = {},
   ) {
     this.consumer = new EventConsumer<GiftSentPayload>(ds, {
       name: GIFT_CREDIT_CONSUMER,
       schema: "earnings",
       types: [GIFT_SENT],
+      // By host (the event key): each instance credits its share of hosts, one host's gifts in order.
+      partitions: opts.partitions,
       batchSize: opts.batchSize ?? 500,
       idleMs: opts.idleMs ?? 250,
       handle: async (m, events) => {
@@ -336,13 +338,9 @@ export class GiftCreditConsumer {
   }
 
   /** For operators (GET /consumers): events not yet applied and what this instance applied since start. */
-  async status(): Promise<{ consumer: string; pendingEvents: number; oldestPendingAt: string | null; sinceStart: BatchResult }> {
-    const [row] = await this.ds.query(
-      `SELECT count(*)::int AS n, min(e.created_at) AS oldest FROM eventlog.events e
-        WHERE e.type = $2 AND (e.tx, e.id) > (SELECT tx, id FROM earnings.consumer_positions WHERE consumer = $1)`,
-      [GIFT_CREDIT_CONSUMER, GIFT_SENT],
-    );
-    return { consumer: GIFT_CREDIT_CONSUMER, pendingEvents: row.n, oldestPendingAt: row.oldest ? new Date(row.oldest).toISOString() : null, sinceStart: { ...this.totals } };
+  async status(): Promise<{ consumer: string; partitions: number; claimed: number[]; pendingEvents: number; oldestPendingAt: string | null; sinceStart: BatchResult }> {
+    const lag = await this.consumer.lag();
+    return { consumer: GIFT_CREDIT_CONSUMER, partitions: this.consumer.partitions, claimed: this.consumer.claimed, pendingEvents: lag.pendingEvents, oldestPendingAt: lag.oldestPendingAt?.toISOString() ?? null, sinceStart: { ...this.totals } };
   }
 
   /** Applies everything committed so far (tests; start-up). */
