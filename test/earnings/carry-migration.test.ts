@@ -95,6 +95,23 @@ describe("the diamond-carry migration on credits made under the per-gift rule", 
     expect(await diamondRuleViolations((sql, p) => ds.query(sql, p))).toEqual([]);
   });
 
+  it("a consumer of the previous version still running cannot credit around the carry: its per-gift insert is refused", async () => {
+    // The old consumer's insert (no share_from): refused, so its batch rolls back and the new version credits the gift.
+    await expect(
+      ds.query(
+        `INSERT INTO earnings.gift_credits (gift_event_id, host_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, share_bps, diamonds, sent_at, batch_id, event_position)
+         VALUES (gen_random_uuid(), 'm-roses', 'fan', 'Fan', 'rose', 1, 1, 1, 5000, 0, now(), gen_random_uuid(), 'old-version')`,
+      ),
+    ).rejects.toThrow(/share_from/);
+    // And a credit outside floor..ceil(coins × share) is refused whoever writes it.
+    await expect(
+      ds.query(
+        `INSERT INTO earnings.gift_credits (gift_event_id, host_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, share_bps, diamonds, sent_at, batch_id, event_position, share_from)
+         VALUES (gen_random_uuid(), 'm-roses', 'fan', 'Fan', 'rose', 1, 1, 1, 5000, 2, now(), gen_random_uuid(), 'too-much', '-infinity')`,
+      ),
+    ).rejects.toThrow(/gift_credits_diamonds_carried/);
+  });
+
   it("new gifts continue each period's carry: credited diamonds stay floor(Σ coins × share), old gifts included", async () => {
     const c = new GiftCreditConsumer(ds, { batchSize: 500 });
     await c.consumer.ensure();
