@@ -73,6 +73,10 @@ export function invalidReason(p: Partial<GiftSentPayload> | null | undefined): s
  * gift_credits has the gift event id as primary key (a re-delivered event inserts nothing),
  * and EventConsumer moves the read position in this same transaction.
  *
+ * Diamonds carry their remainder per (host, share period): the period's carry row is locked
+ * before its gifts are priced, each gift adds floor((C + c) × share) − floor(C × share), and the
+ * row advances once per batch, so credited diamonds = floor(Σ coins × share) after every commit.
+ *
  * Credits are aggregated per host: ONE row update per host per batch for the balance, one
  * ledger entry per host per batch, one upsert row per (host, period, sender) for the
  * leaderboards and one row update per live session — a statement count that does not grow
@@ -207,8 +211,9 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       applied.map((c) => c.shareFrom),
     ],
   );
-  // Only a writer that skipped the carry lock could get here (e.g. an old version mid-deploy):
-  // the diamonds above would be priced on a stale total, so undo everything and let the batch retry.
+  // Only a writer that skipped the carry lock could get here (none does: even the previous version's
+  // insert is refused, it lacks share_from). The diamonds above would be priced on a stale total,
+  // so undo everything and let the batch retry.
   if (inserted.length !== applied.length) throw new Error(`credit batch ${batchId}: ${applied.length - inserted.length} gifts were credited concurrently; retrying`);
   await advanceCarry(m, [...carry.values()]);
 
