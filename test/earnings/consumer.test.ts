@@ -36,15 +36,17 @@ const balance = async (host: string) =>
 const ledgerSum = async (host: string) => Number((await one(ds, `SELECT coalesce(sum(amount), 0) AS s FROM earnings.diamond_ledger WHERE creator_id = $1`, [host])).s);
 
 describe("the gift.sent consumer", () => {
-  it("credits floor(coins × 50%) per gift by default, with a ledger entry that explains the balance", async () => {
+  it("credits floor(Σ coins × 50%) by default, carrying each gift's remainder to the next, with a ledger entry that explains the balance", async () => {
     const c = await consumer();
-    // 7 coins → 3 diamonds (floor of 3.5), twice: 6, not floor(14 × 50%) = 7.
+    // 7 coins → 3 diamonds (3.5: the half is carried), the next 7 → 4: 7 = floor(14 × 50%), not 3 + 3.
     await produce(ds, [gift({ hostId: "h-floor", unitCost: 7 }), gift({ hostId: "h-floor", unitCost: 7 }), gift({ hostId: "h-floor", unitCost: 100, quantity: 3 })]);
     await c.drain();
-    expect(await balance("h-floor")).toEqual({ diamonds: 3 + 3 + 150, lifetime: 156, gifts: 5, coins: 314 });
-    expect(await ledgerSum("h-floor")).toBe(156);
+    expect(await balance("h-floor")).toEqual({ diamonds: 157, lifetime: 157, gifts: 5, coins: 314 });
+    const perGift = await ds.query(`SELECT diamonds FROM earnings.gift_credits WHERE host_id = 'h-floor' ORDER BY event_position`);
+    expect(perGift.map((r: any) => Number(r.diamonds))).toEqual([3, 4, 150]);
+    expect(await ledgerSum("h-floor")).toBe(157);
     const [last] = await ds.query(`SELECT balance_after FROM earnings.diamond_ledger WHERE creator_id = 'h-floor' ORDER BY id DESC LIMIT 1`);
-    expect(Number(last.balance_after)).toBe(156);
+    expect(Number(last.balance_after)).toBe(157);
   });
 
   it("puts exactly the credited gifts on the live feed, in the same transaction", async () => {
@@ -117,7 +119,7 @@ describe("the gift.sent consumer", () => {
   it("survives being killed mid-batch: the connection dies before commit, a restarted consumer (with re-delivery) ends with exact totals", async () => {
     const host = "h-kill";
     const gifts = Array.from({ length: 200 }, (_, i) => gift({ hostId: host, senderId: `k-${i % 13}`, unitCost: 1 + (i % 9) }));
-    const expected = gifts.reduce((s, g) => s + Math.floor(g.coins / 2), 0);
+    const expected = Math.floor(gifts.reduce((s, g) => s + g.coins, 0) / 2); // floor(Σ coins × 50%)
     await produce(ds, gifts);
 
     const victim = await earningsDataSource(db.url, 2);
@@ -247,9 +249,9 @@ describe("leaderboards and session totals", () => {
     for (const s of sessionTotals) {
       expect([s.gift_count, s.coins_received, s.diamonds_earned, s.unique_gifters]).toEqual([s.g, s.c, s.d, s.u]);
     }
-    // And the diamond invariant: balance = Σ floor(coins × share) per gift = Σ ledger.
+    // And the diamond invariant: balance = floor(Σ coins × share) (one share period each) = Σ ledger.
     for (let i = 0; i < 4; i++) {
-      const expected = gifts.filter((g) => g.hostId === `lb-${i}`).reduce((s, g) => s + Math.floor(g.coins / 2), 0);
+      const expected = Math.floor(gifts.filter((g) => g.hostId === `lb-${i}`).reduce((s, g) => s + g.coins, 0) / 2);
       expect((await balance(`lb-${i}`))!.lifetime).toBe(expected);
       expect(await ledgerSum(`lb-${i}`)).toBe(expected);
     }

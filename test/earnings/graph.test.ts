@@ -90,11 +90,11 @@ describe("earnings from sendGift, end to end through the gateway", () => {
     const fanA = await viewerToken(stack, "g-fan-a");
     const fanB = await viewerToken(stack, "g-fan-b");
     const sends = [
-      { token: fanA, giftId: corgi.id, quantity: 3 }, // 897 coins → 448
-      { token: fanB, giftId: rose.id, quantity: 5 }, // 5 coins → 2
-      { token: fanB, giftId: corgi.id, quantity: 1 }, // 299 → 149
-      { token: fanB, giftId: rose.id, quantity: 1 }, // 1 → 0
-    ];
+      { token: fanA, giftId: corgi.id, quantity: 3 }, // 897 coins: 448.5
+      { token: fanB, giftId: rose.id, quantity: 5 }, // 5 coins: 2.5
+      { token: fanB, giftId: corgi.id, quantity: 1 }, // 299: 149.5
+      { token: fanB, giftId: rose.id, quantity: 1 }, // 1: 0.5
+    ]; // 1,202 coins → 601 diamonds: the halves are carried, not lost per gift (that paid 599)
     for (const s of sends) {
       const { payload } = await sendGift(stack, s.token, { giftId: s.giftId, hostId, liveSessionId: session.id, quantity: s.quantity, idempotencyKey: key() });
       expect(payload?.userErrors).toEqual([]);
@@ -113,8 +113,8 @@ describe("earnings from sendGift, end to end through the gateway", () => {
     );
     expect(res.errors).toBeUndefined();
     expect(res.data.creator).toEqual({
-      diamonds: 599,
-      lifetimeDiamonds: 599,
+      diamonds: 601,
+      lifetimeDiamonds: 601,
       giftsReceived: 10,
       topGifters: [
         { rank: 1, sender: { id: "g-fan-a" }, coins: 897, gifts: 3 },
@@ -124,7 +124,7 @@ describe("earnings from sendGift, end to end through the gateway", () => {
       currentLiveSession: {
         giftCount: 10,
         coinsReceived: 1202,
-        diamondsEarned: 599,
+        diamondsEarned: 601,
         uniqueGifters: 2,
         topGifters: [
           { rank: 1, sender: { id: "g-fan-a" }, coins: 897 },
@@ -152,17 +152,16 @@ describe("earnings from sendGift, end to end through the gateway", () => {
     await Promise.all(Array.from({ length: 10 }, () => sendGift(stack, racer, { giftId: corgi.id, hostId, idempotencyKey: k })));
     await credited(hostId, 21);
     const res = await stack.gql(`{ creator(id: "g-race-host") { diamonds giftsReceived currentLiveSession { giftCount uniqueGifters } } }`, {}, await hostToken(hostId));
-    const each = Math.floor(corgi.coinCost / 2);
-    expect(res.data.creator).toEqual({ diamonds: 21 * each, giftsReceived: 21, currentLiveSession: { giftCount: 20, uniqueGifters: 1 } });
+    expect(res.data.creator).toEqual({ diamonds: Math.floor((21 * corgi.coinCost) / 2), giftsReceived: 21, currentLiveSession: { giftCount: 20, uniqueGifters: 1 } });
   });
 
   it("a host's diamonds are theirs: other viewers get FORBIDDEN, the public totals stay readable", async () => {
     const res = await stack.gql(`{ creator(id: "g-earner") { lifetimeDiamonds diamonds } }`, {}, await viewerToken(stack, "g-nosy"));
-    expect(res.data.creator.lifetimeDiamonds).toBe(599);
+    expect(res.data.creator.lifetimeDiamonds).toBe(601);
     expect(res.data.creator.diamonds).toBeNull();
     expect(res.errors?.[0].extensions?.code).toBe("FORBIDDEN");
     const admin = await stack.gql(`{ creator(id: "g-earner") { diamonds } }`, {}, await adminToken());
-    expect(admin.data.creator.diamonds).toBe(599);
+    expect(admin.data.creator.diamonds).toBe(601);
   });
 });
 

@@ -45,7 +45,7 @@ describe("sendGift under concurrency (through the gateway, real PostgreSQL)", ()
     expect(afterBalances.sort((a, b) => b - a)).toEqual(Array.from({ length: 20 }, (_, i) => (19 - i) * corgi.coinCost));
     for (const r of results.filter((x) => !x.payload?.giftEvent)) expect(r.payload!.userErrors[0]).toMatchObject({ balance: expect.any(Number), shortfall: expect.any(Number) });
     // earnings consumes gift.sent: diamonds for exactly the 20 gifts that were paid for.
-    await eventually(async () => expect(await diamondsOf(stack, "host-race")).toBe(20 * diamondsAtDefaultShare(corgi.coinCost)));
+    await eventually(async () => expect(await diamondsOf(stack, "host-race")).toBe(diamondsAtDefaultShare(20 * corgi.coinCost)));
   });
 
   it("the same sendGift retried 10 times at once debits once, credits the host once and returns one gift event to all", async () => {

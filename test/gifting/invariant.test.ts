@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
+import { diamondRuleViolations } from "../earnings/support.js";
 import { catalogGifts, diamondsAtDefaultShare, diamondsOf, eventually, fund, goLive, sendGift, viewerToken, type CatalogGift, type SendInput } from "./support.js";
 
 /** Small seeded PRNG (mulberry32): a failing run can be replayed from its seed. */
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 describe(`sendGift invariants after a randomized run (seed ${SEED}; rerun with GIFT_SEED=${SEED})`, () => {
-  it("coins spent equal the gift events, balances equal their ledgers, none is negative, every gift has exactly one event and one debit, and hosts hold floor(coins × 50%) per gift", async () => {
+  it("coins spent equal the gift events, balances equal their ledgers, none is negative, every gift has exactly one event and one debit, and hosts hold floor(Σ coins × 50%) — the remainder carried, never lost to per-gift rounding", async () => {
     const r = prng(SEED);
     const senders = Array.from({ length: 6 }, (_, i) => `inv-sender-${i}`);
     const hosts = ["inv-host-0", "inv-host-1", "inv-host-2"];
@@ -138,11 +139,17 @@ describe(`sendGift invariants after a randomized run (seed ${SEED}; rerun with G
     }
     expect(giftEventCount).toBeGreaterThan(0);
 
-    // Earnings credits each gift exactly once: a host's diamonds are the sum of floor(coins × 50%) over its gifts.
+    // Earnings credits each gift exactly once, and per creator and share period (here: the default 50%)
+    // credited diamonds = floor(Σ coins × share): a host's diamonds are floor(Σ coins × 50%) over its gifts,
+    // and each gift's own diamonds (what its GiftEvent shows) add up to exactly that.
     for (const h of hosts) {
-      const coins: { coins: string }[] = await ds.query(`SELECT coins FROM wallet.gift_events WHERE host_id = $1`, [h]);
-      const expected = coins.reduce((sum, g) => sum + diamondsAtDefaultShare(Number(g.coins)), 0);
+      const [{ coins }] = await ds.query(`SELECT coalesce(sum(coins), 0)::bigint AS coins FROM wallet.gift_events WHERE host_id = $1`, [h]);
+      const expected = diamondsAtDefaultShare(Number(coins));
       await eventually(async () => expect(await diamondsOf(stack, h), h).toBe(expected));
+      const [perGift] = await ds.query(`SELECT coalesce(sum(diamonds), 0)::int AS d, count(*)::int AS n FROM earnings.gift_feed WHERE host_id = $1 AND kind = 'gift'`, [h]);
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM wallet.gift_events WHERE host_id = $1`, [h]);
+      expect(perGift, `${h}: one feed event per gift, their diamonds summing to the balance`).toEqual({ d: expected, n });
     }
+    expect(await diamondRuleViolations((sql, p) => ds.query(sql, p))).toEqual([]);
   });
 });

@@ -116,5 +116,8 @@ export async function diamondsOf(stack: Stack, hostId: string): Promise<number> 
   return res.data.creator.diamonds as number;
 }
 
-/** Diamonds for one gift at the default 50% revenue share. */
+/**
+ * A host's diamonds at the default 50% revenue share for all the coins they received:
+ * floor(Σ coins × 50%), the remainder carried from gift to gift (docs/earnings.md, "The carry").
+ */
 export const diamondsAtDefaultShare = (coins: number) => Math.floor(coins / 2);

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxPaymentProvider } from "../../subgraphs/wallet/domain/payments/sandbox.js";
 import type { Stack } from "../support/stack.js";
+import { diamondRuleViolations } from "../earnings/support.js";
 import { checkLeaderboardsThroughApi, checkMoneyInvariants, pool, recordFigures, settleEarnings, startReliabilityStack, tokenFor } from "./support.js";
 
 /**
@@ -11,6 +12,11 @@ import { checkLeaderboardsThroughApi, checkMoneyInvariants, pool, recordFigures,
  * keys, refunds, chargebacks and payouts across 50 viewers and 10 hosts; they run through
  * the gateway at concurrency 20; after quiescence every invariant is checked from the tables
  * of every subgraph and against what the clients were told.
+ *
+ * Diamonds: each gift is credited exactly once, and per creator and share period credited
+ * diamonds = floor(Σ coins × share) — the remainder is carried from gift to gift, so a 1-coin
+ * Rose at 50% is not lost, and never more is paid. That rule is also checked while the mix runs
+ * (every `process` op, with sends and credits in flight), not only at quiescence.
  *
  * Seeded and reproducible: the seed is printed; rerun with RELIABILITY_SEED=<seed>.
  * CI runs a short property (3 runs); `npm run test:soak` (SOAK=1) a long one.
@@ -261,6 +267,9 @@ async function run(op: Op): Promise<void> {
     case "process": {
       // Credit first so hosts have diamonds to cash out, as the consumer would on its own.
       await settleEarnings(stack);
+      // The diamonds rule holds at every moment, not only at quiescence: sends and credits are in flight here.
+      const broken = await diamondRuleViolations((sql, p) => stack.subgraphs.earnings.dataSource.query(sql, p));
+      if (broken.length) unexpected.push(`diamonds rule broken mid-run: ${broken.join("; ")}`);
       const data = await gql(PROCESS, {}, adminToken, "processPayouts");
       payloadOf(data, "processPayouts", [], "processPayouts");
       break;

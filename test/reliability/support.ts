@@ -8,6 +8,7 @@ import { startGateway } from "../../gateway/index.js";
 import { RateLimiter, MONEY_MUTATION_LIMITS } from "../../gateway/rate-limit.js";
 import { composeSupergraph } from "../../scripts/compose.js";
 import { createTestDatabase } from "../support/db.js";
+import { diamondRuleViolations } from "../earnings/support.js";
 import { post, type Stack } from "../support/stack.js";
 
 /**
@@ -177,20 +178,22 @@ export async function checkMoneyInvariants(q: Query): Promise<InvariantReport> {
   );
   expect(orderLedger, "credited coins match each order's status").toEqual([]);
 
-  // Earnings: every gift.sent event credited exactly once, for floor(coins × share).
+  // Earnings: every gift.sent event credited exactly once; per creator and share period, credited
+  // diamonds = floor(Σ coins × share) (the remainder carried from gift to gift, never more).
   const [c] = await q(`SELECT count(*)::int AS n, count(DISTINCT gift_event_id)::int AS d, coalesce(sum(diamonds),0)::bigint AS diamonds FROM earnings.gift_credits`);
   expect(c.n, "one credit per gift event").toBe(g.n);
   expect(c.d, "no gift credited twice").toBe(c.n);
   const mismatch = await q(
     `SELECT w.id FROM wallet.gift_events w LEFT JOIN earnings.gift_credits e ON e.gift_event_id = w.id
       WHERE e.gift_event_id IS NULL OR e.coins <> w.coins OR e.host_id <> w.host_id OR e.sender_id <> w.sender_id
-         OR e.diamonds <> (e.coins * e.share_bps) / 10000`,
+         OR e.diamonds < (e.coins * e.share_bps) / 10000 OR e.diamonds > (e.coins * e.share_bps + 9999) / 10000`,
   );
-  expect(mismatch, "each credit has its gift's coins, host, sender and diamonds = floor(coins × share)").toEqual([]);
+  expect(mismatch, "each credit has its gift's coins, host, sender and adds floor..ceil(coins × share) diamonds").toEqual([]);
+  expect(await diamondRuleViolations(q), "credited diamonds = floor(Σ coins × share) per creator and share period; carry rows agree").toEqual([]);
   const perHost = await q(
     `SELECT cr.id, cr.diamonds::bigint AS diamonds, cr.lifetime_diamonds::bigint AS lifetime,
             coalesce((SELECT sum(diamonds) FROM earnings.gift_credits x WHERE x.host_id = cr.id),0)::bigint AS credited,
-            coalesce((SELECT sum(w.coins * ${SHARE_BPS} / 10000) FROM wallet.gift_events w WHERE w.host_id = cr.id),0)::bigint AS expected,
+            coalesce((SELECT sum(w.coins)::bigint * ${SHARE_BPS} / 10000 FROM wallet.gift_events w WHERE w.host_id = cr.id),0)::bigint AS expected,
             coalesce((SELECT sum(diamonds) FROM earnings.payouts p WHERE p.creator_id = cr.id AND p.status IN ('REQUESTED','PROCESSING','PAID')),0)::bigint AS paid_out,
             coalesce((SELECT sum(amount) FROM earnings.diamond_ledger l WHERE l.creator_id = cr.id),0)::bigint AS ledger
        FROM earnings.creators cr`,
@@ -199,7 +202,7 @@ export async function checkMoneyInvariants(q: Query): Promise<InvariantReport> {
   for (const h of perHost) {
     const row = { id: h.id, lifetime: num(h.lifetime), diamonds: num(h.diamonds), ledger: num(h.ledger) };
     credited += num(h.credited);
-    expect(row.lifetime, `${h.id}: lifetime diamonds = Σ floor(coins × share) over the wallet's gifts`).toBe(num(h.expected));
+    expect(row.lifetime, `${h.id}: lifetime diamonds = floor(Σ coins × share) over the wallet's gifts (one share period: the default)`).toBe(num(h.expected));
     expect(row.lifetime, `${h.id}: lifetime diamonds = Σ credits`).toBe(num(h.credited));
     expect(row.diamonds, `${h.id}: diamonds = lifetime − payouts not failed/canceled`).toBe(row.lifetime - num(h.paid_out));
     expect(row.ledger, `${h.id}: diamonds = sum of the diamond ledger`).toBe(row.diamonds);

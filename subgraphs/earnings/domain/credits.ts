@@ -5,7 +5,7 @@ import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
-import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
+import { calendarScopes, diamondsAdded, periodAt, sessionScope, type SharePeriod, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
 
@@ -24,6 +24,9 @@ export interface Credit {
   unitCost: number;
   coins: number;
   shareBps: number;
+  /** The share period the gift falls in (by sentAt): its effective_from key, or the default's. */
+  shareFrom: string;
+  /** What this gift adds to the host's credited diamonds (set once the period's carry row is locked). */
   diamonds: number;
   comboId: string | null;
   sentAt: Date;
@@ -70,6 +73,10 @@ export function invalidReason(p: Partial<GiftSentPayload> | null | undefined): s
  * gift_credits has the gift event id as primary key (a re-delivered event inserts nothing),
  * and EventConsumer moves the read position in this same transaction.
  *
+ * Diamonds carry their remainder per (host, share period): the period's carry row is locked
+ * before its gifts are priced, each gift adds floor((C + c) × share) − floor(C × share), and the
+ * row advances once per batch, so credited diamonds = floor(Σ coins × share) after every commit.
+ *
  * Credits are aggregated per host: ONE row update per host per batch for the balance, one
  * ledger entry per host per batch, one upsert row per (host, period, sender) for the
  * leaderboards and one row update per live session — a statement count that does not grow
@@ -106,20 +113,21 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
   }
   if (valid.length === 0) return finish();
 
-  const hostIds = [...new Set(valid.map((v) => v.p.hostId))];
+  const hostIds = [...new Set(valid.map((v) => v.p.hostId))].sort(); // sorted: concurrent batches insert (lock) new creators in one order
   // sendGift only sends to creators; a host unknown here (e.g. replay into a fresh database) still earns.
   await m.query(
     `INSERT INTO earnings.creators (id, display_name) SELECT h, h FROM unnest($1::text[]) AS h ON CONFLICT (id) DO NOTHING`,
     [hostIds],
   );
-  const shareRows: { creator_id: string; effective_from: Date; share_bps: number }[] = await m.query(
-    `SELECT creator_id, effective_from, share_bps FROM earnings.revenue_shares WHERE creator_id = ANY($1) ORDER BY creator_id, effective_from`,
+  const shareRows: { creator_id: string; effective_from: Date; from_key: string; share_bps: number }[] = await m.query(
+    // from_key: the exact stored value (a JS Date drops microseconds) that keys the period's carry row.
+    `SELECT creator_id, effective_from, effective_from::text AS from_key, share_bps FROM earnings.revenue_shares WHERE creator_id = ANY($1) ORDER BY creator_id, effective_from`,
     [hostIds],
   );
   const shares = new Map<string, ShareRow[]>();
   for (const r of shareRows) {
     const list = shares.get(r.creator_id) ?? [];
-    list.push({ effectiveFrom: r.effective_from, shareBps: r.share_bps });
+    list.push({ effectiveFrom: r.effective_from, shareBps: r.share_bps, fromKey: r.from_key });
     shares.set(r.creator_id, list);
   }
   const sessionIds = [...new Set(valid.map((v) => v.p.liveSessionId?.toLowerCase()).filter((s): s is string => !!s))];
@@ -131,7 +139,8 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
 
   const credits: Credit[] = valid.map(({ e, p }) => {
     const sentAt = new Date(p.sentAt);
-    const shareBps = shareAt(shares.get(p.hostId) ?? [], sentAt);
+    // The period is decided by sentAt, never by when the gift is credited (DECISIONS 29).
+    const period = periodAt(shares.get(p.hostId) ?? [], sentAt);
     const sid = p.liveSessionId?.toLowerCase() ?? null;
     return {
       giftEventId: p.giftEventId.toLowerCase(),
@@ -145,45 +154,68 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       quantity: p.quantity,
       unitCost: p.unitCost,
       coins: p.coins,
-      shareBps,
-      diamonds: diamondsFor(p.coins, shareBps),
+      shareBps: period.shareBps,
+      shareFrom: period.from,
+      diamonds: 0,
       comboId: p.comboId ?? null,
       sentAt,
     };
   });
 
-  const batchId = randomUUID();
-  const inserted = await rows<{ id: string }>(
-    m,
-    `INSERT INTO earnings.gift_credits (gift_event_id, host_id, sender_id, sender_name, gift_id, live_session_id, quantity, unit_cost, coins, share_bps, diamonds, combo_id, sent_at, batch_id, event_position)
-     SELECT g, h, s, sn, gi, ls, q, uc, c, sb, d, co, sa, $14::uuid, pos
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::bigint[], $12::text[], $13::timestamptz[], $15::text[])
-         AS x(g, h, s, sn, gi, ls, q, uc, c, sb, d, co, sa, pos)
-     ON CONFLICT (gift_event_id) DO NOTHING
-     RETURNING gift_event_id::text AS id`,
-    [
-      credits.map((c) => c.giftEventId),
-      credits.map((c) => c.hostId),
-      credits.map((c) => c.senderId),
-      credits.map((c) => c.senderName),
-      credits.map((c) => c.giftId),
-      credits.map((c) => c.liveSessionId),
-      credits.map((c) => c.quantity),
-      credits.map((c) => c.unitCost),
-      credits.map((c) => c.coins),
-      credits.map((c) => c.shareBps),
-      credits.map((c) => c.diamonds),
-      credits.map((c) => c.comboId),
-      credits.map((c) => c.sentAt.toISOString()),
-      batchId,
-      credits.map((c) => c.position),
-    ],
+  // Lock every (host, share period) carry row this batch touches, then price the gifts not yet
+  // credited against it. Every gift of a period takes that row's lock first, so a concurrent
+  // batch with the same gift waits here and then sees it credited below.
+  const carry = await lockCarry(m, credits);
+  const already = new Set(
+    (await rows<{ id: string }>(m, `SELECT gift_event_id::text AS id FROM earnings.gift_credits WHERE gift_event_id = ANY($1::uuid[])`, [credits.map((c) => c.giftEventId)])).map(
+      (r) => r.id,
+    ),
   );
-  const fresh = new Set(inserted.map((r) => r.id));
-  const applied = credits.filter((c) => fresh.has(c.giftEventId));
+  const applied = credits.filter((c) => !already.has(c.giftEventId));
   result.duplicates += credits.length - applied.length;
   result.credited = applied.length;
   if (applied.length === 0) return finish();
+  // In consumer order: each gift adds floor((before + coins) × share) − floor(before × share).
+  for (const c of applied) {
+    const k = carry.get(carryKey(c))!;
+    c.diamonds = diamondsAdded(k.coinsTotal + k.coinsAdded, c.coins, c.shareBps);
+    k.coinsAdded += BigInt(c.coins);
+    k.diamondsAdded += BigInt(c.diamonds);
+  }
+
+  const batchId = randomUUID();
+  const inserted = await rows<{ id: string }>(
+    m,
+    `INSERT INTO earnings.gift_credits (gift_event_id, host_id, sender_id, sender_name, gift_id, live_session_id, quantity, unit_cost, coins, share_bps, diamonds, combo_id, sent_at, batch_id, event_position, share_from)
+     SELECT g, h, s, sn, gi, ls, q, uc, c, sb, d, co, sa, $14::uuid, pos, sf
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::bigint[], $12::text[], $13::timestamptz[], $15::text[], $16::timestamptz[])
+         AS x(g, h, s, sn, gi, ls, q, uc, c, sb, d, co, sa, pos, sf)
+     ON CONFLICT (gift_event_id) DO NOTHING
+     RETURNING gift_event_id::text AS id`,
+    [
+      applied.map((c) => c.giftEventId),
+      applied.map((c) => c.hostId),
+      applied.map((c) => c.senderId),
+      applied.map((c) => c.senderName),
+      applied.map((c) => c.giftId),
+      applied.map((c) => c.liveSessionId),
+      applied.map((c) => c.quantity),
+      applied.map((c) => c.unitCost),
+      applied.map((c) => c.coins),
+      applied.map((c) => c.shareBps),
+      applied.map((c) => c.diamonds),
+      applied.map((c) => c.comboId),
+      applied.map((c) => c.sentAt.toISOString()),
+      batchId,
+      applied.map((c) => c.position),
+      applied.map((c) => c.shareFrom),
+    ],
+  );
+  // Only a writer that skipped the carry lock could get here (none does: even the previous version's
+  // insert is refused, it lacks share_from). The diamonds above would be priced on a stale total,
+  // so undo everything and let the batch retry.
+  if (inserted.length !== applied.length) throw new Error(`credit batch ${batchId}: ${applied.length - inserted.length} gifts were credited concurrently; retrying`);
+  await advanceCarry(m, [...carry.values()]);
 
   // Leaderboards: one upsert row per (host, scope, sender); (xmax = 0) tells a new gifter.
   const board = new Map<string, { host: string; scope: string; sender: string; coins: number; gifts: number; diamonds: number; last: Date }>();
@@ -200,7 +232,8 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       board.set(k, b);
     }
   }
-  const entries = [...board.values()];
+  // In key order, like every other lock this batch takes, so concurrent batches cannot deadlock.
+  const entries = [...board.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, b]) => b);
   const upserted = await rows<{ scope: string; inserted: boolean }>(
     m,
     `INSERT INTO earnings.gifter_totals AS t (host_id, scope, sender_id, coins, gifts, diamonds, last_gift_at)
@@ -299,6 +332,71 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     await hooks.beforeCommit?.(m, result);
     return result;
   }
+}
+
+/** A (host, share period) carry row: the coins and diamonds credited in that period so far. */
+interface CarryRow extends SharePeriod {
+  hostId: string;
+  coinsTotal: bigint;
+  diamondsTotal: bigint;
+  /** Added by this batch (written by advanceCarry). */
+  coinsAdded: bigint;
+  diamondsAdded: bigint;
+}
+
+const carryKey = (c: { hostId: string; shareFrom: string; shareBps: number }) => `${c.hostId}\u0000${c.shareFrom}\u0000${c.shareBps}`;
+
+/**
+ * Creates the batch's missing carry rows and locks them all (FOR UPDATE), in key order so two
+ * batches for the same host never deadlock. The share is part of the key: a scheduled share
+ * changed before it took effect, or a new DEFAULT_SHARE_BPS, starts its own carry.
+ */
+async function lockCarry(m: EntityManager, credits: Credit[]): Promise<Map<string, CarryRow>> {
+  const keys = [...new Map(credits.map((c) => [carryKey(c), c] as const)).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
+  const params = [keys.map((c) => c.hostId), keys.map((c) => c.shareFrom), keys.map((c) => c.shareBps)];
+  await m.query(
+    `INSERT INTO earnings.diamond_carry (host_id, share_from, share_bps)
+     SELECT h, f, b FROM unnest($1::text[], $2::timestamptz[], $3::int[]) WITH ORDINALITY AS k(h, f, b, i) ORDER BY k.i
+     ON CONFLICT DO NOTHING`,
+    params,
+  );
+  const locked = await rows<{ i: string; coins_total: string; diamonds_total: string }>(
+    m,
+    `SELECT k.i, c.coins_total, c.diamonds_total
+       FROM earnings.diamond_carry c
+       JOIN unnest($1::text[], $2::timestamptz[], $3::int[]) WITH ORDINALITY AS k(h, f, b, i) ON c.host_id = k.h AND c.share_from = k.f AND c.share_bps = k.b
+      ORDER BY k.i
+        FOR UPDATE OF c`,
+    params,
+  );
+  if (locked.length !== keys.length) throw new Error(`carry rows: locked ${locked.length} of ${keys.length}`);
+  const carry = new Map<string, CarryRow>();
+  for (const r of locked) {
+    const c = keys[Number(r.i) - 1];
+    carry.set(carryKey(c), {
+      hostId: c.hostId,
+      from: c.shareFrom,
+      shareBps: c.shareBps,
+      coinsTotal: BigInt(r.coins_total),
+      diamondsTotal: BigInt(r.diamonds_total),
+      coinsAdded: 0n,
+      diamondsAdded: 0n,
+    });
+  }
+  return carry;
+}
+
+/** One UPDATE for the batch: each touched carry row advances by what its gifts added (the table CHECKs the rule). */
+async function advanceCarry(m: EntityManager, carry: CarryRow[]): Promise<void> {
+  const moved = carry.filter((k) => k.coinsAdded > 0n || k.diamondsAdded > 0n);
+  if (moved.length === 0) return;
+  await m.query(
+    `UPDATE earnings.diamond_carry c
+        SET coins_total = c.coins_total + a.c, diamonds_total = c.diamonds_total + a.d, updated_at = now()
+       FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::bigint[], $5::bigint[]) AS a(h, f, b, c, d)
+      WHERE c.host_id = a.h AND c.share_from = a.f AND c.share_bps = a.b`,
+    [moved.map((k) => k.hostId), moved.map((k) => k.from), moved.map((k) => k.shareBps), moved.map((k) => k.coinsAdded.toString()), moved.map((k) => k.diamondsAdded.toString())],
+  );
 }
 
 /** The gift.sent consumer, started in the subgraph's background hook. */

@@ -8,27 +8,61 @@ export const BPS = 10_000;
 /** The platform's default revenue share: 50%. Per-creator overrides live in earnings.revenue_shares. */
 export const DEFAULT_SHARE_BPS = 5_000;
 
-/** floor(coins × share) for non-negative integers. */
-export function diamondsFor(coins: number, shareBps: number): number {
-  if (!Number.isSafeInteger(coins) || coins < 0) throw new Error(`coins must be a non-negative integer, got ${coins}`);
+function checkShare(shareBps: number): void {
   if (!Number.isInteger(shareBps) || shareBps < 0 || shareBps > BPS) throw new Error(`share must be 0..${BPS} bps, got ${shareBps}`);
-  // BigInt: coins × bps can pass 2^53 for very large gifts; the result never does.
-  return Number((BigInt(coins) * BigInt(shareBps)) / BigInt(BPS));
+}
+
+/** floor(coins × share) for non-negative integers. */
+export function diamondsFor(coins: number | bigint, shareBps: number): bigint {
+  if (typeof coins === "number" && (!Number.isSafeInteger(coins) || coins < 0)) throw new Error(`coins must be a non-negative integer, got ${coins}`);
+  if (typeof coins === "bigint" && coins < 0n) throw new Error(`coins must be non-negative, got ${coins}`);
+  checkShare(shareBps);
+  // BigInt: coins × bps can pass 2^53 (a period's running total, a very large gift).
+  return (BigInt(coins) * BigInt(shareBps)) / BigInt(BPS);
+}
+
+/**
+ * What a gift of `coins` adds to a share period that has received `coinsBefore` so far:
+ * floor((before + coins) × share) − floor(before × share). The remainder a single gift cannot
+ * pay (a 1-coin Rose at 50%) is carried, so the period's credited diamonds are always
+ * floor(Σ coins × share) — never more, never less (docs/earnings.md, "The carry"). Between floor(coins × share)
+ * and ceil(coins × share), which is what the database CHECKs on earnings.gift_credits.
+ */
+export function diamondsAdded(coinsBefore: bigint, coins: number, shareBps: number): number {
+  if (!Number.isSafeInteger(coins) || coins < 0) throw new Error(`coins must be a non-negative integer, got ${coins}`);
+  return Number(diamondsFor(coinsBefore + BigInt(coins), shareBps) - diamondsFor(coinsBefore, shareBps));
 }
 
 export interface ShareRow {
   effectiveFrom: Date;
   shareBps: number;
+  /** effective_from exactly as stored (microseconds included), to key the period's carry row. */
+  fromKey?: string;
 }
 
-/** The share in force at `at`: the latest override that started at or before it, else the default. `history` sorted ascending. */
-export function shareAt(history: readonly ShareRow[], at: Date): number {
-  let share = DEFAULT_SHARE_BPS;
+/** A share period's key for the default share (in force before a creator's first override). */
+export const DEFAULT_PERIOD_FROM = "-infinity";
+
+/** The span in which one share is in force for a creator: a revenue_shares row, or the default before the first one. */
+export interface SharePeriod {
+  /** The row's effective_from as stored, or DEFAULT_PERIOD_FROM. */
+  from: string;
+  shareBps: number;
+}
+
+/** The share period in force at `at`: the latest override that started at or before it, else the default. `history` sorted ascending. */
+export function periodAt(history: readonly ShareRow[], at: Date): SharePeriod {
+  let period: SharePeriod = { from: DEFAULT_PERIOD_FROM, shareBps: DEFAULT_SHARE_BPS };
   for (const h of history) {
-    if (h.effectiveFrom.getTime() <= at.getTime()) share = h.shareBps;
+    if (h.effectiveFrom.getTime() <= at.getTime()) period = { from: h.fromKey ?? h.effectiveFrom.toISOString(), shareBps: h.shareBps };
     else break;
   }
-  return share;
+  return period;
+}
+
+/** The share in force at `at` (see periodAt). */
+export function shareAt(history: readonly ShareRow[], at: Date): number {
+  return periodAt(history, at).shareBps;
 }
 
 export type LeaderboardPeriod = "LIVE_SESSION" | "DAY" | "WEEK" | "MONTH" | "ALL_TIME";

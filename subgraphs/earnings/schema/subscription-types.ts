@@ -163,7 +163,8 @@ export class GiftEventStreamResolver {
 @Directive('@tag(name: "internal")')
   @FieldResolver(() => Int, {
     nullable: true,
-    description: "Diamonds the host earned from this send. Only the host (and admins) see it, and never on the public room feed; null otherwise.",
+    description:
+      "Diamonds this send added to the host's earnings: their revenue share of its coins, with the fraction a share leaves carried to the host's next gift (at 50%, 1-coin gifts add 0, 1, 0, 1, …), so the host's total is always floor(Σ coins × share). Only the host (and admins) see it, and never on the public room feed; null otherwise.",
   })
   diamonds(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): number | null {
     if (event.scope === "public") return null;
