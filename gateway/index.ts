@@ -15,6 +15,7 @@ import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
+import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 
 export interface GatewayContext {
@@ -78,7 +79,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const rateLimiter = opts.rateLimiter ?? new RateLimiter();
+  const rateLimiter = opts.rateLimiter ?? new RateLimiter(config.moneyRateLimits);
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
       gateway,
@@ -93,6 +94,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         ApolloServerPluginDrainHttpServer({ httpServer }),
         operationLimitsPlugin(limits),
         moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
+        subgraphRateLimitStatusPlugin(),
         requestLogPlugin("gateway"),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       ],

@@ -1,4 +1,6 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
+import { parseMoneyRateLimits, type BucketRule, type MoneyAction } from "./rate-limit.js";
+
 export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
 
 export interface Config {
@@ -14,6 +16,8 @@ export interface Config {
   cdnBaseUrl: string;
   webhookSecret: string;
   logLevel: string;
+  /** Per-user money-mutation limits (MONEY_RATE_LIMITS `action=burst:perMinute,...`): the gateway's buckets and the subgraphs' durable guard. */
+  moneyRateLimits: Record<MoneyAction, BucketRule>;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -55,5 +59,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdnBaseUrl: (env.CDN_BASE_URL ?? "https://cdn.example.com/gifts").replace(/\/$/, ""),
     webhookSecret,
     logLevel: env.LOG_LEVEL ?? (mode === "test" ? "silent" : "info"),
+    moneyRateLimits: parseMoneyRateLimits(env.MONEY_RATE_LIMITS),
   };
 }

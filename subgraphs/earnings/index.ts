@@ -1,6 +1,8 @@
 import "reflect-metadata";
 import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.js";
 import { runMain } from "../../platform/main.js";
+import { loadConfig } from "../../platform/config.js";
+import { MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
@@ -26,7 +28,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       sessions: new LiveSessionService(ds, creators),
       credits: new GiftCreditConsumer(ds),
       leaderboards: new LeaderboardService(ds),
-      payouts: new PayoutService(ds, creators),
+      payouts: new PayoutService(ds, creators, undefined, new MoneyRateLimiter("earnings", loadConfig().moneyRateLimits)),
       shares: new RevenueShareService(ds),
     };
   }),
