@@ -111,11 +111,12 @@ export class GcraTable {
 export class MoneyRateLimiter {
   readonly store: GcraTable;
 
-  constructor(
-    schema: "wallet" | "earnings",
-    readonly rules: Record<MoneyAction, BucketRule> = MONEY_MUTATION_LIMITS,
-  ) {
+  /** This instance's rules (a copy: tests may raise one without touching the shared defaults). */
+  readonly rules: Record<MoneyAction, BucketRule>;
+
+  constructor(schema: "wallet" | "earnings", rules: Record<MoneyAction, BucketRule> = MONEY_MUTATION_LIMITS) {
     this.store = new GcraTable(`${schema}.rate_limits`, ["user_id", "action"]);
+    this.rules = Object.fromEntries(Object.entries(rules).map(([k, r]) => [k, { ...r }])) as Record<MoneyAction, BucketRule>;
   }
 
   /** The token upsert as a CTE body for `userId`/`action`, placeholders from `$first`; see GcraTable.admitSql. */
