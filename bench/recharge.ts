@@ -24,6 +24,8 @@ const url = await ensureDatabase(admin, dbName);
 const wallet = await startWallet({ databaseUrl: url, port: 0, poolSize: 10 });
 wallet.services.recharge.velocity.maxOrdersPerHour = 1_000_000;
 wallet.services.recharge.velocity.maxCoinsPerDay = Number.MAX_SAFE_INTEGER;
+// And the per-user burst guard (10 at once, then 1 per 6 s): this measures recharge, not throttling.
+wallet.services.recharge.limiter.rules.recharge = { capacity: 1e9, refillPerSecond: 1e9 };
 // Settlement is driven below, so the webhook timing is ours, not the sandbox's timer.
 const devSandbox = process.argv.includes("--dev-sandbox");
 if (!devSandbox) {

@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Fetcher } from "@apollo/utils.fetcher";
 import { GraphQLError } from "graphql";
+import { subgraphClientErrorStatus } from "./subgraph-errors.js";
 
 /**
  * Subgraph fetches: node:http with a keep-alive pool, a hard timeout, and no retries — a
@@ -64,11 +65,13 @@ export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher
           });
           res.on("end", () => {
             clearTimeout(timer);
-            const status = res.statusCode ?? 502;
+            const raw = Buffer.concat(chunks);
+            // A 4xx GraphQL answer with coded errors is a GraphQL response, not a transport failure (subgraph-errors.ts).
+            const status = subgraphClientErrorStatus(res.statusCode ?? 502, res.headers["content-type"], raw);
             const h = new Headers();
             for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
             const noBody = status === 204 || status === 205 || status === 304;
-            resolve(new Response(noBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: h }) as unknown as Awaited<ReturnType<Fetcher>>);
+            resolve(new Response(noBody ? null : raw, { status, statusText: status === res.statusCode ? (res.statusMessage ?? "") : "OK", headers: h }) as unknown as Awaited<ReturnType<Fetcher>>);
           });
         },
       );

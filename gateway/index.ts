@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits 
 import { WsGuard } from "../platform/ws-limits.js";
 import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
+import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 
 export interface GatewayContext {
@@ -99,7 +100,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
   const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier, signer, guard: wsGuard });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
-  const rateLimiter = opts.rateLimiter ?? new RateLimiter();
+  const rateLimiter = opts.rateLimiter ?? new RateLimiter(config.moneyRateLimits);
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
       gateway,
@@ -116,6 +117,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         ApolloServerPluginDrainHttpServer({ httpServer }),
         operationLimitsPlugin(limits),
         moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
+        subgraphRateLimitStatusPlugin(),
         requestLogPlugin("gateway"),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       ],

@@ -1,29 +1,19 @@
-import { GraphQLError } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
 import { collectRootFields } from "../platform/limits.js";
 
 // Moved to platform/http.ts (the WebSocket guards need it too); re-exported for existing callers.
 export { clientAddress } from "../platform/http.js";
 
+import { MONEY_MUTATION_LIMITS, rateLimitError, type BucketRule } from "../platform/rate-limit.js";
+
+export { MONEY_MUTATION_LIMITS, rateLimitError, type BucketRule };
+
 /**
- * Per-user token buckets for money mutations. In-memory per gateway instance: with N
- * instances behind a balancer a user gets at most N× the rate — the wallet's own
- * velocity limits (orders per hour, amount per day) are the durable, global guard.
+ * Per-user token buckets for money mutations. In-memory per gateway instance, a cheap first
+ * line: with N instances behind a balancer a user gets up to N× the rate here, so the wallet
+ * and earnings enforce the same rules durably (platform/rate-limit.ts MoneyRateLimiter, one
+ * PostgreSQL row per user and action) — that is the limit that holds across instances.
  */
-export interface BucketRule {
-  /** Burst size. */
-  capacity: number;
-  /** Tokens added per second. */
-  refillPerSecond: number;
-}
-
-export const MONEY_MUTATION_LIMITS: Record<string, BucketRule> = {
-  sendGift: { capacity: 50, refillPerSecond: 20 },
-  recharge: { capacity: 10, refillPerSecond: 1 / 6 },
-  confirmRecharge: { capacity: 10, refillPerSecond: 1 / 6 },
-  requestPayout: { capacity: 5, refillPerSecond: 1 / 60 },
-};
-
 interface Bucket {
   tokens: number;
   at: number;
@@ -78,12 +68,6 @@ export class RateLimiter {
       if (!rule || b.tokens + ((t - b.at) / 1000) * rule.refillPerSecond >= rule.capacity) this.buckets.delete(key);
     }
   }
-}
-
-export function rateLimitError(action: string, retryAfterSeconds: number): GraphQLError {
-  return new GraphQLError(`too many ${action} requests; retry in ${retryAfterSeconds}s`, {
-    extensions: { code: "RATE_LIMITED", retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
-  });
 }
 
 /**

@@ -1,4 +1,6 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
+import { parseMoneyRateLimits, type BucketRule, type MoneyAction } from "./rate-limit.js";
+
 export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
 /** Development default of SERVICE_SECRET (the gateway's and owner-read clients' credential to subgraphs); refused in production. */
 export const DEV_SERVICE_SECRET = "dev-only-service-secret-change-me-0123456789";
@@ -46,6 +48,8 @@ export interface Config {
    * bounds are the same).
    */
   internalWs: WsLimitSettings;
+  /** Per-user money-mutation limits (MONEY_RATE_LIMITS `action=burst:perMinute,...`): the gateway's buckets and the subgraphs' durable guard. */
+  moneyRateLimits: Record<MoneyAction, BucketRule>;
 }
 
 function count(name: string, fallback: number, env: NodeJS.ProcessEnv, min = 1): number {
@@ -124,5 +128,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? (mode === "test" ? "silent" : "info"),
     trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),
     ...loadWsLimits(env),
+    moneyRateLimits: parseMoneyRateLimits(env.MONEY_RATE_LIMITS),
   };
 }

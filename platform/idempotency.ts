@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { DomainError, ErrorCode, badInput } from "./errors.js";
+import type { MoneyAction, MoneyRateLimiter } from "./rate-limit.js";
 
 /**
  * Idempotency keys with Stripe semantics, shared by every subgraph that moves money.
@@ -29,6 +30,12 @@ export interface IdempotentCall {
   operation: string;
   /** The input without the key; compared by hash. */
   request: unknown;
+  /**
+   * The per-user durable rate limit, taken in the same statement that claims the key: only a
+   * new operation takes a token (a replay, or a duplicate waiting for an in-flight original,
+   * never does), and a refusal or a failure rolls the token back with the key.
+   */
+  limit?: { limiter: MoneyRateLimiter; action: MoneyAction };
 }
 
 export type IdempotentRunner = <R>(ds: DataSource, call: IdempotentCall, fn: (m: EntityManager) => Promise<R>) => Promise<{ result: R; replayed: boolean }>;
@@ -39,20 +46,29 @@ export type IdempotentRunner = <R>(ds: DataSource, call: IdempotentCall, fn: (m:
  * - a concurrent call with the same key blocks on the key's primary key until the first
  *   commits, then returns the stored response (no second charge);
  * - a later call returns the stored response;
- * - the same key with a different request is IDEMPOTENCY_KEY_REUSED.
- * A DomainError rolls everything back, key included: nothing changed, so a retry may succeed.
+ * - the same key with a different request is IDEMPOTENCY_KEY_REUSED;
+ * - with `call.limit`, a new key also takes a rate-limit token in the claiming statement
+ *   (RATE_LIMITED, a GraphQL error, when none is left; nothing is written).
+ * A DomainError rolls everything back, key (and token) included: nothing changed, so a retry may succeed.
  * The result is stored as JSON: return plain data (dates as ISO strings) so a replay equals the original.
  */
 export function idempotencyIn(table: "wallet.idempotency_keys" | "earnings.idempotency_keys"): IdempotentRunner {
   return async (ds, call, fn) => {
     const hash = requestHash(call.operation, call.request);
     return ds.transaction(async (m) => {
-      const inserted: unknown[] = await m.query(
-        `INSERT INTO ${table} (user_id, key, operation, request_hash) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`,
-        [call.userId, call.key, call.operation, hash],
-      );
-      if (inserted.length === 0) {
+      const claim = `INSERT INTO ${table} (user_id, key, operation, request_hash) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, key) DO NOTHING RETURNING 1`;
+      const params = [call.userId, call.key, call.operation, hash];
+      const limit = call.limit;
+      const [claimed]: { claimed: boolean; admitted: boolean }[] = limit
+        ? await m.query(
+          `WITH claimed AS (${claim}), token AS (${limit.limiter.claimSql(5, "EXISTS (SELECT 1 FROM claimed)")})
+           SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, EXISTS (SELECT 1 FROM token) AS admitted`,
+          [...params, ...limit.limiter.claimParams(call.userId, limit.action)],
+        )
+        : (await m.query(claim, params)).map(() => ({ claimed: true, admitted: true }));
+      if (claimed?.claimed && !claimed.admitted) throw await limit!.limiter.refusal(m, call.userId, limit!.action);
+      if (!claimed?.claimed) {
         const [row] = await m.query(`SELECT operation, request_hash, response FROM ${table} WHERE user_id = $1 AND key = $2`, [call.userId, call.key]);
         if (row.operation !== call.operation || row.request_hash !== hash) {
           throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request");

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { createDataSource, migrate } from "../../platform/db.js";
+import { GcraTable, type RateDecision } from "../../platform/rate-limit.js";
 import { CreatePartners1732301000000 } from "./db/migrations/1732301000000-CreatePartners.js";
 import { PartnerKeyChangeNotify1733100000000 } from "./db/migrations/1733100000000-PartnerKeyChangeNotify.js";
 
@@ -58,7 +59,9 @@ export interface AuthenticatedKey {
 
 export type AuthResult = { ok: true; key: AuthenticatedKey } | { ok: false; reason: "missing" | "invalid" | "revoked" };
 
-export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+export type { RateDecision };
+
+const PARTNER_LIMITS = new GcraTable("partners.rate_limits", ["key_uuid"]);
 
 export class PartnerKeyError extends Error {}
 
@@ -224,23 +227,10 @@ export class PartnerKeyStore {
 
   /**
    * One request against the key's limit: GCRA (a token bucket of `burst` refilled at
-   * `ratePerMinute`) in one atomic statement, so every gateway instance shares the limit.
+   * `ratePerMinute`) in one atomic statement, so every gateway instance shares the limit
+   * (the platform's one implementation, platform/rate-limit.ts).
    */
   async consume(key: AuthenticatedKey): Promise<RateDecision> {
-    const interval = 60 / key.ratePerMinute;
-    const tolerance = interval * (key.burst - 1);
-    const admitted = await this.ds.query(
-      `INSERT INTO partners.rate_limits AS r (key_uuid, tat) VALUES ($1, now() + make_interval(secs => $2))
-       ON CONFLICT (key_uuid) DO UPDATE SET tat = greatest(r.tat, now()) + make_interval(secs => $2)
-         WHERE greatest(r.tat, now()) - now() <= make_interval(secs => $3)
-       RETURNING tat`,
-      [key.id, interval, tolerance],
-    );
-    if (admitted.length) return { allowed: true };
-    const [row] = await this.ds.query(
-      `SELECT extract(epoch FROM (tat - now()))::float8 - $2 AS wait FROM partners.rate_limits WHERE key_uuid = $1`,
-      [key.id, tolerance],
-    );
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(row?.wait ?? interval))) };
+    return PARTNER_LIMITS.take(this.ds, [key.id], { capacity: key.burst, refillPerSecond: key.ratePerMinute / 60 });
   }
 }

@@ -1,6 +1,8 @@
 import "reflect-metadata";
 import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.js";
 import { runMain } from "../../platform/main.js";
+import { loadConfig } from "../../platform/config.js";
+import { MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
@@ -28,7 +30,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   services: (ds) => withGiftStream(ds, () => {
     const webhookConfig = loadWebhookConfig();
     const creators = new CreatorService(ds);
-    const payouts = new PayoutService(ds, creators);
+    const payouts = new PayoutService(ds, creators, undefined, new MoneyRateLimiter("earnings", loadConfig().moneyRateLimits));
     const config = loadEarningsConfig();
     return {
       creators,

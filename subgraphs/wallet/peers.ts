@@ -4,8 +4,9 @@ import { loadConfig } from "../../platform/config.js";
 import type { QueryCounter } from "../../platform/db.js";
 import type { SubgraphDefinition, BaseContext } from "../../platform/subgraph.js";
 import { EarningsClient } from "../earnings/client.js";
+import { MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
-import { GiftingService, type SendGiftGuard } from "./domain/gifting.js";
+import { GiftingService } from "./domain/gifting.js";
 
 /**
  * The wallet's owner reads: sendGift asks the catalog (price, availability) and earnings
@@ -22,11 +23,11 @@ export interface GiftingServices {
 }
 
 /**
- * Builds sendGift's services. URLs default to CATALOG_URL / EARNINGS_URL (config). `guard` is the
- * seam for per-user sendGift rate limiting (hardening); without one every send is allowed here
- * (the gateway's token bucket still applies).
+ * Builds sendGift's services. URLs default to CATALOG_URL / EARNINGS_URL (config). Sends are
+ * limited per user by the durable guard (MONEY_RATE_LIMITS, wallet.rate_limits), whatever path
+ * they came by; the gateway's in-memory bucket is only the first line.
  */
-export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}, guard?: SendGiftGuard): GiftingServices {
+export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}): GiftingServices {
   const config = loadConfig();
   const defaults = config.subgraphUrls;
   // The owners answer only signed callers: the wallet signs its owner reads as "wallet".
@@ -36,7 +37,8 @@ export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}, gu
   if (!databaseUrl) throw new Error("wallet: the DataSource has no url to LISTEN on for owner-read invalidations");
   const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl, signer });
   const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl, signer });
-  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, guard }), giftingPeers: { catalog, earnings } };
+  const limiter = new MoneyRateLimiter("wallet", config.moneyRateLimits);
+  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, limiter }), giftingPeers: { catalog, earnings } };
 }
 
 /** Starts the invalidation listeners (background hook); returns the stopper. */

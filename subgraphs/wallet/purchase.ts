@@ -2,7 +2,9 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DataSource } from "typeorm";
 import { sendJson, type Route } from "../../platform/http.js";
+import { loadConfig } from "../../platform/config.js";
 import { logger } from "../../platform/logger.js";
+import { MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { loadWalletConfig, type WalletPurchaseConfig } from "./config.js";
 import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
 import { SIGNATURE_HEADER, verifySignature } from "../../platform/signature.js";
@@ -32,7 +34,7 @@ export function purchaseServices(ds: DataSource, config: WalletPurchaseConfig = 
     autoWebhooks: config.sandboxAutoWebhooks,
     autoSettleMs: config.sandboxAutoSettleMs,
   });
-  const recharge = new RechargeService(ds, payments, { velocity: config.velocity });
+  const recharge = new RechargeService(ds, payments, { velocity: config.velocity, limiter: new MoneyRateLimiter("wallet", loadConfig().moneyRateLimits) });
   const coinPackages = new CoinPackageService(ds, async (code) => (await recharge.regions()).find((r) => r.region === code) ?? null);
   return { recharge, payments, history: new HistoryService(ds), spendingLimits: new SpendingLimitService(ds, recharge), coinPackages, purchaseConfig: config };
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../platform/auth.js";
 import { DomainError, ErrorCode } from "../../platform/errors.js";
+import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
 import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutOutcome, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";
@@ -21,13 +22,15 @@ beforeAll(async () => {
   consumer = new GiftCreditConsumer(ds);
   await consumer.consumer.ensure();
   provider = new SandboxPayoutProvider();
-  payouts = new PayoutService(ds, new CreatorService(ds), provider);
+  // Balance, idempotency and daily-cap rules; the per-user burst guard is tested in test/hardening/money-guards.test.ts.
+  payouts = new PayoutService(ds, new CreatorService(ds), provider, generousLimiter());
 });
 afterAll(async () => {
   if (ds?.isInitialized) await ds.destroy();
   await db?.drop();
 });
 
+const generousLimiter = () => new MoneyRateLimiter("earnings", { ...MONEY_MUTATION_LIMITS, requestPayout: { capacity: 100_000, refillPerSecond: 100_000 } });
 const host = (id: string): AuthUser => ({ id, name: `Host ${id}`, roles: ["viewer", "host"], region: "US", adult: true, exp: undefined });
 
 /** Earns `diamonds` the real way: a gift.sent event worth twice as many coins, credited by the consumer at 50%. */
@@ -178,7 +181,7 @@ describe("the payout lifecycle", () => {
         return provider.submit(i);
       },
     };
-    const service = new PayoutService(ds, new CreatorService(ds), flaky);
+    const service = new PayoutService(ds, new CreatorService(ds), flaky, generousLimiter());
     const { payout } = await service.request(host("p-crash"), 10_000, "k-crash");
     const first = (await service.processDue(1000)).find((p) => p.id === payout.id)!;
     expect(first.status).toBe("PROCESSING");

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainError, ErrorCode } from "../../platform/errors.js";
+import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { GiftingService, parseSendGiftInput } from "../../subgraphs/wallet/domain/gifting.js";
 import { post, startStack, type Stack } from "../support/stack.js";
 import { balanceOf, catalogGifts, endLive, fund, goLive, key, refund, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";
@@ -324,30 +324,27 @@ describe("sendGift: idempotency", () => {
   });
 });
 
-describe("sendGift's rate-limit seam (SendGiftGuard)", () => {
-  it("a guard that refuses stops the send before anything is read or written, and a replay of an earlier success skips it", async () => {
+describe("sendGift's durable per-user limit (MoneyRateLimiter)", () => {
+  it("a send past the limit is RATE_LIMITED with when to retry and writes nothing, and a replay of an earlier success is still answered", async () => {
     await fund(stack, "limited", 100);
-    const { gifting, giftingPeers } = stack.subgraphs.wallet.services;
+    const { giftingPeers } = stack.subgraphs.wallet.services;
     const sender = { id: "limited", name: "Viewer limited", roles: ["viewer" as const], region: "US", adult: true, exp: undefined };
-    const done = await gifting.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
-    let asked = 0;
+    // A burst of 1, refilled once an hour: the second new send in a row is refused.
     const limited = new GiftingService(stack.subgraphs.wallet.dataSource, {
       pricing: giftingPeers.catalog,
       hosts: giftingPeers.earnings,
-      guard: {
-        beforeSend: async () => {
-          asked++;
-          throw new DomainError(ErrorCode.RATE_LIMITED, "slow down", { retryAfterSeconds: 3 });
-        },
-      },
+      limiter: new MoneyRateLimiter("wallet", { ...MONEY_MUTATION_LIMITS, sendGift: { capacity: 1, refillPerSecond: 1 / 3600 } }),
     });
+    const done = await limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
     const before = await trace(stack);
-    await expect(limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-2" }))).rejects.toMatchObject({ code: "RATE_LIMITED", extra: { retryAfterSeconds: 3 } });
+    await expect(limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-2" }))).rejects.toMatchObject({
+      extensions: { code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) },
+    });
     expect(await trace(stack)).toEqual(before);
-    expect(asked).toBe(1);
+    const [{ n }] = await stack.subgraphs.wallet.dataSource.query(`SELECT count(*)::int AS n FROM wallet.idempotency_keys WHERE user_id = 'limited' AND key = 'limited-2'`);
+    expect(n).toBe(0);
     const replay = await limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
     expect(replay).toEqual({ giftEvent: done.giftEvent, replayed: true });
-    expect(asked).toBe(1);
   });
 });
 

@@ -43,8 +43,8 @@ function codeOf(res: { status: number; data?: any; errors?: any[] }): string {
   return find(res.data) ?? "OK";
 }
 
-async function gql(query: string, variables: Record<string, unknown> = {}, token?: string, headers: Record<string, string> = {}): Promise<Outcome> {
-  const res = await fetch(stack.gateway.url, {
+async function gql(query: string, variables: Record<string, unknown> = {}, token?: string, headers: Record<string, string> = {}, url = stack.gateway.url): Promise<Outcome> {
+  const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
@@ -86,6 +86,14 @@ async function raw(body: string, headers: Record<string, string> = {}): Promise<
   }
   return { code, status: res.status, body: text };
 }
+
+/** Straight to one subgraph, bypassing the gateway (as a caller inside the network could). */
+const direct = (subgraph: "wallet" | "catalog" | "earnings", query: string, variables: Record<string, unknown> = {}, token?: string) =>
+  gql(query, variables, token, {}, stack.subgraphs[subgraph].url);
+const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`;
+const PRICE_AT = `query($id: ID!, $at: DateTimeISO!) { gift(id: $id) { priceAt(at: $at) { coinCost } } }`;
+const priceAtLiteral = (at: string) => `{ gift(id: "${S.giftId}") { priceAt(at: ${at}) { coinCost } } }`;
+const SCHEDULE = `mutation($i: ScheduleGiftPriceInput!) { scheduleGiftPrice(input: $i) { scheduledPrice { validFrom } userErrors { code } } }`;
 
 const webhookUrl = () => stack.subgraphs.wallet.url.replace(/\/graphql$/, "/webhooks/payments");
 async function webhook(body: string, signature: string | null): Promise<Outcome> {
@@ -204,6 +212,31 @@ const cases: Case[] = [
   { name: "recharge key reused with a different amount", code: "IDEMPOTENCY_KEY_REUSED", run: () => gql(RECHARGE, { input: rechargeInput({ idempotencyKey: "alice-first-recharge", customCoins: 31 }) }, T.alice) },
   { name: "requestPayout key reused with a different amount", code: "IDEMPOTENCY_KEY_REUSED", run: () => gql(PAYOUT, { input: payoutInput({ idempotencyKey: S.hankPayoutKey, diamonds: 10_002 }) }, T.hank) },
   { name: "requestPayout key of 129 characters", code: "BAD_USER_INPUT", run: () => gql(PAYOUT, { input: payoutInput({ idempotencyKey: "k".repeat(129) }) }, T.hank) },
+
+  { name: "a sendGift with the key of an earlier recharge", code: "IDEMPOTENCY_KEY_REUSED", run: () => gql(SEND, { input: sendInput({ idempotencyKey: "alice-first-recharge" }) }, T.alice) },
+  { name: "a recharge with the key of an earlier sendGift", code: "IDEMPOTENCY_KEY_REUSED", run: () => gql(RECHARGE, { input: rechargeInput({ idempotencyKey: S.aliceGiftKey }) }, T.alice) },
+
+  // ---- malformed instants: the catalog's validation error reaches the client typed, never masked
+  { name: "priceAt(at: \"yesterday\") as a literal", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(priceAtLiteral(`"yesterday"`)) },
+  { name: "priceAt(at: $at) with $at = \"yesterday\"", code: "BAD_USER_INPUT", run: () => gql(PRICE_AT, { id: S.giftId, at: "yesterday" }) },
+  { name: "priceAt(at: \"2026-12-01\") as a literal (a date, not an instant)", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(priceAtLiteral(`"2026-12-01"`)) },
+  { name: "priceAt(at: $at) with $at = \"2026-12-01\"", code: "BAD_USER_INPUT", run: () => gql(PRICE_AT, { id: S.giftId, at: "2026-12-01" }) },
+  { name: "priceAt(at: 1764547200) as a literal (an epoch number)", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(priceAtLiteral("1764547200")) },
+  { name: "priceAt(at: $at) with $at = 1764547200 (an epoch number)", code: "BAD_USER_INPUT", run: () => gql(PRICE_AT, { id: S.giftId, at: 1764547200 }) },
+  { name: "scheduleGiftPrice effectiveAt \"tomorrow\" (admin, variable)", code: "BAD_USER_INPUT", run: () => gql(SCHEDULE, { i: { giftId: S.giftId, coinCost: 7, effectiveAt: "tomorrow" } }, T.admin) },
+  { name: "scheduleGiftPrice effectiveAt \"tomorrow\" (admin, literal)", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(`mutation { scheduleGiftPrice(input: { giftId: "${S.giftId}", coinCost: 7, effectiveAt: "tomorrow" }) { userErrors { code } } }`, {}, T.admin) },
+
+  // ---- _entities called directly with representations that are not entities
+  { name: "wallet _entities with an unknown typename", code: "BAD_USER_INPUT", run: () => direct("wallet", ENTITIES, { r: [{ __typename: "Nope", id: "x" }] }) },
+  { name: "wallet _entities with a type that is not an entity (WalletTransaction)", code: "BAD_USER_INPUT", run: () => direct("wallet", ENTITIES, { r: [{ __typename: "WalletTransaction", id: "x" }] }) },
+  { name: "catalog _entities with a type that is not an entity (GiftPrice)", code: "BAD_USER_INPUT", run: () => direct("catalog", ENTITIES, { r: [{ __typename: "GiftPrice", id: "x" }] }) },
+  { name: "earnings _entities without a __typename", code: "BAD_USER_INPUT", run: () => direct("earnings", ENTITIES, { r: [{ id: "rel-hank" }] }) },
+
+  // ---- the subgraphs' durable per-user guard (rel-spent's and rel-bob's buckets are empty, see beforeAll)
+  { name: "sendGift straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => direct("wallet", SEND, { input: sendInput() }, T.spent) },
+  { name: "sendGift through the gateway past the user's durable limit", code: "RATE_LIMITED", run: () => gql(SEND, { input: sendInput() }, T.spent) },
+  { name: "recharge straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => direct("wallet", RECHARGE, { input: rechargeInput() }, T.spent) },
+  { name: "requestPayout straight to earnings past the host's durable limit", code: "RATE_LIMITED", run: () => direct("earnings", PAYOUT, { input: payoutInput() }, T.bob) },
 
   // ---- JWTs: missing, expired, forged, alg none, wrong audience/issuer, tampered
   { name: "sendGift without a token", code: "UNAUTHENTICATED", run: () => gql(SEND, { input: sendInput() }) },
@@ -360,6 +393,7 @@ beforeAll(async () => {
   T.hank = await tokenFor("rel-hank", ["viewer", "host"]);
   T.bob = await tokenFor("rel-bob", ["viewer", "host"]);
   T.admin = await tokenFor("rel-admin", ["viewer", "admin"]);
+  T.spent = await tokenFor("rel-spent");
   const past = Math.floor(Date.now() / 1000) - 60;
   T.expired = await mintToken({ sub: "rel-alice" }, { expiresIn: past });
   T.expiredHost = await mintToken({ sub: "rel-hank", roles: ["viewer", "host"] }, { expiresIn: past });
@@ -414,6 +448,15 @@ beforeAll(async () => {
   const more = await stack.gql(SEND, { input: sendInput({ quantity: 10 }) }, T.alice);
   expect(more.data.sendGift.userErrors).toEqual([]);
   await settleEarnings(stack);
+  // Empty buckets: the next money mutation of these users is refused by the subgraph itself.
+  for (const [ds, user, action] of [
+    [stack.subgraphs.wallet.dataSource, "rel-spent", "sendGift"],
+    [stack.subgraphs.wallet.dataSource, "rel-spent", "recharge"],
+    [stack.subgraphs.earnings.dataSource, "rel-bob", "requestPayout"],
+  ] as const) {
+    const schema = ds === stack.subgraphs.wallet.dataSource ? "wallet" : "earnings";
+    await ds.query(`INSERT INTO ${schema}.rate_limits (user_id, action, tat) VALUES ($1, $2, now() + interval '1 day')`, [user, action]);
+  }
 });
 
 afterAll(async () => {

@@ -14,11 +14,13 @@ import { post, type Stack } from "../support/stack.js";
 /**
  * The reliability suites' stack: the same in-process stack as test/support/stack.ts, but the
  * gateway's per-user burst limits are raised so a property run measures money correctness,
- * not the rate limiter (which test/hardening covers), and the wallet's velocity limit is
- * raised for the same reason. Everything else is the production code path over real sockets.
+ * not the rate limiter (which test/hardening covers), and so are the wallet's and earnings'
+ * durable per-user guards (MONEY_RATE_LIMITS) and the wallet's velocity limit. Everything else is the production code path over real sockets.
  */
 export async function startReliabilityStack(label: string, opts: { realRateLimits?: boolean } = {}): Promise<Stack> {
   process.env.WALLET_MAX_ORDERS_PER_HOUR ??= "100000";
+  // The wallet's and earnings' durable per-user guard (platform/rate-limit.ts) is raised like the gateway's buckets.
+  if (!opts.realRateLimits) process.env.MONEY_RATE_LIMITS ??= Object.keys(MONEY_MUTATION_LIMITS).map((k) => `${k}=1000000:60000000`).join(",");
   const db = await createTestDatabase(label);
   const o = { databaseUrl: db.url, port: 0, poolSize: 10 };
   const catalog = await startCatalog(o);

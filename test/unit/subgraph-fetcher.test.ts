@@ -21,6 +21,15 @@ beforeAll(async () => {
       } else if (req.url === "/error") {
         res.statusCode = 500;
         res.end("boom");
+      } else if (req.url === "/refused-coded") {
+        res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify({ errors: [{ message: "Variable \"$at\" got invalid value \"yesterday\"", extensions: { code: "BAD_USER_INPUT" } }] }));
+      } else if (req.url === "/refused-uncoded") {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ message: "no code here" }] }));
+      } else if (req.url === "/refused-html") {
+        res.writeHead(400, { "content-type": "text/html" });
+        res.end("<h1>Bad Request</h1>");
       } else if (req.url === "/hang-body") {
         res.writeHead(200, { "content-type": "application/json" });
         res.write('{"data":');
@@ -51,6 +60,17 @@ describe("subgraphFetcher", () => {
     const res = await subgraphFetcher("catalog", 2000)(`${base}/error`, { method: "POST", body: "{}" });
     expect(res.status).toBe(500);
     expect(await res.text()).toBe("boom");
+  });
+
+  it("hands a 4xx GraphQL answer whose errors all carry a code to the gateway as the GraphQL response it is (status 200, body unchanged)", async () => {
+    const res = await subgraphFetcher("catalog", 2000)(`${base}/refused-coded`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).errors[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT" }, message: expect.stringContaining("yesterday") });
+  });
+
+  it("keeps a 4xx without coded GraphQL errors (or not JSON) a failure, which the gateway masks", async () => {
+    expect((await subgraphFetcher("catalog", 2000)(`${base}/refused-uncoded`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect((await subgraphFetcher("catalog", 2000)(`${base}/refused-html`, { method: "POST", body: "{}" })).status).toBe(400);
   });
 
   it("fails with SUBGRAPH_TIMEOUT when no answer comes in time, and never retries", async () => {

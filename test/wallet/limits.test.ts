@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { RECHARGE, recharge, rechargeDirect, rechargeInput, rechargeService, tokenFor, uniqueUser, walletOf } from "./support.js";
 
+// This file is about the wallet's velocity and spending limits; the per-user burst guard on recharge
+// (10 at once, also enforced by the wallet) is tested in test/hardening/money-guards.test.ts.
+process.env.MONEY_RATE_LIMITS ??= "recharge=100000:6000000";
+
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack("limits");

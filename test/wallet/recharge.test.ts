@@ -198,6 +198,8 @@ describe("idempotency (Stripe semantics)", () => {
     const svc = stack.subgraphs.wallet.services.recharge;
     const saved = { ...svc.velocity };
     svc.velocity.maxOrdersPerHour = 1000; // this test is about concurrency, not the hourly cap
+    const savedBurst = { ...svc.limiter.rules.recharge };
+    svc.limiter.rules.recharge = { capacity: 1000, refillPerSecond: 1000 }; // nor the per-user burst (test/hardening/money-guards.test.ts)
     try {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => rechargeDirect(stack, jwt, { customCoins: 100 + i, key: `distinct-${i}` })));
       expect(results.every((r) => r.order?.status === "SUCCEEDED")).toBe(true);
@@ -208,6 +210,7 @@ describe("idempotency (Stripe semantics)", () => {
       expect(entries).toHaveLength(50);
     } finally {
       Object.assign(svc.velocity, saved);
+      svc.limiter.rules.recharge = savedBurst;
     }
   });
 

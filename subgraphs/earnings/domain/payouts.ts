@@ -4,6 +4,7 @@ import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { logger } from "../../../platform/logger.js";
 import type { CreatorService } from "./creators.js";
 import { idempotent, validateIdempotencyKey } from "./idempotency.js";
+import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
 import { DAILY_MAX_PAYOUT_DIAMONDS, DIAMONDS_PER_CENT, MIN_PAYOUT_DIAMONDS, PAYOUT_CURRENCY, payoutAmountMinor } from "./revenue.js";
 import { decodeCursor, encodeCursor, isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
@@ -181,6 +182,8 @@ export class PayoutService {
     private readonly ds: DataSource,
     private readonly creators: CreatorService,
     readonly provider: PayoutProvider = new SandboxPayoutProvider(),
+    /** The durable per-user requestPayout limit (earnings.rate_limits), taken when the key is claimed. */
+    private readonly limiter: MoneyRateLimiter = new MoneyRateLimiter("earnings"),
   ) {}
 
   /**
@@ -198,7 +201,7 @@ export class PayoutService {
       throw new DomainError(ErrorCode.INVALID_INPUT, `diamonds must convert to whole cents: a multiple of ${DIAMONDS_PER_CENT}`, { field: ["input", "diamonds"] });
     }
     await this.creators.ensure(user);
-    const { result, replayed } = await idempotent(this.ds, { userId: user.id, key, operation: "requestPayout", request: { diamonds } }, async (m) => {
+    const { result, replayed } = await idempotent(this.ds, { userId: user.id, key, operation: "requestPayout", request: { diamonds }, limit: { limiter: this.limiter, action: "requestPayout" } }, async (m) => {
       await postDiamonds(m, { creatorId: user.id, type: "PAYOUT_RESERVED", amount: -diamonds, reference: `payout-request:${key}` });
       const [{ total }] = await m.query(
         `SELECT coalesce(sum(diamonds), 0)::bigint AS total FROM earnings.payouts

@@ -5,6 +5,7 @@ import type { AuthUser } from "../../../platform/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
+import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
 
@@ -42,17 +43,6 @@ export interface HostDirectory {
   hostForGifting(hostId: string, authorization?: string): Promise<{ id: string; canReceive: boolean } | null>;
   liveSession(id: string, authorization?: string): Promise<{ id: string; hostId: string; live: boolean } | null>;
 }
-
-/**
- * Seam for per-user rate limiting of sendGift (hardening work). Called after the caller
- * is authenticated and before anything is read or written; throw a DomainError
- * (RATE_LIMITED with retryAfterSeconds) to refuse. Idempotent replays skip it.
- */
-export interface SendGiftGuard {
-  beforeSend(sender: AuthUser): Promise<void>;
-}
-
-export const allowAllSends: SendGiftGuard = { beforeSend: async () => undefined };
 
 // ---------------------------------------------------------------- rules
 
@@ -226,13 +216,14 @@ export const SEND_GIFT_OPERATION = "sendGift";
 export interface GiftingOptions {
   pricing: GiftPricing;
   hosts: HostDirectory;
-  guard?: SendGiftGuard;
+  /** The durable per-user sendGift limit (default: MONEY_MUTATION_LIMITS.sendGift in wallet.rate_limits). */
+  limiter?: MoneyRateLimiter;
 }
 
 export class GiftingService {
   private readonly pricing: GiftPricing;
   private readonly hosts: HostDirectory;
-  private readonly guard: SendGiftGuard;
+  private readonly limiter: MoneyRateLimiter;
   private readonly notifier: EventNotifier;
 
   constructor(
@@ -241,7 +232,7 @@ export class GiftingService {
   ) {
     this.pricing = opts.pricing;
     this.hosts = opts.hosts;
-    this.guard = opts.guard ?? allowAllSends;
+    this.limiter = opts.limiter ?? new MoneyRateLimiter("wallet");
     this.notifier = new EventNotifier(ds);
   }
 
@@ -258,7 +249,6 @@ export class GiftingService {
     const previous = await this.replay(sender.id, cmd.idempotencyKey, request);
     if (previous) return { giftEvent: previous, replayed: true };
 
-    await this.guard.beforeSend(sender);
     if (!sender.adult) throw new DomainError(ErrorCode.NOT_ADULT, "only verified adults can send gifts");
     if (cmd.hostId === sender.id) throw new DomainError(ErrorCode.CANNOT_GIFT_SELF, "you cannot send a gift to yourself", { field: ["input", "hostId"] });
 
@@ -288,7 +278,9 @@ export class GiftingService {
 
     const { result, replayed } = await idempotent(
       this.ds,
-      { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request },
+      // The durable per-user limit is taken in the statement that claims the key (platform/idempotency.ts):
+      // no extra round trip, and a replay or a duplicate of an in-flight send never takes a token.
+      { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request, limit: { limiter: this.limiter, action: "sendGift" } },
       (m) => this.debitAndRecord(m, sender, cmd, gift.coinCost),
     );
     // Committed: wake the gift.sent consumer now (the statement in debitAndRecord does not NOTIFY).

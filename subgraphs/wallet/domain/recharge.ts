@@ -6,6 +6,7 @@ import type { AuthUser } from "../../../platform/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { logger } from "../../../platform/logger.js";
 import { priceForCoins } from "../../../platform/money.js";
+import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
 import { requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType, postEntry } from "./ledger.js";
 import { packagesOnSale, quotePackage } from "./coin-packages.js";
@@ -101,6 +102,8 @@ export interface RechargeOptions {
   /** A PROCESSING order untouched this long is considered interrupted and may be re-driven. */
   staleProcessingMs?: number;
   abandonAfterMs?: number;
+  /** The durable per-user recharge / confirmRecharge limit (default: MONEY_MUTATION_LIMITS in wallet.rate_limits). */
+  limiter?: MoneyRateLimiter;
 }
 
 type Source = "api" | "confirm" | "webhook" | "admin" | "reconciler";
@@ -109,6 +112,7 @@ const MAX_TOKEN_LENGTH = 256;
 
 export class RechargeService {
   readonly velocity: VelocityLimits;
+  readonly limiter: MoneyRateLimiter;
   inFlightWaitMs: number;
   staleProcessingMs: number;
   /** A REQUIRES_ACTION order older than this is cancelled by the reconciler (so it stops counting against limits). */
@@ -122,6 +126,7 @@ export class RechargeService {
     opts: RechargeOptions = {},
   ) {
     this.velocity = { ...(opts.velocity ?? DEFAULT_VELOCITY) };
+    this.limiter = opts.limiter ?? new MoneyRateLimiter("wallet");
     // Below the gateway's 10 s subgraph timeout (SUBGRAPH_TIMEOUT_MS): a retry of an order still in flight
     // gets the order back (PROCESSING: poll rechargeOrder), not SUBGRAPH_TIMEOUT (found by test/reliability).
     this.inFlightWaitMs = opts.inFlightWaitMs ?? 8_000;
@@ -252,8 +257,23 @@ export class RechargeService {
     const created = await this.serializedPerUser(user.id, () => this.dataSource.transaction(async (m) => {
       // One recharge decision per user at a time: limits are checked and the order inserted atomically.
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('wallet:recharge:' || $1))`, [user.id]);
-      const [keyRow] = await m.query(`SELECT operation, request_hash FROM wallet.idempotency_keys WHERE user_id = $1 AND key = $2`, [user.id, key]);
-      if (keyRow) {
+      // Claim the key first, in the per-user key space shared with sendGift. ON CONFLICT waits for a
+      // concurrent sendGift holding the same key and then sees its row: the loser answers
+      // IDEMPOTENCY_KEY_REUSED, never a unique violation (a plain INSERT after a SELECT raced there).
+      // The same statement takes the durable per-user recharge token, only for a newly claimed key
+      // (a replay never does); a refusal or any failure below rolls it back with the key.
+      const id = randomUUID();
+      const [{ claimed, admitted }]: { claimed: boolean; admitted: boolean }[] = await m.query(
+        `WITH claimed AS (
+           INSERT INTO wallet.idempotency_keys (user_id, key, operation, request_hash, response) VALUES ($1, $2, 'recharge', $3, $4)
+           ON CONFLICT (user_id, key) DO NOTHING RETURNING 1),
+         token AS (${this.limiter.claimSql(5, "EXISTS (SELECT 1 FROM claimed)")})
+         SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, EXISTS (SELECT 1 FROM token) AS admitted`,
+        [user.id, key, hash, JSON.stringify({ orderId: id }), ...this.limiter.claimParams(user.id, "recharge")],
+      );
+      if (claimed && !admitted) throw await this.limiter.refusal(m, user.id, "recharge");
+      if (!claimed) {
+        const [keyRow] = await m.query(`SELECT operation, request_hash FROM wallet.idempotency_keys WHERE user_id = $1 AND key = $2`, [user.id, key]);
         if (keyRow.operation !== "recharge" || keyRow.request_hash !== hash) {
           throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
         }
@@ -286,20 +306,12 @@ export class RechargeService {
         return r && { numerator: r.customPriceMinor, denominator: r.customPriceCoins };
       });
 
-      const id = randomUUID();
       await m.query(
         `INSERT INTO wallet.recharge_orders (id, user_id, idempotency_key, request_hash, status, package_id, region, coins, bonus_coins,
                                              amount_minor, currency, payment_method_type, provider)
          VALUES ($1, $2, $3, $4, 'PROCESSING', $5, $6, $7, $8, $9, $10, $11, $12)`,
         [id, user.id, key, hash, packageId, region.region, coins, bonusCoins, amountMinor, region.currency, input.paymentMethod.type, this.provider.name],
       );
-      // The per-user key space is shared with sendGift: a key used there cannot be reused here, and vice versa.
-      await m.query(`INSERT INTO wallet.idempotency_keys (user_id, key, operation, request_hash, response) VALUES ($1, $2, 'recharge', $3, $4)`, [
-        user.id,
-        key,
-        hash,
-        JSON.stringify({ orderId: id }),
-      ]);
       await recordEvent(m, id, null, "PROCESSING", "api", { amountMinor, currency: region.currency, coins, bonusCoins });
       return { id, fresh: true };
     }));
@@ -473,6 +485,8 @@ export class RechargeService {
     // Already decided (e.g. the webhook got here first): confirming again is a harmless replay.
     if (order.status === "SUCCEEDED" || order.status === "FAILED" || order.status === "REFUNDED" || order.status === "CHARGED_BACK") return order;
     if (order.status !== "REQUIRES_ACTION") throw new DomainError(ErrorCode.INVALID_STATE, `order is ${order.status === "PROCESSING" ? "PENDING" : order.status}; nothing to confirm`, { field: ["orderId"] });
+    // Only a confirmation that reaches the provider takes a token (a replay of a decided order above does not).
+    await this.limiter.guard(this.dataSource, user.id, "confirmRecharge");
     const [row] = await this.dataSource.query(`SELECT provider_payment_id FROM wallet.recharge_orders WHERE id = $1`, [orderId]);
     let payment: ProviderPayment;
     try {
