@@ -16,6 +16,8 @@ import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits 
 import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
+import { giftAssetsRoute, ideRoute } from "./ide.js";
+import { publicCachePlugin } from "./cache-control.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -94,7 +96,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         operationLimitsPlugin(limits),
         moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
         requestLogPlugin("gateway"),
-        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+        publicCachePlugin<GatewayContext>(),
+        // No Apollo landing page anywhere: it loads Apollo Sandbox from a CDN (blank offline). Development serves GraphiQL (ide.ts).
+        ApolloServerPluginLandingPageDisabled(),
       ],
     });
   const partner = await startPartnerEndpoint({
@@ -116,7 +120,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       partner.attach(http);
     },
     host: process.env.HOST ?? "127.0.0.1",
-    routes: [partner.route],
+    // The IDE (development only) answers browsers on GET /graphql before Apollo's own landing page would.
+    routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
