@@ -323,20 +323,20 @@ export class PayoutResolver {
   @Mutation(() => PayoutPayload, {
     description: "Cash out diamonds (host role): at least 10,000, within the daily maximum, reserved at once (never spendable twice). Idempotent by idempotencyKey.",
   })
-  async requestPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => RequestPayoutInput) input: RequestPayoutInput): Promise<PayoutPayload> {
+  async requestPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => RequestPayoutInput, { description: "What to do; each field is described on the input type." }) input: RequestPayoutInput): Promise<PayoutPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ payout: Payout.from((await ctx.services.payouts.request(user, input.diamonds, input.idempotencyKey)).payout) })) as Promise<PayoutPayload>;
   }
 
   @Mutation(() => PayoutPayload, { description: "Cancel your payout while it is REQUESTED; the diamonds return to your balance. Cancelling twice returns the canceled payout." })
-  async cancelPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelPayoutInput) input: CancelPayoutInput): Promise<PayoutPayload> {
+  async cancelPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelPayoutInput, { description: "What to do; each field is described on the input type." }) input: CancelPayoutInput): Promise<PayoutPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ payout: Payout.from(await ctx.services.payouts.cancel(user, input.id)) })) as Promise<PayoutPayload>;
   }
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => ProcessPayoutsPayload, { description: "Operator (admin role): submit REQUESTED payouts to the payout provider and record PAID / FAILED (FAILED returns the diamonds)." })
-  async processPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => ProcessPayoutsInput, { nullable: true }) input?: ProcessPayoutsInput): Promise<ProcessPayoutsPayload> {
+  async processPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => ProcessPayoutsInput, { nullable: true, description: "See the input type; defaults apply when omitted." }) input?: ProcessPayoutsInput): Promise<ProcessPayoutsPayload> {
     requireRole(ctx.user, "admin");
     const limit = input?.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badInput("limit must be between 1 and 1000", ["input", "limit"]);
@@ -345,7 +345,7 @@ export class PayoutResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => SetRevenueSharePayload, { description: "Admin: set a creator's revenue share from now (or a future moment) on. Gifts already sent keep their share." })
-  async setRevenueShare(@Ctx() ctx: EarningsContext, @Arg("input", () => SetRevenueShareInput) input: SetRevenueShareInput): Promise<SetRevenueSharePayload> {
+  async setRevenueShare(@Ctx() ctx: EarningsContext, @Arg("input", () => SetRevenueShareInput, { description: "What to do; each field is described on the input type." }) input: SetRevenueShareInput): Promise<SetRevenueSharePayload> {
     const admin = requireRole(ctx.user, "admin");
     return withUserErrors(async () => ({
       history: (await ctx.services.shares.set(admin, input.creatorId, input.shareBps, input.effectiveFrom ?? null, input.reason ?? "")).map((h) => Object.assign(new RevenueShare(), h)),

@@ -363,7 +363,7 @@ export class RechargeResolver {
     description:
       "Buys coins. Returns the order: SUCCEEDED (coins credited), REQUIRES_ACTION (do nextAction, then confirmRecharge), PENDING (settles later; poll rechargeOrder) or FAILED. Adults only. Idempotent per idempotencyKey, also while the first call is still in flight.",
   })
-  async recharge(@Arg("input", () => RechargeInput) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+  async recharge(@Arg("input", () => RechargeInput, { description: "What to do; each field is described on the input type." }) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
     const user = requireUser(ctx.user);
     await ctx.services.profiles.touch(user);
     let order: OrderView | undefined;

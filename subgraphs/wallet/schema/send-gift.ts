@@ -59,7 +59,7 @@ export class SendGiftResolver {
     description:
       "Spends the caller's coins on a gift to a host: validates the gift, host and price, debits the coins and records the gift, all or nothing. Idempotent per idempotencyKey.",
   })
-  async sendGift(@Arg("input", () => SendGiftInput) input: SendGiftInput, @Ctx() ctx: WalletContext): Promise<SendGiftPayload> {
+  async sendGift(@Arg("input", () => SendGiftInput, { description: "What to do; each field is described on the input type." }) input: SendGiftInput, @Ctx() ctx: WalletContext): Promise<SendGiftPayload> {
     const user = requireUser(ctx.user);
     const cmd = parseSendGiftInput(input);
     // Leaderboards and gift senders show the sender's name: keep the one in this token (writes only on change).
