@@ -58,8 +58,8 @@ describe("the partner contract (schema:compose)", () => {
     expect(fieldsOf(api, "Query")).toContain("me");
     expect(fieldsOf(partner, "Query")).not.toContain("me");
     for (const type of ["Wallet", "Payout", "PayoutPage", "Mutation", "UserError", "ErrorCode"]) expect(partner.getType(type), type).toBeUndefined();
-    // Users appear only as an opaque id (leaderboards, gift senders).
-    expect(fieldsOf(partner, "User")).toEqual(["id"]);
+    // Users appear only with their id and public profile (leaderboards, gift senders; DECISIONS 46).
+    expect(fieldsOf(partner, "User")).toEqual(["id", "displayName", "avatarUrl"]);
     expect(fieldsOf(api, "User")).toContain("wallet");
   });
 

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
+import { logger } from "../../../platform/logger.js";
 
 export interface Profile {
   userId: string;
@@ -20,18 +21,38 @@ export class ProfileService {
 
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Writes in flight per user: a burst of first requests by one user costs one upsert. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  /**
+   * Best effort: a display name is not worth failing a money mutation over, so a failed write is
+   * logged and retried on the user's next request (nothing is remembered as stored).
+   */
   async touch(user: Pick<AuthUser, "id" | "name" | "avatarUrl">): Promise<void> {
     const value = `${user.name}\u0000${user.avatarUrl ?? ""}`;
     if (this.stored.get(user.id) === value) return;
-    await this.dataSource.query(
-      `INSERT INTO wallet.user_profiles (user_id, display_name, avatar_url) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name, avatar_url = EXCLUDED.avatar_url, updated_at = now()
-       WHERE (user_profiles.display_name, user_profiles.avatar_url) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.avatar_url)`,
-      [user.id, user.name, user.avatarUrl ?? null],
-    );
-    this.stored.delete(user.id);
+    const pending = this.inFlight.get(user.id);
+    if (pending) return pending;
+    const write = this.write(user.id, user.name, user.avatarUrl ?? null, value).finally(() => this.inFlight.delete(user.id));
+    this.inFlight.set(user.id, write);
+    return write;
+  }
+
+  private async write(userId: string, name: string, avatarUrl: string | null, value: string): Promise<void> {
+    try {
+      await this.dataSource.query(
+        `INSERT INTO wallet.user_profiles (user_id, display_name, avatar_url) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET display_name = EXCLUDED.display_name, avatar_url = EXCLUDED.avatar_url, updated_at = now()
+         WHERE (user_profiles.display_name, user_profiles.avatar_url) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.avatar_url)`,
+        [userId, name, avatarUrl],
+      );
+    } catch (e) {
+      logger.warn({ userId, err: e instanceof Error ? e.message : String(e) }, "user profile not stored; retried on the next request");
+      return;
+    }
+    this.stored.delete(userId);
     if (this.stored.size >= ProfileService.REMEMBERED_MAX) this.stored.delete(this.stored.keys().next().value!);
-    this.stored.set(user.id, value);
+    this.stored.set(userId, value);
   }
 
   /** Profiles for many users in one SELECT; null for a user the wallet has never seen signed in. */
