@@ -19,6 +19,8 @@ import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit
 import { subgraphFetcher } from "./fetcher.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
+import { giftAssetsRoute, ideRoute } from "./ide.js";
+import { publicCachePlugin } from "./cache-control.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -119,7 +121,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
         subgraphRateLimitStatusPlugin(),
         requestLogPlugin("gateway"),
-        ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+        publicCachePlugin<GatewayContext>(),
+        // No Apollo landing page anywhere: it loads Apollo Sandbox from a CDN (blank offline). Development serves GraphiQL (ide.ts).
+        ApolloServerPluginLandingPageDisabled(),
       ],
     });
   const partner = await startPartnerEndpoint({
@@ -144,7 +148,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       partner.attach(http);
     },
     host: process.env.HOST ?? "127.0.0.1",
-    routes: [partner.route],
+    // The IDE (development only) answers browsers on GET /graphql before Apollo's own landing page would.
+    routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
     preflight: (body) => preflight(body, limits),
     ready: async () => {

@@ -9,6 +9,8 @@ export const ROLES: readonly Role[] = ["viewer", "host", "admin", "partner"];
 export interface AuthUser {
   id: string;
   name: string;
+  /** The token's `picture` claim when it is an http(s) URL (at most 2,048 characters); null otherwise. */
+  avatarUrl?: string | null;
   roles: Role[];
   region: string;
   adult: boolean;
@@ -19,6 +21,8 @@ export interface AuthUser {
 export interface TokenClaims {
   sub: string;
   name?: string;
+  /** Avatar URL (OpenID Connect's standard claim). */
+  picture?: string;
   roles?: Role[];
   region?: string;
   adult?: boolean;
@@ -118,11 +122,23 @@ export function claimsToUser(p: JWTPayload): AuthUser {
   return {
     id: p.sub,
     name: typeof p.name === "string" ? p.name.slice(0, 100) : p.sub,
+    avatarUrl: avatarClaim(p.picture),
     roles,
     region,
     adult: p.adult === true,
     exp: typeof p.exp === "number" ? p.exp : undefined,
   };
+}
+
+/** Only absolute http(s) URLs become avatars: a client puts it in <img src>, so no javascript: or data: URLs. */
+function avatarClaim(value: unknown): string | null {
+  if (typeof value !== "string" || value.length > 2048) return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Development identity provider: mints tokens with the shared secret. */
@@ -136,6 +152,7 @@ export async function mintToken(
     roles: claims.roles ?? ["viewer"],
     region: claims.region ?? "US",
     adult: claims.adult ?? true,
+    ...(claims.picture ? { picture: claims.picture } : {}),
   })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.sub)

@@ -1,6 +1,8 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
 import { parseMoneyRateLimits, type BucketRule, type MoneyAction } from "./rate-limit.js";
 
+/** Where the gateway serves the repo's gift images (assets/gifts/). */
+export const GIFT_ASSETS_PATH = "/assets/gifts";
 export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
 /** Development default of SERVICE_SECRET (the gateway's and owner-read clients' credential to subgraphs); refused in production. */
 export const DEV_SERVICE_SECRET = "dev-only-service-secret-change-me-0123456789";
@@ -123,7 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       catalog: env.CATALOG_URL || `http://127.0.0.1:${ports.catalog}/graphql`,
       earnings: env.EARNINGS_URL || `http://127.0.0.1:${ports.earnings}/graphql`,
     },
-    cdnBaseUrl: (env.CDN_BASE_URL ?? "https://cdn.example.com/gifts").replace(/\/$/, ""),
+    // Default: the gift images the repo ships, served by the gateway (gateway/assets.ts). A CDN overrides it.
+    cdnBaseUrl: (env.CDN_BASE_URL || `http://127.0.0.1:${ports.gateway}${GIFT_ASSETS_PATH}`).replace(/\/$/, ""),
     webhookSecret,
     logLevel: env.LOG_LEVEL ?? (mode === "test" ? "silent" : "info"),
     trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),

@@ -39,14 +39,50 @@ export enum ErrorCode {
   REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER",
 }
 
-registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });
+/**
+ * What each code means and what a client should do (docs/frontend.md has the same table).
+ * A code appended without a line here still works; add its line with it.
+ */
+const ERROR_CODE_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
+  INVALID_INPUT: "A value is out of its allowed range (see `field` and the message). Fix the input; retrying unchanged fails again.",
+  NOT_FOUND: "The object named by the input does not exist (or is not yours). Refresh the screen's data.",
+  IDEMPOTENCY_KEY_REUSED: "This idempotencyKey was already used with different input. Use a new key for a new attempt.",
+  IDEMPOTENCY_KEY_IN_USE: "The first request with this idempotencyKey is still running. Retry the same request with the same key shortly.",
+  LIMIT_EXCEEDED: "A limit was reached (velocity, spending limit, combo cap, daily payout maximum). Show the message; `retryAfterSeconds` says when it frees up.",
+  RATE_LIMITED: "Too many requests. Wait `retryAfterSeconds`, then retry with the same idempotencyKey.",
+  NOT_ADULT: "Buying and sending need an adult, verified account. Do not offer the action.",
+  PAYMENT_DECLINED: "The bank declined the payment; the order is FAILED (see RechargeOrder.failureCode). Suggest another payment method.",
+  PAYMENT_FAILED: "The payment failed for a non-decline reason; the order is FAILED (see failureCode). Suggest trying again or another method.",
+  INVALID_STATE: "The object is in a state that does not allow this (e.g. a retired gift, a payout no longer REQUESTED). Refresh it.",
+  INSUFFICIENT_COINS: "Not enough coins; `balance` is the current balance. Offer a recharge.",
+  PRICE_CHANGED: "The gift's price changed since it was shown; `currentUnitCost` is the new price. Show it and let the viewer confirm.",
+  IN_DEBT: "The wallet owes coins after a refund or chargeback; sending is blocked until a recharge repays it. Offer a recharge.",
+  GIFT_NOT_AVAILABLE: "The gift cannot be sent now (retired, outside its window or region). Refresh the gift list.",
+  HOST_NOT_FOUND: "The host does not exist or cannot receive gifts. Do not retry.",
+  CANNOT_GIFT_SELF: "A user cannot send a gift to themselves.",
+  SESSION_NOT_LIVE: "The live session has ended (or belongs to another host). Refresh the room; send without liveSessionId or not at all.",
+  ALREADY_LIVE: "The host is already live in another session. End it or use it.",
+  BELOW_MINIMUM: "The payout is below the minimum (10,000 diamonds). Show the minimum.",
+  INSUFFICIENT_DIAMONDS: "Not enough spendable diamonds; `balance` is the current balance.",
+  SLUG_TAKEN: "Admin: another gift already uses this slug. Choose another.",
+  UNKNOWN_REGION: "Admin: a region code is not a market the catalog sells in (see catalogRegions).",
+  UNKNOWN_CATEGORY: "Admin: no such gift category (see giftCategories).",
+  PAYMENT_METHOD_NOT_AVAILABLE: "The payment method type is not offered in the account's region (see rechargeOptions.paymentMethods).",
+  PRICE_ALREADY_SCHEDULED: "Admin: a price change is already scheduled at that moment. Cancel it first or pick another time.",
+};
+
+registerEnumType(ErrorCode, {
+  name: "ErrorCode",
+  description: "Stable machine-readable codes for business failures (UserError.code). Switch on the code, never on the message.",
+  valuesConfig: Object.fromEntries(Object.entries(ERROR_CODE_DESCRIPTIONS).map(([k, description]) => [k, { description }])),
+});
 
 @Directive("@shareable")
 // In the partner contract too: the webhook mutations answer business failures with it.
 @Directive('@tag(name: "partner")')
 @ObjectType({ description: "A business failure. The mutation changed nothing." })
 export class UserError {
-  @Field(() => ErrorCode, { description: "Stable machine-readable reason; switch on it." })
+  @Field(() => ErrorCode, { description: "What went wrong, to switch on (see the ErrorCode values)." })
   code: ErrorCode;
 
   @Field({ description: "Human-readable explanation; do not parse it, use `code`." })

@@ -8,6 +8,7 @@ const { values } = parseArgs({
   options: {
     sub: { type: "string" },
     name: { type: "string" },
+    picture: { type: "string" },
     roles: { type: "string", default: "viewer" },
     region: { type: "string", default: "US" },
     adult: { type: "string", default: "true" },
@@ -15,7 +16,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.sub) {
-  console.error("usage: npm run token -- --sub <id> [--name <name>] [--roles viewer,host,admin] [--region US] [--adult true|false] [--expires 12h]");
+  console.error("usage: npm run token -- --sub <id> [--name <name>] [--picture <avatar url>] [--roles viewer,host,admin] [--region US] [--adult true|false] [--expires 12h]");
   process.exit(2);
 }
 const roles = values.roles!.split(",").map((r) => r.trim()) as Role[];
@@ -25,7 +26,7 @@ if (unknown.length) {
   process.exit(2);
 }
 const token = await mintToken(
-  { sub: values.sub, name: values.name ?? values.sub, roles, region: values.region!.toUpperCase(), adult: values.adult !== "false" },
+  { sub: values.sub, name: values.name ?? values.sub, picture: values.picture, roles, region: values.region!.toUpperCase(), adult: values.adult !== "false" },
   { expiresIn: values.expires },
 );
 // Never print a token the services would refuse (JWT_MAX_LIFETIME_SECONDS).

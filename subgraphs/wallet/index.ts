@@ -3,8 +3,9 @@ import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.
 import { runMain } from "../../platform/main.js";
 import { entities, migrations } from "./db/index.js";
 import { AccountService } from "./domain/accounts.js";
+import { ProfileService } from "./domain/profiles.js";
 import { buildWalletSchema } from "./schema/index.js";
-import { balanceLoader } from "./schema/user.js";
+import { balanceLoader, profileLoader } from "./schema/user.js";
 import { giftEventLoader } from "./schema/gift-event.js";
 import { giftingServices, startGiftingPeers, withPeerUrls, type PeerUrls } from "./peers.js";
 import { attachPurchase, purchaseRoutes, purchaseServices, startPurchaseBackground } from "./purchase.js";
@@ -15,7 +16,7 @@ export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   name: "wallet",
   entities,
   migrations,
-  services: (ds) => ({ accounts: new AccountService(ds), ...giftingServices(ds), ...purchaseServices(ds) }),
+  services: (ds) => ({ accounts: new AccountService(ds), profiles: new ProfileService(ds), ...giftingServices(ds), ...purchaseServices(ds) }),
   background: async (services) => {
     const stops = [await startGiftingPeers(services), await startPurchaseBackground(services)];
     return async () => {
@@ -28,7 +29,7 @@ export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   schema: buildWalletSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as WalletContext;
-    ctx.loaders = { balance: balanceLoader(ctx), giftEvent: giftEventLoader(ctx) };
+    ctx.loaders = { balance: balanceLoader(ctx), profile: profileLoader(ctx), giftEvent: giftEventLoader(ctx) };
     return ctx;
   },
 };

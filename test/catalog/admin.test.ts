@@ -140,7 +140,7 @@ describe("updateGift", () => {
     const a = await env.gql(UPDATE, { input: { id, name: "Galaxy Deluxe", regions: ["US"], availableUntil: "2040-01-01T00:00:00.000Z" } }, env.adminToken);
     expect(a.data.updateGift.userErrors).toEqual([]);
     expect(a.data.updateGift.gift).toMatchObject({ name: "Galaxy Deluxe", slug: "galaxy", coinCost: 1000, regions: ["US"], availableUntil: "2040-01-01T00:00:00.000Z" });
-    expect(a.data.updateGift.gift.animationUrl).toMatch(/galaxy\.webm$/);
+    expect(a.data.updateGift.gift.animationUrl).toMatch(/galaxy-animation\.svg$/);
     const b = await env.gql(UPDATE, { input: { id, regions: null, availableUntil: null, animationUrl: null } }, env.adminToken);
     expect(b.data.updateGift.gift).toMatchObject({ name: "Galaxy Deluxe", regions: null, availableUntil: null, animationUrl: null });
   });

@@ -153,7 +153,7 @@ describe("Query.gifts / gift / giftCategories over HTTP", () => {
     const res = await env.gql(`{ gifts(region: "US") { slug imageUrl animationUrl } }`);
     const rose = res.data.gifts.find((g: any) => g.slug === "rose");
     const base = env.catalog.services.cdnBaseUrl;
-    expect(rose).toEqual({ slug: "rose", imageUrl: `${base}/rose.png`, animationUrl: null });
-    expect(res.data.gifts.find((g: any) => g.slug === "galaxy").animationUrl).toBe(`${base}/galaxy.webm`);
+    expect(rose).toEqual({ slug: "rose", imageUrl: `${base}/rose.svg`, animationUrl: null });
+    expect(res.data.gifts.find((g: any) => g.slug === "galaxy").animationUrl).toBe(`${base}/galaxy-animation.svg`);
   });
 });

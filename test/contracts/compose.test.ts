@@ -59,8 +59,8 @@ describe("the partner contract (schema:compose)", () => {
     expect(fieldsOf(partner, "Query")).not.toContain("me");
     for (const type of ["Wallet", "Payout", "PayoutPage"]) expect(partner.getType(type), type).toBeUndefined();
     expect(fieldsOf(partner, "Mutation").sort()).toEqual(["createWebhookSubscription", "deleteWebhookSubscription", "replayWebhookEvents"]);
-    // Users appear only as an opaque id (leaderboards, gift senders).
-    expect(fieldsOf(partner, "User")).toEqual(["id"]);
+    // Users appear only with their id and public profile (leaderboards, gift senders).
+    expect(fieldsOf(partner, "User")).toEqual(["id", "displayName", "avatarUrl"]);
     expect(fieldsOf(api, "User")).toContain("wallet");
   });
 

@@ -100,7 +100,7 @@ describe("the public live gift feed for partners (graphql-ws on /partner/graphql
     const session = await liveSession("host-p2");
     const sub = partnerSubscribe({ "x-api-key": key }, `subscription($id: ID!) { liveGiftFeed(liveSessionId: $id) { id diamonds } }`, { id: session });
     await until(() => sub.errors.length > 0 || sub.closed !== null, "the refusal");
-    expect(sub.errors[0]?.message).toMatch(/Cannot query field "diamonds" on type "GiftEvent"/);
+    expect(sub.errors[0]?.message).toMatch(/Cannot query field "diamonds" on type "RoomGiftEvent"/);
     expect(sub.events).toEqual([]);
     await sub.dispose();
   });

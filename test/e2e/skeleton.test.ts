@@ -18,7 +18,7 @@ describe("the walking skeleton, through the gateway", () => {
     expect(gifts.length).toBeGreaterThanOrEqual(20);
     expect(gifts[0]).toMatchObject({ slug: "rose", name: "Rose", coinCost: 1 });
     expect(gifts.find((g) => g.slug === "universe")?.coinCost).toBe(44999);
-    expect(gifts[0].imageUrl).toMatch(/^https:\/\/.+\/rose\.png$/);
+    expect(gifts[0].imageUrl).toMatch(/^https?:\/\/.+\/rose\.svg$/);
   });
 
   it("reads me { wallet { coins } } for a signed-in viewer", async () => {

@@ -64,6 +64,14 @@ describe("production mode", () => {
     expect(res.headers.get("content-type") ?? "").not.toMatch(/text\/html/);
   });
 
+  it("serves no GraphiQL (neither the page nor its bundle), while development does", async () => {
+    const page = await fetch(prod.url, { headers: { accept: "text/html,application/xhtml+xml" } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+    expect((await fetch(new URL("/graphiql/assets/index.js", prod.url))).status).toBe(404);
+    const dev = await fetch(stack.gateway.url, { headers: { accept: "text/html,application/xhtml+xml" } });
+    expect(dev.headers.get("content-type") ?? "").toMatch(/text\/html/);
+  });
+
   it("still answers ordinary queries", async () => {
     const res = await fetch(prod.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ gifts { slug } }" }) });
     expect((await res.json()).data.gifts[0].slug).toBe("rose");

@@ -159,7 +159,7 @@ describe("stream authorization", () => {
 
 describe("liveGiftFeed (a room's public feed)", () => {
   const ROOM = `subscription($liveSessionId: ID!, $after: String) {
-    liveGiftFeed(liveSessionId: $liveSessionId, after: $after) { id cursor senderName quantity diamonds gift { name imageUrl } host { id } }
+    liveGiftFeed(liveSessionId: $liveSessionId, after: $after) { __typename id cursor senderName quantity gift { name imageUrl } host { id } }
   }`;
 
   it("gives any signed-in viewer the session's gifts with catalog fields, but never the host's diamonds", async () => {
@@ -171,8 +171,12 @@ describe("liveGiftFeed (a room's public feed)", () => {
       item({ hostId: "host-a", giftId: gifts[0].id, liveSessionId: session.id, giftEventId: "in-room", unitCost: 100 }),
     ]);
     const [e] = await sub.waitFor(1);
-    expect(e.data.liveGiftFeed).toMatchObject({ id: "in-room", diamonds: null, gift: { name: gifts[0].name }, host: { id: "host-a" } });
-    // Even the host sees no diamonds on the public feed: the private stream is where they are.
+    expect(e.data.liveGiftFeed).toMatchObject({ __typename: "RoomGiftEvent", id: "in-room", gift: { name: gifts[0].name }, host: { id: "host-a" } });
+    // The feed's type has no diamonds at all (DECISIONS 59): not even the host can select them here.
+    const withDiamonds = subscribe(stack.gateway.url, viewer, ROOM.replace("quantity", "quantity diamonds"), { liveSessionId: session.id });
+    await withDiamonds.waitForEnd();
+    expect(withDiamonds.errors[0]?.message).toMatch(/Cannot query field "diamonds" on type "RoomGiftEvent"/);
+    await withDiamonds.dispose();
     const hostToken = await stack.token({ sub: "host-a", roles: ["host"] });
     const hostView = subscribe(stack.gateway.url, hostToken, ROOM, { liveSessionId: session.id, after: null });
     const replay = subscribe(stack.gateway.url, hostToken, ROOM.replace("liveGiftFeed(liveSessionId: $liveSessionId, after: $after)", "liveGiftFeed(liveSessionId: $liveSessionId, after: $after)"), {
@@ -180,7 +184,7 @@ describe("liveGiftFeed (a room's public feed)", () => {
       after: Buffer.from("gf1:0").toString("base64url"),
     });
     const [r] = await replay.waitFor(1);
-    expect(r.data.liveGiftFeed).toMatchObject({ id: "in-room", diamonds: null });
+    expect(r.data.liveGiftFeed).toMatchObject({ __typename: "RoomGiftEvent", id: "in-room" });
     await Promise.all([sub.dispose(), hostView.dispose(), replay.dispose()]);
   });
 

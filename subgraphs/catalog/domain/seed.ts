@@ -62,7 +62,7 @@ export async function seedCatalog(ds: DataSource): Promise<boolean> {
                  CASE WHEN $9::int IS NULL THEN NULL ELSE date_trunc('day', now()) + make_interval(days => $9::int + $10::int) END,
                  $11::text[])
          RETURNING id`,
-        [slug, name, `${name} gift`, category, `${slug}.png`, coinCost >= 100 ? `${slug}.webm` : null, streakable, order,
+        [slug, name, `${name} gift`, category, `${slug}.svg`, coinCost >= 100 ? `${slug}-animation.svg` : null, streakable, order,
          window?.fromDays ?? null, window?.days ?? null, window?.regions ?? null],
       );
       // The initial price is in force from the gift's creation (now() = created_at in this transaction).

@@ -171,7 +171,7 @@ const view = (ctx: CatalogContext, r: GiftRecord) => Gift.from(r, ctx.services.c
 export class CatalogAdminResolver {
   @Directive('@tag(name: "internal")')
   @Mutation(() => CreateGiftPayload, { description: "Creates a gift (admins only)." })
-  async createGift(@Ctx() ctx: CatalogContext, @Arg("input", () => CreateGiftInput) input: CreateGiftInput): Promise<CreateGiftPayload> {
+  async createGift(@Ctx() ctx: CatalogContext, @Arg("input", () => CreateGiftInput, { description: "What to do; each field is described on the input type." }) input: CreateGiftInput): Promise<CreateGiftPayload> {
     const admin = requireRole(ctx.user, "admin");
     const res = await payload(async () => ({
       gift: view(
@@ -200,7 +200,7 @@ export class CatalogAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => UpdateGiftPayload, { description: "Changes a gift (admins only). A new coinCost takes effect immediately and is recorded in the price history." })
-  async updateGift(@Ctx() ctx: CatalogContext, @Arg("input", () => UpdateGiftInput) input: UpdateGiftInput): Promise<UpdateGiftPayload> {
+  async updateGift(@Ctx() ctx: CatalogContext, @Arg("input", () => UpdateGiftInput, { description: "What to do; each field is described on the input type." }) input: UpdateGiftInput): Promise<UpdateGiftPayload> {
     const admin = requireRole(ctx.user, "admin");
     const { id, ...patch } = input;
     // Only keys the client sent: undefined keeps, null clears.
@@ -211,7 +211,7 @@ export class CatalogAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => ScheduleGiftPricePayload, { description: "Schedules a price change at a future instant (admins only). It takes effect at that instant with no further action." })
-  async scheduleGiftPrice(@Ctx() ctx: CatalogContext, @Arg("input", () => ScheduleGiftPriceInput) input: ScheduleGiftPriceInput): Promise<ScheduleGiftPricePayload> {
+  async scheduleGiftPrice(@Ctx() ctx: CatalogContext, @Arg("input", () => ScheduleGiftPriceInput, { description: "What to do; each field is described on the input type." }) input: ScheduleGiftPriceInput): Promise<ScheduleGiftPricePayload> {
     const admin = requireRole(ctx.user, "admin");
     const res = await payload(async () => {
       const { gift, periodId } = await ctx.services.admin.schedulePrice(input, admin.id);

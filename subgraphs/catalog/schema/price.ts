@@ -91,7 +91,10 @@ export class GiftPriceResolver {
   }
 
   @Directive('@tag(name: "internal")')
-  @FieldResolver(() => [GiftPrice], { description: "Price changes scheduled for the future, soonest first (admins only)." })
+  @FieldResolver(() => [GiftPrice], {
+    nullable: true,
+    description: "Price changes scheduled for the future, soonest first. Admins only: anyone else gets null here with a FORBIDDEN error, and the rest of the gift (and the list) stands.",
+  })
   async scheduledPrices(@Root() gift: Gift, @Ctx() ctx: CatalogContext): Promise<GiftPrice[]> {
     requireRole(ctx.user, "admin");
     const now = gift.record.now;

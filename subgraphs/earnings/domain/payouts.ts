@@ -135,6 +135,19 @@ export async function payoutEvent(m: Pick<EntityManager, "query">, payoutId: str
   await m.query(`INSERT INTO earnings.payout_events (payout_id, from_status, to_status, note) VALUES ($1, $2, $3, $4)`, [payoutId, from, to, note]);
 }
 
+/** Machine-readable reason of a FAILED payout (the API's PayoutFailureCode). */
+export type PayoutFailureCode = "ACCOUNT_CLOSED" | "PROVIDER_REJECTED";
+
+/**
+ * The provider's reason text is for people; clients switch on this code. Providers answer
+ * with reasons we map here (the sandbox's "destination account closed"); anything not
+ * recognised is a generic rejection, never an unknown value.
+ */
+export function payoutFailureCode(reason: string | null): PayoutFailureCode | null {
+  if (reason === null) return null;
+  return /^destination account closed/i.test(reason) ? "ACCOUNT_CLOSED" : "PROVIDER_REJECTED";
+}
+
 export interface PayoutPage {
   nodes: PayoutRecord[];
   endCursor: string | null;

@@ -93,7 +93,10 @@ export class CreatorResolver {
   }
 
   @Directive('@tag(name: "partner")')
-  @FieldResolver(() => LiveSessionPage, { description: "The creator's live sessions, newest first." })
+  @FieldResolver(() => LiveSessionPage, {
+    description: "The creator's live sessions, newest first.",
+    deprecationReason: "Use liveSessionsConnection (a Relay connection: edges { cursor node } pageInfo), the one pagination style of the graph.",
+  })
   async liveSessions(
     @Root() creator: Creator,
     @Ctx() ctx: EarningsContext,

@@ -4,7 +4,7 @@ import { requireRole, requireSelfOrAdmin } from "../../../platform/auth.js";
 import { UserError, badInput, withUserErrors } from "../../../platform/errors.js";
 import { Money, money } from "../../../platform/money.js";
 import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
-import type { PayoutRecord, PayoutStatus } from "../domain/payouts.js";
+import { payoutFailureCode, type PayoutFailureCode, type PayoutRecord, type PayoutStatus } from "../domain/payouts.js";
 import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, User, pageSize } from "./creator.js";
@@ -68,6 +68,19 @@ registerEnumType(PayoutStatusEnum, {
   },
 });
 
+export enum PayoutFailureCodeEnum {
+  ACCOUNT_CLOSED = "ACCOUNT_CLOSED",
+  PROVIDER_REJECTED = "PROVIDER_REJECTED",
+}
+registerEnumType(PayoutFailureCodeEnum, {
+  name: "PayoutFailureCode",
+  description: "Why a FAILED payout failed. The diamonds are back in the balance in every case.",
+  valuesConfig: {
+    ACCOUNT_CLOSED: { description: "The destination account is closed: the creator must update their payout account before requesting again." },
+    PROVIDER_REJECTED: { description: "The payout provider refused it for another reason (see failureReason); contact support before retrying." },
+  },
+});
+
 @Directive('@tag(name: "internal")')
 @ObjectType({ description: "A creator's cash-out of diamonds." })
 export class Payout {
@@ -91,8 +104,11 @@ export class Payout {
   @Field(() => PayoutStatusEnum, { description: "Lifecycle status." })
   status: PayoutStatus;
 
-  @Field(() => String, { nullable: true, description: "Why the provider refused it (FAILED only)." })
+  @Field(() => String, { nullable: true, description: "Why the provider refused it, in words for people (FAILED only). Switch on failureCode instead." })
   failureReason: string | null;
+
+  @Field(() => PayoutFailureCodeEnum, { nullable: true, description: "Why the provider refused it, as a code to switch on (FAILED only; null otherwise)." })
+  failureCode: PayoutFailureCode | null;
 
   @Field({ description: "When the payout was requested." })
   requestedAt: Date;
@@ -106,6 +122,7 @@ export class Payout {
   static from(p: PayoutRecord): Payout {
     return Object.assign(new Payout(), {
       ...p,
+      failureCode: payoutFailureCode(p.failureReason),
       amount: money(p.amountMinor, p.currency),
       requestedAt: new Date(p.requestedAt),
       processingAt: p.processingAt ? new Date(p.processingAt) : null,
@@ -250,7 +267,11 @@ export class CreatorEarningsResolver {
   }
 
   @Directive('@tag(name: "internal")')
-  @FieldResolver(() => PayoutPage, { description: "The creator's payouts, newest first. Only the creator and admins (FORBIDDEN otherwise)." })
+  @FieldResolver(() => PayoutPage, {
+    nullable: true,
+    description: "The creator's payouts, newest first. Only the creator and admins: anyone else gets null here with a FORBIDDEN error, the creator stands.",
+    deprecationReason: "Use payoutsConnection (a Relay connection: edges { cursor node } pageInfo), the one pagination style of the graph.",
+  })
   async payouts(
     @Root() creator: Creator,
     @Ctx() ctx: EarningsContext,
@@ -263,14 +284,20 @@ export class CreatorEarningsResolver {
   }
 
   @Directive('@tag(name: "internal")')
-  @FieldResolver(() => Int, { description: "The creator's revenue share now, in basis points (5000 = 50%). Only the creator and admins." })
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description: "The creator's revenue share now, in basis points (5000 = 50%). Only the creator and admins: anyone else gets null here with a FORBIDDEN error, the creator stands.",
+  })
   async revenueShareBps(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
     requireSelfOrAdmin(ctx.user, creator.id);
     return ctx.services.shares.current(creator.id);
   }
 
   @Directive('@tag(name: "internal")')
-  @FieldResolver(() => [RevenueShare], { description: "Every revenue-share override, oldest first (none: the default 50% applies). Only the creator and admins." })
+  @FieldResolver(() => [RevenueShare], {
+    nullable: true,
+    description: "Every revenue-share override, oldest first (none: the default 50% applies). Only the creator and admins: anyone else gets null here with a FORBIDDEN error, the creator stands.",
+  })
   async revenueShareHistory(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<RevenueShare[]> {
     requireSelfOrAdmin(ctx.user, creator.id);
     return (await ctx.services.shares.history(creator.id)).map((h) => Object.assign(new RevenueShare(), h));
@@ -296,20 +323,20 @@ export class PayoutResolver {
   @Mutation(() => PayoutPayload, {
     description: "Cash out diamonds (host role): at least 10,000, within the daily maximum, reserved at once (never spendable twice). Idempotent by idempotencyKey.",
   })
-  async requestPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => RequestPayoutInput) input: RequestPayoutInput): Promise<PayoutPayload> {
+  async requestPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => RequestPayoutInput, { description: "What to do; each field is described on the input type." }) input: RequestPayoutInput): Promise<PayoutPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ payout: Payout.from((await ctx.services.payouts.request(user, input.diamonds, input.idempotencyKey)).payout) })) as Promise<PayoutPayload>;
   }
 
   @Mutation(() => PayoutPayload, { description: "Cancel your payout while it is REQUESTED; the diamonds return to your balance. Cancelling twice returns the canceled payout." })
-  async cancelPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelPayoutInput) input: CancelPayoutInput): Promise<PayoutPayload> {
+  async cancelPayout(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelPayoutInput, { description: "What to do; each field is described on the input type." }) input: CancelPayoutInput): Promise<PayoutPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ payout: Payout.from(await ctx.services.payouts.cancel(user, input.id)) })) as Promise<PayoutPayload>;
   }
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => ProcessPayoutsPayload, { description: "Operator (admin role): submit REQUESTED payouts to the payout provider and record PAID / FAILED (FAILED returns the diamonds)." })
-  async processPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => ProcessPayoutsInput, { nullable: true }) input?: ProcessPayoutsInput): Promise<ProcessPayoutsPayload> {
+  async processPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => ProcessPayoutsInput, { nullable: true, description: "See the input type; defaults apply when omitted." }) input?: ProcessPayoutsInput): Promise<ProcessPayoutsPayload> {
     requireRole(ctx.user, "admin");
     const limit = input?.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badInput("limit must be between 1 and 1000", ["input", "limit"]);
@@ -319,7 +346,7 @@ export class PayoutResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => SetRevenueSharePayload, { description: "Admin: set a creator's revenue share from now (or a future moment) on. Gifts already sent keep their share." })
-  async setRevenueShare(@Ctx() ctx: EarningsContext, @Arg("input", () => SetRevenueShareInput) input: SetRevenueShareInput): Promise<SetRevenueSharePayload> {
+  async setRevenueShare(@Ctx() ctx: EarningsContext, @Arg("input", () => SetRevenueShareInput, { description: "What to do; each field is described on the input type." }) input: SetRevenueShareInput): Promise<SetRevenueSharePayload> {
     const admin = requireRole(ctx.user, "admin");
     return withUserErrors(async () => ({
       history: (await ctx.services.shares.set(admin, input.creatorId, input.shareBps, input.effectiveFrom ?? null, input.reason ?? "")).map((h) => Object.assign(new RevenueShare(), h)),

@@ -2,6 +2,8 @@ import { buildFederatedSchema } from "../../../platform/federation.js";
 import { Creator, CreatorResolver, User, UserCreatorResolver, creatorReference, userReference } from "./creator.js";
 import { LiveSession, LiveSessionResolver, liveSessionReference } from "./live-session.js";
 import { OwnerReadResolver } from "./owner-reads.js";
+import { CreatorConnectionsResolver } from "./connections.js";
+import { RoomGiftEvent, RoomGiftEventResolver } from "./room-feed.js";
 import { CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver } from "./earnings.js";
 import { GiftStreamResolver } from "./subscription.js";
 import { Gift, GiftEvent, GiftEventLiveSessionResolver, GiftEventStreamResolver, giftEventReference } from "./subscription-types.js";
@@ -12,7 +14,7 @@ import { CreatorPayoutHoldResolver, PayoutHoldResolver, PayoutLifecycleResolver 
 
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver, CreatorConnectionsResolver, RoomGiftEventResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent, RoomGiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }

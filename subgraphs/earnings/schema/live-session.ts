@@ -101,13 +101,13 @@ export class LiveSessionPayload {
 @Resolver(() => LiveSession)
 export class LiveSessionResolver {
   @Mutation(() => LiveSessionPayload, { description: "Go live (host role). One live session at a time: ALREADY_LIVE otherwise." })
-  async startLiveSession(@Ctx() ctx: EarningsContext, @Arg("input", () => StartLiveSessionInput) input: StartLiveSessionInput): Promise<LiveSessionPayload> {
+  async startLiveSession(@Ctx() ctx: EarningsContext, @Arg("input", () => StartLiveSessionInput, { description: "What to do; each field is described on the input type." }) input: StartLiveSessionInput): Promise<LiveSessionPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ liveSession: LiveSession.from(await ctx.services.sessions.start(user, input.title)) })) as Promise<LiveSessionPayload>;
   }
 
   @Mutation(() => LiveSessionPayload, { description: "End one of your live sessions (host role). Ending an ended session returns it unchanged." })
-  async endLiveSession(@Ctx() ctx: EarningsContext, @Arg("input", () => EndLiveSessionInput) input: EndLiveSessionInput): Promise<LiveSessionPayload> {
+  async endLiveSession(@Ctx() ctx: EarningsContext, @Arg("input", () => EndLiveSessionInput, { description: "What to do; each field is described on the input type." }) input: EndLiveSessionInput): Promise<LiveSessionPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ liveSession: LiveSession.from(await ctx.services.sessions.end(user, input.id)) })) as Promise<LiveSessionPayload>;
   }

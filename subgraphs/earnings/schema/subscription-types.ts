@@ -23,9 +23,10 @@ export type EventScope = "host" | "public" | "entity";
  * (@shareable, identical types) plus the earnings-only stream fields. A subscription
  * event therefore needs only the catalog in the gateway's plan.
  */
-@Directive('@key(fields: "id")')
-@ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
-export class GiftEvent {
+// The fields both views share. Declared as an object type only so type-graphql copies them into
+// its subclasses; it is never returned, so it stays out of the schema.
+@ObjectType("GiftEventFields")
+export abstract class GiftEventFields {
   @Directive('@tag(name: "partner")')
   @Field(() => ID, { description: "Unique id of this send; the idempotent result of one sendGift." })
   id: string;
@@ -109,8 +110,8 @@ export class GiftEvent {
   liveSessionId: string | null;
   diamondsValue: number;
 
-  static from(row: FeedRow, scope: EventScope): GiftEvent {
-    return Object.assign(new GiftEvent(), {
+  static fields(row: FeedRow, scope: EventScope) {
+    return {
       id: row.id,
       sender: Object.assign(new User(), { id: row.senderId }),
       senderName: row.senderName,
@@ -127,7 +128,16 @@ export class GiftEvent {
       hostId: row.hostId,
       liveSessionId: row.liveSessionId,
       diamondsValue: row.diamonds,
-    });
+    };
+  }
+}
+
+/** The gift event itself (an entity shared with the wallet); the room feed's public view is RoomGiftEvent (room-feed.ts). */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
+export class GiftEvent extends GiftEventFields {
+  static from(row: FeedRow, scope: EventScope): GiftEvent {
+    return Object.assign(new GiftEvent(), GiftEventFields.fields(row, scope));
   }
 }
 
@@ -173,6 +183,8 @@ export class GiftEventStreamResolver {
     return event.diamondsValue;
   }
 
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
   @FieldResolver(() => Creator, { description: "Who received it." })
   async host(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): Promise<Creator> {
     const row = await ctx.loaders.creator.load(event.hostId);

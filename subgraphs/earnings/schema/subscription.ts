@@ -6,6 +6,7 @@ import { decodeCursor } from "../stream/cursor.js";
 import type { FeedFilter } from "../stream/hub.js";
 import type { EarningsContext } from "./context.js";
 import { GiftEvent, type EventScope } from "./subscription-types.js";
+import { RoomGiftEvent } from "./room-feed.js";
 
 type StreamPayload = FeedRow & { scope: EventScope };
 
@@ -96,17 +97,17 @@ export class GiftStreamResolver {
   }
 
   @Directive('@tag(name: "partner")')
-  @Subscription(() => GiftEvent, {
+  @Subscription(() => RoomGiftEvent, {
     subscribe: openRoomFeed,
     description:
       "A live session's public gift feed for the viewers in the room: every gift sent during the session, in order, without the host's earnings " +
-      "(diamonds is always null here). Open to any signed-in user. With `after`, replays what came after that cursor first.",
+      "(a RoomGiftEvent has no diamonds; the host's own stream is giftReceived). Open to any signed-in user. With `after`, replays what came after that cursor first.",
   })
   liveGiftFeed(
     @Root() event: StreamPayload,
     @Arg("liveSessionId", () => ID, { description: "The live session (room) to follow." }) _liveSessionId: string,
     @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
-  ): GiftEvent {
-    return GiftEvent.from(event, "public");
+  ): RoomGiftEvent {
+    return RoomGiftEvent.fromRoom(event);
   }
 }

@@ -115,6 +115,7 @@ export class GiftEventResolver {
   @FieldResolver(() => Int, {
     nullable: true,
     description: "The sender's coin balance right after this send. Only the sender (and admins) see it; null for anyone else.",
+    deprecationReason: "A number does not update a client cache: select SendGiftPayload.wallet { id coins } (or me { wallet { id coins } }) instead.",
   })
   senderBalanceAfter(@Root() event: GiftEvent, @Ctx() ctx: WalletContext): number | null {
     const user = ctx.user;

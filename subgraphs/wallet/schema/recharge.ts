@@ -6,6 +6,7 @@ import { isUuid, type CoinPackageView, type OrderView, type RegionInfo } from ".
 import { OfferError } from "../domain/coin-packages.js";
 import { MAX_CUSTOM_COINS, MIN_CUSTOM_COINS, normalizeRegion, PAYMENT_METHOD_TYPES } from "../domain/regions.js";
 import type { WalletContext } from "./context.js";
+import { Wallet, walletView } from "./user.js";
 
 export enum PaymentMethodType {
   CARD = "CARD",
@@ -121,10 +122,40 @@ export class RechargeOptions {
   price: (coins: number) => number;
 }
 
+export enum RechargeNextActionType {
+  THREE_D_SECURE = "THREE_D_SECURE",
+}
+registerEnumType(RechargeNextActionType, {
+  name: "RechargeNextActionType",
+  description: "What the viewer must do before a REQUIRES_ACTION order can complete.",
+  valuesConfig: { THREE_D_SECURE: { description: "Open redirectUrl (the bank's 3-D Secure challenge), then call confirmRecharge." } },
+});
+
+export enum RechargeFailureCode {
+  INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS",
+  EXPIRED_CARD = "EXPIRED_CARD",
+  CARD_DECLINED = "CARD_DECLINED",
+  AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED",
+  INVALID_PAYMENT_METHOD = "INVALID_PAYMENT_METHOD",
+  PAYMENT_FAILED = "PAYMENT_FAILED",
+}
+registerEnumType(RechargeFailureCode, {
+  name: "RechargeFailureCode",
+  description: "Why a FAILED recharge order failed. Nothing was charged or credited in every case.",
+  valuesConfig: {
+    INSUFFICIENT_FUNDS: { description: "Declined: not enough money on the card or account. Suggest another payment method." },
+    EXPIRED_CARD: { description: "Declined: the card has expired. Ask for another card." },
+    CARD_DECLINED: { description: "Declined by the bank (generic; also suspected fraud, stolen or lost cards). Suggest another payment method; do not say why." },
+    AUTHENTICATION_FAILED: { description: "3-D Secure was failed or not finished within an hour. The viewer may try again with a new order." },
+    INVALID_PAYMENT_METHOD: { description: "The payment-method token was not usable (unknown, already used, wrong type). Tokenise the method again." },
+    PAYMENT_FAILED: { description: "An asynchronous method (e.g. a bank debit) failed after being accepted. Suggest another payment method." },
+  },
+});
+
 @ObjectType({ description: "What the viewer must do before the payment can complete." })
 export class RechargeNextAction {
-  @Field({ description: "THREE_D_SECURE: open redirectUrl (the bank's challenge), then call confirmRecharge." })
-  type: string;
+  @Field(() => RechargeNextActionType, { description: "The kind of action; THREE_D_SECURE: open redirectUrl (the bank's challenge), then call confirmRecharge." })
+  type: RechargeNextActionType;
 
   @Field({ description: "Where to send the viewer to complete the action." })
   redirectUrl: string;
@@ -175,11 +206,8 @@ export class RechargeOrder {
   @Field(() => PaymentMethodType, { description: "How it was paid." })
   paymentMethodType: PaymentMethodType;
 
-  @Field(() => String, {
-    nullable: true,
-    description: "Why a FAILED order failed: INSUFFICIENT_FUNDS, EXPIRED_CARD, CARD_DECLINED (generic, also for suspected fraud), AUTHENTICATION_FAILED, INVALID_PAYMENT_METHOD, PAYMENT_FAILED.",
-  })
-  failureCode: string | null;
+  @Field(() => RechargeFailureCode, { nullable: true, description: "Why a FAILED order failed; null otherwise." })
+  failureCode: RechargeFailureCode | null;
 
   @Field(() => RechargeNextAction, { nullable: true, description: "Set while REQUIRES_ACTION." })
   nextAction: RechargeNextAction | null;
@@ -213,8 +241,8 @@ export class RechargeOrder {
       region: o.region,
       packageId: o.packageId,
       paymentMethodType: o.paymentMethodType as PaymentMethodType,
-      failureCode: o.failureCode,
-      nextAction: o.nextAction && o.status === "REQUIRES_ACTION" ? Object.assign(new RechargeNextAction(), o.nextAction) : null,
+      failureCode: o.failureCode as RechargeFailureCode | null,
+      nextAction: o.nextAction && o.status === "REQUIRES_ACTION" ? Object.assign(new RechargeNextAction(), { type: o.nextAction.type as RechargeNextActionType, redirectUrl: o.nextAction.redirectUrl }) : null,
       reversal:
         o.reversedAt !== null
           ? Object.assign(new RechargeReversal(), {
@@ -271,11 +299,24 @@ export class RechargePayload {
   @Field(() => RechargeOrder, { nullable: true, description: "The order (also when the payment was declined: status FAILED). Null when the request was refused before an order existed." })
   order: RechargeOrder | null;
 
+  @Field(() => Wallet, {
+    nullable: true,
+    description: "The order owner's wallet as it is now (coins credited once the order SUCCEEDED), so a normalized client cache updates the balance; null when no order exists.",
+  })
+  wallet: Wallet | null;
+
   @Field(() => [UserError], { description: "Business failures. PAYMENT_DECLINED / PAYMENT_FAILED accompany a FAILED order; other codes mean no order was created." })
   userErrors: UserError[];
 
   @Field(() => [CoinPackage], { nullable: true, description: "With PACKAGE_RETIRED: the region's packages on sale now; with PROMOTION_ENDED / PRICE_CHANGED: the package as offered now. Null otherwise." })
   currentOffer?: CoinPackage[] | null;
+}
+
+/** The wallet the order changed (read now, after the order's transaction committed). */
+async function withWallet(payload: RechargePayload, ctx: WalletContext): Promise<RechargePayload> {
+  const owner = payload.order?.userId;
+  payload.wallet = owner ? walletView((await ctx.services.accounts.balances([owner]))[0]) : null;
+  return payload;
 }
 
 /** A FAILED order comes back with its order and a userError, so clients can rely on userErrors alone. */
@@ -349,8 +390,9 @@ export class RechargeResolver {
     description:
       "Buys coins. Returns the order: SUCCEEDED (coins credited), REQUIRES_ACTION (do nextAction, then confirmRecharge), PENDING (settles later; poll rechargeOrder) or FAILED. Adults only. Idempotent per idempotencyKey, also while the first call is still in flight.",
   })
-  async recharge(@Arg("input", () => RechargeInput) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
+  async recharge(@Arg("input", () => RechargeInput, { description: "What to do; each field is described on the input type." }) input: RechargeInput, @Ctx() ctx: WalletContext): Promise<RechargePayload> {
     const user = requireUser(ctx.user);
+    await ctx.services.profiles.touch(user);
     let order: OrderView | undefined;
     let offer: CoinPackageView[] | null = null;
     const result = await withUserErrors(async () => {
@@ -362,8 +404,8 @@ export class RechargeResolver {
       }
       return {};
     });
-    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors, currentOffer: offer && (offer as CoinPackageView[]).map(CoinPackage.from) });
-    return payloadFor(order, isAdmin(ctx));
+    if (!order) return Object.assign(new RechargePayload(), { order: null, wallet: null, userErrors: result.userErrors, currentOffer: offer && (offer as CoinPackageView[]).map(CoinPackage.from) });
+    return withWallet(payloadFor(order, isAdmin(ctx)), ctx);
   }
 
   @Mutation(() => RechargePayload, {
@@ -377,8 +419,8 @@ export class RechargeResolver {
       order = await ctx.services.recharge.confirm(user, orderId);
       return {};
     });
-    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
-    return payloadFor(order, isAdmin(ctx));
+    if (!order) return Object.assign(new RechargePayload(), { order: null, wallet: null, userErrors: result.userErrors });
+    return withWallet(payloadFor(order, isAdmin(ctx)), ctx);
   }
 
   @Directive('@tag(name: "internal")')
@@ -400,7 +442,7 @@ export class RechargeResolver {
       order = await ctx.services.recharge.refund(orderId, reason, admin.id, { amountMinor, idempotencyKey });
       return {};
     });
-    if (!order) return Object.assign(new RechargePayload(), { order: null, userErrors: result.userErrors });
-    return Object.assign(new RechargePayload(), { order: RechargeOrder.from(order, true), userErrors: [] });
+    if (!order) return Object.assign(new RechargePayload(), { order: null, wallet: null, userErrors: result.userErrors });
+    return withWallet(Object.assign(new RechargePayload(), { order: RechargeOrder.from(order, true), userErrors: [] }), ctx);
   }
 }

@@ -4,6 +4,7 @@ import { UserError, withUserErrors } from "../../../platform/errors.js";
 import { parseSendGiftInput } from "../domain/gifting.js";
 import type { WalletContext } from "./context.js";
 import { GiftEvent } from "./gift-event.js";
+import { Wallet, walletView } from "./user.js";
 
 @InputType({ description: "Send a gift to a host. Retrying with the same idempotencyKey never sends twice." })
 export class SendGiftInput {
@@ -41,6 +42,13 @@ export class SendGiftPayload {
   @Field(() => GiftEvent, { nullable: true, description: "The sent gift; null when userErrors is not empty." })
   giftEvent: GiftEvent | null;
 
+  @Field(() => Wallet, {
+    nullable: true,
+    description:
+      "The sender's wallet as it is now (after this send; unchanged when userErrors is not empty). Select `wallet { id coins debt }` so a normalized client cache updates the balance it shows.",
+  })
+  wallet: Wallet | null;
+
   @Field(() => [UserError], { description: "Business failures (INSUFFICIENT_COINS, PRICE_CHANGED, ...); nothing was charged when present." })
   userErrors: UserError[];
 }
@@ -51,13 +59,17 @@ export class SendGiftResolver {
     description:
       "Spends the caller's coins on a gift to a host: validates the gift, host and price, debits the coins and records the gift, all or nothing. Idempotent per idempotencyKey.",
   })
-  async sendGift(@Arg("input", () => SendGiftInput) input: SendGiftInput, @Ctx() ctx: WalletContext): Promise<SendGiftPayload> {
+  async sendGift(@Arg("input", () => SendGiftInput, { description: "What to do; each field is described on the input type." }) input: SendGiftInput, @Ctx() ctx: WalletContext): Promise<SendGiftPayload> {
     const user = requireUser(ctx.user);
     const cmd = parseSendGiftInput(input);
+    // Leaderboards and gift senders show the sender's name: keep the one in this token (writes only on change).
+    await ctx.services.profiles.touch(user);
     const payload = await withUserErrors(async () => {
       const { giftEvent } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
       return { giftEvent: GiftEvent.from(giftEvent) };
     });
-    return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload);
+    // Read after the send (not the event's balanceAfter): a replay or a concurrent send must not show an old balance.
+    const [balance] = await ctx.services.accounts.balances([user.id]);
+    return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload, { wallet: walletView(balance) });
   }
 }

@@ -246,7 +246,7 @@ export class SpendingLimitResolver {
   @Mutation(() => SetSpendingLimitPayload, {
     description: "Sets the caller's spending limit on coin purchases. Lowering (or setting a first limit) applies at once; raising or removing applies after 24 hours.",
   })
-  async setSpendingLimit(@Arg("input", () => SetSpendingLimitInput) input: SetSpendingLimitInput, @Ctx() ctx: WalletContext): Promise<SetSpendingLimitPayload> {
+  async setSpendingLimit(@Arg("input", () => SetSpendingLimitInput, { description: "What to do; each field is described on the input type." }) input: SetSpendingLimitInput, @Ctx() ctx: WalletContext): Promise<SetSpendingLimitPayload> {
     const user = requireUser(ctx.user);
     const hasPeriod = input.period !== undefined && input.period !== null;
     const hasAmount = input.amountMinor !== undefined && input.amountMinor !== null;
