@@ -33,6 +33,7 @@ export enum ErrorCode {
   UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY",
   PAYMENT_METHOD_NOT_AVAILABLE = "PAYMENT_METHOD_NOT_AVAILABLE",
   PRICE_ALREADY_SCHEDULED = "PRICE_ALREADY_SCHEDULED",
+  TOO_MANY_OVERLAY_TOKENS = "TOO_MANY_OVERLAY_TOKENS",
 }
 
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });

@@ -18,7 +18,15 @@ export type WsConnection = {
   user?: AuthUser;
   authorization?: string;
   expiry?: NodeJS.Timeout;
+  /** connection_init `{ overlayToken }`: a host's OBS overlay (verified by earnings, which owns the tokens). */
+  overlayToken?: string;
 };
+
+/** The overlay credential from connection_init `{ overlayToken: "ovl_..." }`, when one is sent. */
+export function overlayTokenFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const v = params?.overlayToken;
+  return typeof v === "string" && v.length > 0 && v.length <= 200 ? v : undefined;
+}
 
 /** The bearer token from connection_init `{ authorization: "Bearer <jwt>" }` (the same value as the HTTP header). */
 export function authorizationFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
@@ -27,12 +35,19 @@ export function authorizationFrom(params: Readonly<Record<string, unknown>> | un
 }
 
 /**
- * Verifies the connection's token once in connection_init (close 4401 when missing or
- * invalid) and closes the socket when the token expires, so a stream never outlives its
- * authorization.
+ * Verifies the connection's token once in connection_init (close 4401 when invalid, or
+ * missing unless `allowAnonymous`) and closes the socket when the token expires, so a
+ * stream never outlives its authorization. An anonymous connection has no user: only
+ * public subscriptions (a room's feed) answer it; private ones say UNAUTHENTICATED.
  */
-export async function verifyConnection(conn: WsConnection, params: Readonly<Record<string, unknown>> | undefined, verifier: TokenVerifier): Promise<boolean> {
+export async function verifyConnection(
+  conn: WsConnection,
+  params: Readonly<Record<string, unknown>> | undefined,
+  verifier: TokenVerifier,
+  opts: { allowAnonymous?: boolean } = {},
+): Promise<boolean> {
   const authorization = authorizationFrom(params);
+  if (authorization === undefined && opts.allowAnonymous) return true;
   let user: AuthUser | null;
   try {
     user = await verifier.fromHeader(authorization);

@@ -7,7 +7,7 @@ import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../platform/auth.js";
 import { logger } from "../../platform/logger.js";
-import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
+import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 
@@ -231,6 +231,15 @@ class ActiveSubscription {
   }
 }
 
+/** True when the operation's only root field (aliases aside) is `field`. */
+function onlyRootField(args: ExecutionArgs, field: string): boolean {
+  const ops = args.document.definitions.filter((d) => d.kind === "OperationDefinition");
+  const op = args.operationName ? ops.find((d) => d.kind === "OperationDefinition" && d.name?.value === args.operationName) : ops[0];
+  if (!op || op.kind !== "OperationDefinition") return false;
+  const sel = op.selectionSet.selections;
+  return sel.length === 1 && sel[0].kind === "Field" && sel[0].name.value === field;
+}
+
 function upstreamError(err: unknown): GraphQLError {
   if (Array.isArray(err) && err.length > 0) {
     const e = err[0] as GraphQLFormattedError;
@@ -363,7 +372,14 @@ export class SubscriptionGateway {
       if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);
       return true;
     }
-    return verifyConnection(extra, params, this.opts.verifier);
+    // An overlay token is earnings' to verify (it owns them): forwarded upstream, and the upstream's
+    // 4401/4403 (invalid, revoked) closes this socket too. No token at all: an anonymous viewer.
+    const overlayToken = overlayTokenFrom(params);
+    if (overlayToken !== undefined) {
+      extra.overlayToken = overlayToken;
+      return true;
+    }
+    return verifyConnection(extra, params, this.opts.verifier, { allowAnonymous: true });
   }
 
   private closeConnection(extra: ConnectionExtra): void {
@@ -391,7 +407,7 @@ export class SubscriptionGateway {
       const client = createClient({
         url: wsUrl(url),
         webSocketImpl: TrackedWebSocket,
-        connectionParams: { authorization: extra.authorization },
+        connectionParams: extra.overlayToken ? { overlayToken: extra.overlayToken } : { authorization: extra.authorization },
         lazy: true,
         lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
         retryAttempts: 0, // never silently: the client resumes with its cursor
@@ -404,10 +420,15 @@ export class SubscriptionGateway {
         this.stats.upstreamSockets++;
       });
       // "closed" also fires for sockets that never opened: count only opened ones.
-      client.on("closed", () => {
+      client.on("closed", (event) => {
         if (open) this.stats.upstreamSockets--;
         open = false;
         holder?.release();
+        // An overlay's credential is checked upstream: invalid or revoked there ends this connection.
+        const close = event as { code?: number; reason?: string };
+        if (extra.overlayToken && (close.code === WsCloseCode.Unauthenticated || close.code === WsCloseCode.Forbidden)) {
+          extra.socket.close(close.code, close.reason || "overlay token refused");
+        }
       });
       extra.upstreams.set(service, up);
     }
@@ -416,6 +437,9 @@ export class SubscriptionGateway {
 
   private subscribe(args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult {
     const ctx = args.contextValue as SubscriptionContext;
+    if (ctx.extra.overlayToken && !onlyRootField(args, "giftReceived")) {
+      return { errors: [new GraphQLError("an overlay token can only follow its host's giftReceived stream", { extensions: { code: "FORBIDDEN" } })] };
+    }
     let plan: PlannedSubscription;
     try {
       plan = this.executor.plan(args.document, args.operationName ?? undefined);

@@ -8,6 +8,8 @@ import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
+import { OverlayService } from "./domain/overlays.js";
+import { loadConfig } from "../../platform/config.js";
 import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { attachGiftStream, withGiftStream } from "./stream/index.js";
@@ -28,6 +30,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       leaderboards: new LeaderboardService(ds),
       payouts: new PayoutService(ds, creators),
       shares: new RevenueShareService(ds),
+      overlays: new OverlayService(ds, creators, loadConfig().webAppUrl),
     };
   }),
   schema: buildEarningsSchema,

@@ -2,7 +2,8 @@ import { CreateEarnings1732300000000 } from "./migrations/1732300000000-CreateEa
 import { GiftFeed1732300060000 } from "./migrations/1732300060000-GiftFeed.js";
 import { CreatorsLiveSessions1732300200000 } from "./migrations/1732300200000-CreatorsLiveSessions.js";
 import { DiamondsLedgerPayouts1732300300000 } from "./migrations/1732300300000-DiamondsLedgerPayouts.js";
+import { LiveDirectoryOverlays1732300700000 } from "./migrations/1732300700000-LiveDirectoryOverlays.js";
 export { entities, CreatorRow } from "./entities.js";
 
 /** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000];
+export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, LiveDirectoryOverlays1732300700000];

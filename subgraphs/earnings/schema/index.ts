@@ -6,10 +6,12 @@ import { CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver
 import { GiftStreamResolver } from "./subscription.js";
 import { Gift, GiftEvent, GiftEventLiveSessionResolver, GiftEventStreamResolver, giftEventReference } from "./subscription-types.js";
 import { noPubSub } from "../stream/pubsub.js";
+import { LiveDirectoryResolver } from "./live-directory.js";
+import { CreatorOverlayResolver, OverlayResolver } from "./overlay.js";
 
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, LiveDirectoryResolver, OverlayResolver, CreatorOverlayResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }

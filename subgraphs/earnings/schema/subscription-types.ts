@@ -103,6 +103,11 @@ export class GiftEvent {
   })
   comboEnded: boolean | null;
 
+  @Field(() => Boolean, {
+    description: "True for a host's test gift (sendTestGift): shown on the host's own stream and overlay only, it cost nothing and counts nowhere. False for real gifts.",
+  })
+  isTest: boolean;
+
   // Not fields: who may see diamonds.
   scope: EventScope;
   hostId: string;
@@ -127,6 +132,7 @@ export class GiftEvent {
       hostId: row.hostId,
       liveSessionId: row.liveSessionId,
       diamondsValue: row.diamonds,
+      isTest: row.isTest,
     });
   }
 }

@@ -3,6 +3,7 @@ import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
 import type { TokenVerifier } from "../../../platform/auth.js";
 import type { BaseContext } from "../../../platform/subgraph.js";
+import type { OverlayGrant, OverlayService } from "../domain/overlays.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
 
@@ -18,13 +19,14 @@ export function withGiftStream<T extends object>(ds: DataSource, make: () => T):
 /** SubgraphDefinition.attach: starts the hub and serves graphql-ws on the subgraph's /graphql. */
 export async function attachGiftStream<C>(
   http: Server,
-  services: { stream: FeedHub },
+  services: { stream: FeedHub; overlays: OverlayService },
   schema: GraphQLSchema,
   verifier: TokenVerifier,
-  context: (base: BaseContext) => C,
+  context: (base: BaseContext & { overlay?: OverlayGrant }) => C,
 ): Promise<() => Promise<void>> {
   await services.stream.start();
-  const ws = attachStreamServer({ http, schema, verifier, context });
+  const databaseUrl = (services.stream.ds.options as { url?: string }).url!;
+  const ws = await attachStreamServer({ http, schema, verifier, context, overlays: { service: services.overlays, databaseUrl } });
   return async () => {
     await ws.stop();
     await services.stream.stop();
