@@ -56,7 +56,8 @@ async function sessionHost(ctx: EarningsContext, liveSessionId: string): Promise
 async function openHostStream({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
   // An overlay token reads its own host's stream and nothing else; everyone else needs a user.
   const user = context.overlay ? null : requireUser(context.user);
-  const hostId = args.hostId == null ? null : checkId(args.hostId, "hostId");
+  // An overlay names no host: its token says whose stream it is.
+  const hostId = args.hostId == null ? (context.overlay && args.liveSessionId == null ? context.overlay.hostId : null) : checkId(args.hostId, "hostId");
   const liveSessionId = args.liveSessionId == null ? null : checkId(args.liveSessionId, "liveSessionId");
   if (!hostId && !liveSessionId) throw badInput("give hostId or liveSessionId", ["hostId"]);
   const after = args.after == null ? null : decodeCursor(args.after);
@@ -92,7 +93,7 @@ export class GiftStreamResolver {
   })
   giftReceived(
     @Root() event: StreamPayload,
-    @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId)." }) _hostId?: string,
+    @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId; an overlay token's connection may omit both: its host)." }) _hostId?: string,
     @Arg("liveSessionId", () => ID, { nullable: true, description: "Only gifts sent during this live session." }) _liveSessionId?: string,
     @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
   ): GiftEvent {
