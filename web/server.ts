@@ -22,6 +22,8 @@ export interface WebServerOptions {
   production: boolean;
   /** The built app; defaults to dist/web-app at the repository root. */
   staticDir?: string;
+  /** Read per request instead of gatewayUrl (tests start the gateway after this server). */
+  gatewayUrlProvider?: () => string;
 }
 
 export interface RunningWebServer {
@@ -65,11 +67,10 @@ export function parseDevTokenRequest(body: unknown): { sub: string; name: string
 
 export async function startWebServer(opts: WebServerOptions): Promise<RunningWebServer> {
   const root = opts.staticDir ?? defaultStaticDir();
-  const appConfig = JSON.stringify({
-    gatewayUrl: opts.gatewayUrl,
-    gatewayWsUrl: opts.gatewayUrl.replace(/^http/, "ws"),
-    devSignIn: !opts.production,
-  });
+  const appConfig = () => {
+    const gatewayUrl = opts.gatewayUrlProvider?.() ?? opts.gatewayUrl;
+    return JSON.stringify({ gatewayUrl, gatewayWsUrl: gatewayUrl.replace(/^http/, "ws"), devSignIn: !opts.production });
+  };
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, "web request failed");
@@ -83,7 +84,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<RunningWeb
     if (url.pathname === "/health") return sendJson(res, 200, { status: "ok", service: "web" });
     if (url.pathname === "/config.json") {
       res.writeHead(200, { "content-type": TYPES[".json"], "cache-control": "no-store" });
-      res.end(appConfig);
+      res.end(appConfig());
       return;
     }
     if (url.pathname === "/dev/token") return devToken(req, res);
