@@ -89,7 +89,10 @@ describe("the web app, from its own origin", () => {
     expect(await alert.textContent()).toMatch(/Vera\s*sent Rose/);
     expect(await overlay.getByTestId("alert-count").textContent()).toBe("×1");
     firstAlertId = (await alert.getAttribute("data-event-id"))!;
-    await w.shot(overlay, "overlay-alert");
+    // OBS composites the page over the scene: the page itself must be transparent.
+    const backgrounds = await overlay.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).backgroundColor]);
+    expect(backgrounds).toEqual(["rgba(0, 0, 0, 0)", "rgba(0, 0, 0, 0)"]);
+    await w.shot(overlay, "overlay-alert", { transparent: true });
 
     await viewer.getByTestId("feed-line").filter({ hasText: "Vera" }).filter({ hasText: "Rose" }).waitFor();
     await waitBalance(viewer, 69);
@@ -118,7 +121,25 @@ describe("the web app, from its own origin", () => {
     expect(shown.length).toBeGreaterThan(0);
     expect(shown).not.toContain(firstAlertId);
     expect(await next.getAttribute("data-event-id")).not.toBe(firstAlertId);
-    await w.shot(overlay, "overlay-after-reload");
+    await w.shot(overlay, "overlay-after-reload", { transparent: true });
+  });
+
+  it("in a storm every gift gets its alert, in order (queued, none dropped); test gifts are marked TEST", async () => {
+    const token = await w.stack.token({ sub: "hana", name: "Hana", roles: ["viewer", "host"] });
+    const gifts = (await w.stack.gql(`{ gifts { id } }`)).data.gifts;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await w.stack.gql(`mutation($g: ID!) { sendTestGift(input: { giftId: $g }) { giftEvent { id } } }`, { g: gifts[i].id }, token);
+      ids.push(r.data.sendTestGift.giftEvent.id);
+    }
+    await overlay.getByTestId("overlay-alert").filter({ hasText: "TEST" }).first().waitFor({ timeout: 15_000 });
+    await w.shot(overlay, "overlay-test-gift", { transparent: true });
+    await until(async () => {
+      const shown = await overlay.evaluate(() => window.__overlayShown ?? []);
+      return ids.every((id) => shown.includes(id));
+    }, "every test gift's alert to be shown", 30_000);
+    const shown = await overlay.evaluate(() => window.__overlayShown ?? []);
+    expect(shown.filter((id) => ids.includes(id))).toEqual(ids);
   });
 
   it("a revoked overlay link stops the overlay: it says so and shows no further gift", async () => {
@@ -131,6 +152,6 @@ describe("the web app, from its own origin", () => {
     // The room got it (the stream works); the overlay, cut off, did not.
     await viewer.getByTestId("feed-line").filter({ hasText: "Finger Heart" }).waitFor();
     expect(await overlay.evaluate(() => (window.__overlayShown ?? []).length)).toBe(shownBefore);
-    await w.shot(overlay, "overlay-revoked");
+    await w.shot(overlay, "overlay-revoked", { transparent: true });
   });
 });

@@ -16,7 +16,8 @@ export interface WebStack {
   browser: Browser;
   /** A fresh browser context (its own storage: a separate person or device). */
   context(): Promise<BrowserContext>;
-  shot(page: Page, name: string): Promise<void>;
+  /** Saves a screenshot for people to look at (never compared pixel by pixel). */
+  shot(page: Page, name: string, opts?: { transparent?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -25,20 +26,24 @@ export interface WebStack {
  * (http://localhost:<port>, the gateway being http://127.0.0.1:<other port>): every call the
  * app makes crosses origins, as in production.
  */
-export async function startWebStack(label: string): Promise<WebStack> {
+export async function startWebStack(label: string, opts: { corsOrigins?: (webUrl: string) => string } = {}): Promise<WebStack> {
   if (!existsSync(path.join(defaultStaticDir(), "index.html"))) throw new Error("the web app is not built: run `npm run build` (npm run test:web does)");
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (see README, "Web app")`);
   // The web server first: its origin is where overlay links must point (WEB_APP_URL).
   let gatewayUrl = "";
   const web = await startWebServer({ port: 0, gatewayUrl: "http://127.0.0.1:0/graphql", production: false, gatewayUrlProvider: () => gatewayUrl });
-  const saved = process.env.WEB_APP_URL;
-  process.env.WEB_APP_URL = web.url;
+  // Configuration is read once at start-up: set it for the stack's start only.
+  const env: Record<string, string> = { WEB_APP_URL: web.url, ...(opts.corsOrigins ? { CORS_ORIGINS: opts.corsOrigins(web.url) } : {}) };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
   let stack: Stack;
   try {
     stack = await startStack(label);
   } finally {
-    if (saved === undefined) delete process.env.WEB_APP_URL;
-    else process.env.WEB_APP_URL = saved;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   gatewayUrl = stack.gateway.url;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
@@ -53,8 +58,8 @@ export async function startWebStack(label: string): Promise<WebStack> {
       contexts.push(c);
       return c;
     },
-    async shot(page, name) {
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    async shot(page, name, opts = {}) {
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true, omitBackground: opts.transparent ?? false });
     },
     async stop() {
       for (const c of contexts) await c.close().catch(() => undefined);

@@ -50,9 +50,10 @@ export function Overlay({ config }: { config: AppConfig }) {
   const [queued, setQueued] = useState(0);
 
   useEffect(() => {
-    document.body.classList.add("overlay-body");
+    // OBS composites the page over the scene: nothing but the alerts may be opaque.
+    document.documentElement.classList.add("overlay-page");
     window.__overlayShown = [];
-    return () => document.body.classList.remove("overlay-body");
+    return () => document.documentElement.classList.remove("overlay-page");
   }, []);
 
   useEffect(() => {
