@@ -66,7 +66,7 @@ describe("the web app, from its own origin", () => {
     await openOverlay(() => overlay.goto(overlayUrl.replace("/overlay#", "/overlay?alertMs=1500#")));
   });
 
-  it("a viewer signs in, buys 70 coins, opens the live room and sends a Rose: the overlay shows it within 2 s, the feed too, the balance drops by 1", async () => {
+  it("a viewer signs in, opens the live room (no coins: offered a recharge), buys 70 coins and sends a Rose: the overlay shows it within 2 s, the feed too, the balance drops by 1", async () => {
     await viewer.goto(w.web.url);
     await signIn(viewer, "vera", "Vera", false);
     const card = viewer.getByTestId("room-card").filter({ hasText: "Hana" });
@@ -76,7 +76,12 @@ describe("the web app, from its own origin", () => {
     await viewer.getByTestId("room-title").filter({ hasText: "Hana's evening stream" }).waitFor();
     await waitBalance(viewer, 0);
 
-    await viewer.getByTestId("open-recharge").click();
+    // With no coins, sending says so in words and offers to recharge.
+    await viewer.getByTestId("send-Rose").click();
+    await viewer.getByTestId("send-error").filter({ hasText: "Not enough coins" }).waitFor();
+    await w.shot(viewer, "room-insufficient-coins");
+    await viewer.getByTestId("recharge-offer").click();
+    await viewer.getByTestId("recharge").waitFor();
     await viewer.getByTestId("card").selectOption("pm_card_ok");
     await viewer.getByTestId("package-70").click();
     await viewer.getByTestId("recharge-done").filter({ hasText: "Added 70 coins" }).waitFor();
