@@ -19,6 +19,8 @@ export const MONEY_MUTATION_LIMITS: Record<string, BucketRule> = {
   recharge: { capacity: 10, refillPerSecond: 1 / 6 },
   confirmRecharge: { capacity: 10, refillPerSecond: 1 / 6 },
   requestPayout: { capacity: 5, refillPerSecond: 1 / 60 },
+  // Moves no money, but writes a feed row per call: bounded like the rest (a host placing an overlay needs a few).
+  sendTestGift: { capacity: 20, refillPerSecond: 1 },
 };
 
 interface Bucket {

@@ -135,6 +135,18 @@ describe("sendTestGift", () => {
     await Promise.all([host.dispose(), ov.dispose(), room.dispose()]);
   });
 
+  it("is rate limited per host (a burst of 20, then 1 per second): RATE_LIMITED with HTTP 429", async () => {
+    const spammer = await stack.token({ sub: "ov-spam", roles: ["host"] });
+    const results = [];
+    for (let i = 0; i < 25; i++) results.push(await stack.gql(TEST_GIFT, { g: gifts[0].id }, spammer));
+    const ok = results.filter((r) => r.data?.sendTestGift?.giftEvent);
+    const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === "RATE_LIMITED");
+    expect(ok.length).toBeGreaterThanOrEqual(20);
+    expect(ok.length).toBeLessThan(25);
+    expect(limited.length).toBe(25 - ok.length);
+    expect(limited[0].status).toBe(429);
+  });
+
   it("is for hosts only and bounds quantity to 1..99", async () => {
     const viewer = await stack.token({ sub: "ov-viewer", roles: ["viewer"] });
     expect((await stack.gql(TEST_GIFT, { g: gifts[0].id }, viewer)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
