@@ -6,7 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AuthError, TokenVerifier, type AuthUser } from "../platform/auth.js";
 import { loadConfig } from "../platform/config.js";
-import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
+import { authFailure, formatError, originAllowed, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
@@ -75,7 +75,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   });
   const verifier = new TokenVerifier(config);
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
-  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier });
+  const subscriptions = new SubscriptionGateway({
+    supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
+    urls,
+    verifier,
+    allowOrigin: (origin) => originAllowed(origin, config.corsOrigins),
+  });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const rateLimiter = opts.rateLimiter ?? new RateLimiter();

@@ -54,6 +54,11 @@ export interface SubscriptionGatewayOptions {
    * or closes the socket itself and returns null.
    */
   authenticate?: ConnectionAuthenticator;
+  /**
+   * Browser origins allowed to open a socket (the CORS allow-list: one rule for HTTP and WebSocket).
+   * Upgrades without an Origin header (servers, native apps) are not browsers and pass.
+   */
+  allowOrigin?: (origin: string) => boolean;
   /** Runs before each subscription starts (the partner endpoint spends rate limit here); an error refuses it. */
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
 }
@@ -333,6 +338,11 @@ export class SubscriptionGateway {
     paths.add(path);
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? "/", "http://localhost").pathname !== path) return;
+      const origin = req.headers.origin;
+      if (origin !== undefined && this.opts.allowOrigin && !this.opts.allowOrigin(origin)) {
+        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
     };
     http.on("upgrade", onUpgrade);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { loadConfig } from "../../platform/config.js";
 import { originAllowed } from "../../platform/http.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -82,5 +83,24 @@ describe("CORS configuration", () => {
     ]);
     expect(() => loadConfig({ ...prod, CORS_ORIGINS: "*" })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ ...prod, CORS_ORIGINS: "not an origin" })).toThrow(/CORS_ORIGINS/);
+  });
+});
+
+describe("the same allow-list on the gateway's WebSocket", () => {
+  const open = (origin?: string) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(stack.gateway.url.replace(/^http/, "ws"), "graphql-transport-ws", origin ? { origin } : {});
+      ws.on("open", () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on("error", () => resolve(-1));
+    });
+
+  it("refuses a browser socket from an origin not on the list (403), accepts a listed one and non-browser clients", async () => {
+    expect(await open("https://evil.example.com")).toBe(403);
+    expect(await open("http://localhost:4080")).toBe(101);
+    expect(await open()).toBe(101);
   });
 });
