@@ -16,8 +16,8 @@ function Board({ title, rows, testId }: { title: string; rows: any[]; testId: st
             {t.sender.id} · {t.coins} coins · {t.gifts} gifts
           </li>
         ))}
-        {rows.length === 0 && <li className="muted">No gifts yet.</li>}
       </ol>
+      {rows.length === 0 && <p className="muted">No gifts yet.</p>}
     </div>
   );
 }
