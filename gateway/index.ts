@@ -6,7 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { AuthError, TokenVerifier, type AuthUser } from "../platform/auth.js";
 import { loadConfig, type WsLimitSettings } from "../platform/config.js";
-import { authFailure, formatError, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
+import { authFailure, formatError, originAllowed, startGraphQLHttpServer, type RunningServer } from "../platform/http.js";
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
@@ -15,7 +15,7 @@ import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUr
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
-import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
+import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
@@ -100,9 +100,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const wsGuard = new WsGuard({ settings: { ...config.ws, ...opts.ws }, limits, trustProxyHops: config.trustProxyHops, production });
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
-  const subscriptions = new SubscriptionGateway({ supergraphSdl: opts.supergraphSdl ?? readSupergraph(), urls, verifier, signer, guard: wsGuard });
+  const subscriptions = new SubscriptionGateway({
+    supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
+    urls,
+    verifier,
+    signer,
+    guard: wsGuard,
+    allowOrigin: (origin) => originAllowed(origin, config.corsOrigins),
+  });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
-  const rateLimiter = opts.rateLimiter ?? new RateLimiter(config.moneyRateLimits);
+  const rateLimiter = opts.rateLimiter ?? new RateLimiter({ ...config.moneyRateLimits, ...GATEWAY_ONLY_LIMITS });
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
       gateway,

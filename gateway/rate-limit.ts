@@ -14,6 +14,14 @@ export { MONEY_MUTATION_LIMITS, rateLimitError, type BucketRule };
  * and earnings enforce the same rules durably (platform/rate-limit.ts MoneyRateLimiter, one
  * PostgreSQL row per user and action) — that is the limit that holds across instances.
  */
+/**
+ * Limits only the gateway keeps (in memory): mutations that move no money but write on every call.
+ * sendTestGift puts a feed row on the host's stream; a host placing an overlay needs a few.
+ */
+export const GATEWAY_ONLY_LIMITS: Record<string, BucketRule> = {
+  sendTestGift: { capacity: 20, refillPerSecond: 1 },
+};
+
 interface Bucket {
   tokens: number;
   at: number;

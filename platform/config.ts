@@ -52,6 +52,16 @@ export interface Config {
   internalWs: WsLimitSettings;
   /** Per-user money-mutation limits (MONEY_RATE_LIMITS `action=burst:perMinute,...`): the gateway's buckets and the subgraphs' durable guard. */
   moneyRateLimits: Record<MoneyAction, BucketRule>;
+  /** Browser origins allowed to call the HTTP endpoints (CORS_ORIGINS); `scheme://host:*` allows any port. */
+  corsOrigins: string[];
+  /** How long a browser may cache a preflight answer (CORS_MAX_AGE_SECONDS). */
+  corsMaxAgeSeconds: number;
+  /** The web app's static server port (WEB_PORT). */
+  webPort: number;
+  /** Where browsers load the web app (WEB_APP_URL): overlay links are built on it. */
+  webAppUrl: string;
+  /** The gateway URL the web app's browsers call (PUBLIC_GATEWAY_URL), served to the app as its config. */
+  publicGatewayUrl: string;
 }
 
 function count(name: string, fallback: number, env: NodeJS.ProcessEnv, min = 1): number {
@@ -72,6 +82,25 @@ export function loadWsLimits(env: NodeJS.ProcessEnv = process.env): { ws: WsLimi
     maxPingsPerMinute: count("WS_MAX_PINGS_PER_MINUTE", 60, env),
   };
   return { ws, internalWs: { ...ws, maxSocketsPerAddress: count("WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS", 20_000, env) } };
+}
+
+/** Development default: the app's own origin plus any localhost port (Vite dev servers, tests). */
+export const DEV_CORS_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"];
+const ORIGIN_PATTERN = /^https?:\/\/[a-z0-9.-]+(:(\d{1,5}|\*))?$/i;
+
+/**
+ * CORS_ORIGINS: comma-separated origins (`https://app.example.com`, `http://localhost:*`).
+ * Production allows no cross-origin caller unless listed, and never `*`: an allow-list, not a switch.
+ */
+function corsOrigins(env: NodeJS.ProcessEnv, mode: Config["env"], webAppUrl: string): string[] {
+  const raw = env.CORS_ORIGINS;
+  if (raw === undefined || raw.trim() === "") return mode === "production" ? [] : [new URL(webAppUrl).origin, ...DEV_CORS_ORIGINS];
+  const list = raw.split(",").map((o) => o.trim().replace(/\/$/, "")).filter(Boolean);
+  for (const o of list) {
+    if (o === "*") throw new Error("CORS_ORIGINS must list origins; `*` is refused");
+    if (!ORIGIN_PATTERN.test(o)) throw new Error(`CORS_ORIGINS: ${o} is not an origin (scheme://host[:port|:*])`);
+  }
+  return list;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -110,6 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalog: int("CATALOG_PORT", 4002, env),
     earnings: int("EARNINGS_PORT", 4003, env),
   };
+  const webPort = int("WEB_PORT", 4080, env);
+  const webAppUrl = (env.WEB_APP_URL || `http://localhost:${webPort}`).replace(/\/$/, "");
+  const maxAge = Number(env.CORS_MAX_AGE_SECONDS ?? 600);
+  if (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > 86_400) throw new Error("CORS_MAX_AGE_SECONDS must be an integer 0..86400");
   return {
     env: mode,
     databaseUrl: env.DATABASE_URL || undefined,
@@ -132,5 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),
     ...loadWsLimits(env),
     moneyRateLimits: parseMoneyRateLimits(env.MONEY_RATE_LIMITS),
+    corsOrigins: corsOrigins(env, mode, webAppUrl),
+    corsMaxAgeSeconds: maxAge,
+    webPort,
+    webAppUrl,
+    publicGatewayUrl: env.PUBLIC_GATEWAY_URL || `http://localhost:${ports.gateway}/graphql`,
   };
 }

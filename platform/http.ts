@@ -6,6 +6,8 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import cors from "cors";
+import { loadConfig } from "./config.js";
 import { isTransientDatabaseError } from "./db.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
@@ -18,6 +20,50 @@ export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
 export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => Promise<boolean> | boolean;
 
 export class BodyTooLarge extends Error {}
+
+/** Request headers browsers may send cross-origin (what Apollo Client, urql and our app send). */
+export const CORS_ALLOWED_HEADERS = ["authorization", "content-type", "apollo-require-preflight", "x-apollo-operation-name", "x-request-id"];
+
+export interface CorsPolicy {
+  /** Exact origins, or `scheme://host:*` for any port of that host. */
+  origins: string[];
+  maxAgeSeconds: number;
+}
+
+/** Whether `origin` (the browser's Origin header) is on the allow-list. */
+export function originAllowed(origin: string, patterns: readonly string[]): boolean {
+  for (const p of patterns) {
+    if (p === origin) return true;
+    if (p.endsWith(":*")) {
+      const base = p.slice(0, -2);
+      if (origin === base || (origin.startsWith(`${base}:`) && /^\d{1,5}$/.test(origin.slice(base.length + 1)))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * CORS for every HTTP server here (one implementation): allowed origins get the allow
+ * headers and a cached preflight (204); anyone else gets none, so the browser refuses.
+ * No credentials: callers authenticate with a bearer token, never cookies.
+ */
+export function corsHandler(policy: CorsPolicy): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const middleware = cors({
+    origin: (origin, cb) => cb(null, origin !== undefined && originAllowed(origin, policy.origins) ? origin : false),
+    methods: ["GET", "POST", "OPTIONS"],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: ["x-request-id", "retry-after"],
+    credentials: false,
+    maxAge: policy.maxAgeSeconds,
+    optionsSuccessStatus: 204,
+  });
+  return (req, res) =>
+    new Promise<boolean>((resolve, reject) => {
+      middleware(req, res, (err?: unknown) => (err ? reject(err) : resolve(false)));
+      // A preflight is answered by the middleware itself (it never calls next).
+      if (res.writableEnded) resolve(true);
+    });
+}
 
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -122,6 +168,8 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   preflight?: (body: unknown) => GraphQLError | null;
   /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */
   limits?: OperationLimits;
+  /** Browser origins allowed (default: CORS_ORIGINS from the config). */
+  cors?: CorsPolicy;
 }
 
 export interface RunningServer {
@@ -161,6 +209,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
     });
   await apollo.start();
   const path = opts.path ?? "/graphql";
+  const config = opts.cors ? null : loadConfig();
+  const applyCors = corsHandler(opts.cors ?? { origins: config!.corsOrigins, maxAgeSeconds: config!.corsMaxAgeSeconds });
 
   httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
@@ -172,6 +222,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (await applyCors(req, res)) return;
     if (req.method === "GET" && url.pathname === "/health") {
       sendJson(res, 200, { status: "ok", service: opts.name });
       return;

@@ -33,7 +33,15 @@ export type WsConnection = {
   /** Signed identity claims to vouch for upstream when there is no user token (the partner endpoint). */
   identity?: SignedIdentity;
   expiry?: NodeJS.Timeout;
+  /** connection_init `{ overlayToken }`: a host's OBS overlay (verified by earnings, which owns the tokens). */
+  overlayToken?: string;
 };
+
+/** The overlay credential from connection_init `{ overlayToken: "ovl_..." }`, when one is sent. */
+export function overlayTokenFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const v = params?.overlayToken;
+  return typeof v === "string" && v.length > 0 && v.length <= 200 ? v : undefined;
+}
 
 /** The bearer token from connection_init `{ authorization: "Bearer <jwt>" }` (the same value as the HTTP header). */
 export function authorizationFrom(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
@@ -42,12 +50,19 @@ export function authorizationFrom(params: Readonly<Record<string, unknown>> | un
 }
 
 /**
- * Verifies the connection's token once in connection_init (close 4401 when missing or
- * invalid) and closes the socket when the token expires, so a stream never outlives its
- * authorization.
+ * Verifies the connection's token once in connection_init (close 4401 when invalid, or
+ * missing unless `allowAnonymous`) and closes the socket when the token expires, so a
+ * stream never outlives its authorization. An anonymous connection has no user: only
+ * public subscriptions (a room's feed) answer it; private ones say UNAUTHENTICATED.
  */
-export async function verifyConnection(conn: WsConnection, params: Readonly<Record<string, unknown>> | undefined, verifier: TokenVerifier): Promise<boolean> {
+export async function verifyConnection(
+  conn: WsConnection,
+  params: Readonly<Record<string, unknown>> | undefined,
+  verifier: TokenVerifier,
+  opts: { allowAnonymous?: boolean } = {},
+): Promise<boolean> {
   const authorization = authorizationFrom(params);
+  if (authorization === undefined && opts.allowAnonymous) return true;
   let user: AuthUser | null;
   try {
     user = await verifier.fromHeader(authorization);
@@ -76,6 +91,7 @@ export async function verifySignedConnection(
   params: Readonly<Record<string, unknown>> | undefined,
   verifier: TokenVerifier,
   serviceVerifier: ServiceVerifier,
+  opts: { allowAnonymous?: boolean } = {},
 ): Promise<boolean> {
   const credential = params?.[SERVICE_PARAM];
   let identity: AuthUser | null;
@@ -91,7 +107,7 @@ export async function verifySignedConnection(
     if (identity.exp !== undefined) closeWhenExpired(conn, identity.exp);
     return true;
   }
-  return verifyConnection(conn, params, verifier);
+  return verifyConnection(conn, params, verifier, opts);
 }
 
 /** Closes the socket (4401) when `exp` (seconds since the epoch) passes; onClose must clear `conn.expiry`. */

@@ -13,7 +13,7 @@ const config = loadConfig();
 const db = await resolveDatabase(ROOT);
 await migrateAndSeed(db.url);
 
-const supervisor = new Supervisor({ databaseUrl: db.url, ports: config.ports, restartOnExit: true });
+const supervisor = new Supervisor({ databaseUrl: db.url, ports: { ...config.ports, web: config.webPort }, restartOnExit: true });
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
@@ -37,6 +37,7 @@ try {
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`
 Gift economy is up in ${seconds}s${db.embedded ? ` (embedded PostgreSQL on :${db.embedded.port}, data in .data/pg)` : ""}
+  web app   ${config.webAppUrl}   (live now, rooms, studio, overlay; dev sign-in)
   gateway   http://localhost:${config.ports.gateway}/graphql   (graphql-ws: ws://localhost:${config.ports.gateway}/graphql)
   wallet    http://localhost:${config.ports.wallet}/graphql
   catalog   http://localhost:${config.ports.catalog}/graphql

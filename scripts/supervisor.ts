@@ -7,20 +7,24 @@ import { fileURLToPath } from "node:url";
  * and restarted by an operator, a fault test or a benchmark. Used by `npm start`,
  * test/reliability and bench/.
  */
-export type ServiceName = "wallet" | "catalog" | "earnings" | "gateway";
+export type ServiceName = "wallet" | "catalog" | "earnings" | "gateway" | "web";
+/** The services every stack runs; the web app's static server is optional (npm start, browser tests). */
+export type CoreService = Exclude<ServiceName, "web">;
 
 export const ENTRIES: Record<ServiceName, string> = {
   wallet: "dist/subgraphs/wallet/index.js",
   catalog: "dist/subgraphs/catalog/index.js",
   earnings: "dist/subgraphs/earnings/index.js",
   gateway: "dist/gateway/index.js",
+  web: "dist/web/server.js",
 };
 
 export const ROOT = path.resolve(fileURLToPath(new URL(".", import.meta.url)), fileURLToPath(import.meta.url).includes("/dist/") ? "../.." : "..");
 
 export interface SupervisorOptions {
   databaseUrl: string;
-  ports: Record<ServiceName, number>;
+  /** With `web`, startAll also starts the web app's server (its own origin) after the gateway. */
+  ports: Record<CoreService, number> & { web?: number };
   /** Extra environment for every service (NODE_ENV, LOG_LEVEL, ...). */
   env?: NodeJS.ProcessEnv;
   /** Restart a service that exits on its own (npm start); tests restart explicitly. */
@@ -50,6 +54,7 @@ export class Supervisor {
       WALLET_PORT: String(p.wallet),
       CATALOG_PORT: String(p.catalog),
       EARNINGS_PORT: String(p.earnings),
+      ...(p.web !== undefined ? { WEB_PORT: String(p.web) } : {}),
       WALLET_URL: this.url("wallet"),
       CATALOG_URL: this.url("catalog"),
       EARNINGS_URL: this.url("earnings"),
@@ -91,6 +96,10 @@ export class Supervisor {
     await Promise.all(subgraphs.map((s) => this.waitHealthy(s)));
     this.start("gateway");
     await this.waitHealthy("gateway");
+    if (this.opts.ports.web !== undefined) {
+      this.start("web");
+      await this.waitHealthy("web");
+    }
   }
 
   /** SIGKILL: no graceful shutdown, as a crash or OOM kill would. */
@@ -112,7 +121,7 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.stopping = true;
     // Gateway first so clients stop arriving, then the subgraphs finish in-flight work.
-    for (const group of [["gateway"], ["wallet", "catalog", "earnings"]] as ServiceName[][]) {
+    for (const group of [["web", "gateway"], ["wallet", "catalog", "earnings"]] as ServiceName[][]) {
       await Promise.all(
         group.map(async (name) => {
           const c = this.children.get(name);

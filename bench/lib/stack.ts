@@ -6,7 +6,7 @@ import pg from "pg";
 import { ensureDatabase } from "../../platform/db.js";
 import { migrateAndSeed } from "../../scripts/database.js";
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scripts/embedded-pg.js";
-import { ROOT, Supervisor, type ServiceName } from "../../scripts/supervisor.js";
+import { ROOT, Supervisor, type CoreService, type ServiceName } from "../../scripts/supervisor.js";
 import type { ChildProcess } from "node:child_process";
 import { postgresPids, type Groups } from "./cpu.js";
 
@@ -24,7 +24,7 @@ export interface BenchStack {
   jwtSecret: string;
   /** SERVICE_SECRET of the services: requests straight to a subgraph must be signed with it (bench/lib/service.ts). */
   serviceSecret: string;
-  urls: Record<ServiceName, string>;
+  urls: Record<CoreService, string>;
   supervisor: Supervisor;
   env: Record<string, string>;
   /** Process groups for CPU accounting: each service, and PostgreSQL (postmaster + children). */

@@ -9,7 +9,7 @@ import type { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { ServiceSigner, type SignedIdentity } from "../../platform/service-auth.js";
 import { logger } from "../../platform/logger.js";
-import { closeWhenExpired, failingIterator, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
+import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
@@ -61,6 +61,11 @@ export interface SubscriptionGatewayOptions {
   authenticate?: ConnectionAuthenticator;
   /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
   guard: WsGuard;
+  /**
+   * Browser origins allowed to open a socket (the CORS allow-list: one rule for HTTP and WebSocket).
+   * Upgrades without an Origin header (servers, native apps) are not browsers and pass.
+   */
+  allowOrigin?: (origin: string) => boolean;
   /** Runs before each subscription starts (the partner endpoint spends rate limit here); an error refuses it. */
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
 }
@@ -238,6 +243,15 @@ class ActiveSubscription {
   }
 }
 
+/** True when the operation's only root field (aliases aside) is `field`. */
+function onlyRootField(args: ExecutionArgs, field: string): boolean {
+  const ops = args.document.definitions.filter((d) => d.kind === "OperationDefinition");
+  const op = args.operationName ? ops.find((d) => d.kind === "OperationDefinition" && d.name?.value === args.operationName) : ops[0];
+  if (!op || op.kind !== "OperationDefinition") return false;
+  const sel = op.selectionSet.selections;
+  return sel.length === 1 && sel[0].kind === "Field" && sel[0].name.value === field;
+}
+
 function upstreamError(err: unknown): GraphQLError {
   if (Array.isArray(err) && err.length > 0) {
     const e = err[0] as GraphQLFormattedError;
@@ -334,6 +348,11 @@ export class SubscriptionGateway {
     paths.add(path);
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? "/", "http://localhost").pathname !== path) return;
+      const origin = req.headers.origin;
+      if (origin !== undefined && this.opts.allowOrigin && !this.opts.allowOrigin(origin)) {
+        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
     };
     http.on("upgrade", onUpgrade);
@@ -375,7 +394,15 @@ export class SubscriptionGateway {
       if (granted.exp !== undefined) closeWhenExpired(extra, granted.exp);
       return granted.principal === undefined || this.opts.guard.identify(extra.socket, granted.principal);
     }
-    return (await verifyConnection(extra, params, this.opts.verifier)) && this.opts.guard.identify(extra.socket, extra.user!.id);
+    // An overlay token is earnings' to verify (it owns them): forwarded upstream, and the upstream's
+    // 4401/4403 (invalid, revoked) closes this socket too. No token at all: an anonymous viewer.
+    const overlayToken = overlayTokenFrom(params);
+    if (overlayToken !== undefined) {
+      extra.overlayToken = overlayToken;
+      return true;
+    }
+    if (!(await verifyConnection(extra, params, this.opts.verifier, { allowAnonymous: true }))) return false;
+    return extra.user ? this.opts.guard.identify(extra.socket, extra.user.id) : true;
   }
 
   private closeConnection(extra: ConnectionExtra): void {
@@ -403,8 +430,12 @@ export class SubscriptionGateway {
       const client = createClient({
         url: wsUrl(url),
         webSocketImpl: TrackedWebSocket,
-        // The service credential (only the gateway may open streams on a subgraph) plus who the viewer is.
-        connectionParams: () => this.signer.connectionParams(service, { authorization: extra.authorization, identity: extra.identity }),
+        // The service credential (only the gateway may open streams on a subgraph) plus who the viewer is
+        // (their token, signed claims, an overlay token, or nobody: an anonymous room viewer).
+        connectionParams: async () => ({
+          ...(await this.signer.connectionParams(service, extra.overlayToken ? {} : { authorization: extra.authorization, identity: extra.identity })),
+          ...(extra.overlayToken ? { overlayToken: extra.overlayToken } : {}),
+        }),
         lazy: true,
         lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
         retryAttempts: 0, // never silently: the client resumes with its cursor
@@ -417,10 +448,15 @@ export class SubscriptionGateway {
         this.stats.upstreamSockets++;
       });
       // "closed" also fires for sockets that never opened: count only opened ones.
-      client.on("closed", () => {
+      client.on("closed", (event) => {
         if (open) this.stats.upstreamSockets--;
         open = false;
         holder?.release();
+        // An overlay's credential is checked upstream: invalid or revoked there ends this connection.
+        const close = event as { code?: number; reason?: string };
+        if (extra.overlayToken && (close.code === WsCloseCode.Unauthenticated || close.code === WsCloseCode.Forbidden)) {
+          extra.socket.close(close.code, close.reason || "overlay token refused");
+        }
       });
       extra.upstreams.set(service, up);
     }
@@ -429,6 +465,9 @@ export class SubscriptionGateway {
 
   private subscribe(args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult {
     const ctx = args.contextValue as SubscriptionContext;
+    if (ctx.extra.overlayToken && !onlyRootField(args, "giftReceived")) {
+      return { errors: [new GraphQLError("an overlay token can only follow its host's giftReceived stream", { extensions: { code: "FORBIDDEN" } })] };
+    }
     let plan: PlannedSubscription;
     try {
       plan = this.executor.plan(args.document, args.operationName ?? undefined);

@@ -14,6 +14,7 @@ import { PayoutScheduler } from "./domain/payout-scheduler.js";
 import { PayoutHoldService } from "./domain/payout-holds.js";
 import { loadConsumerPartitions, loadEarningsConfig, loadWebhookConfig } from "./config.js";
 import { StatementService } from "./domain/statements.js";
+import { OverlayService } from "./domain/overlays.js";
 import { leaderboardLoader } from "./schema/earnings.js";
 import { buildEarningsSchema } from "./schema/index.js";
 import { attachGiftStream, withGiftStream } from "./stream/index.js";
@@ -44,6 +45,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       payoutScheduler: new PayoutScheduler(ds, payouts, { scheduleUtc: config.payoutScheduleUtc, batchSize: config.payoutBatchSize, runMax: config.payoutRunMax }),
       payoutHolds: new PayoutHoldService(ds),
       statements: new StatementService(ds),
+      overlays: new OverlayService(ds, creators, loadConfig().webAppUrl),
     };
   }),
   schema: buildEarningsSchema,

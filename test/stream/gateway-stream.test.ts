@@ -111,10 +111,12 @@ describe("fields resolved per event", () => {
 });
 
 describe("stream authorization", () => {
-  it("refuses a connection without a token with close code 4401", async () => {
+  it("answers a host stream without a token with UNAUTHENTICATED (anonymous sockets only read public feeds)", async () => {
     const sub = subscribe(stack.gateway.url, null, HOST_STREAM, { hostId: "host-a" });
     await sub.waitForEnd();
-    expect(sub.closed?.code).toBe(4401);
+    expect(sub.errors[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(sub.events).toEqual([]);
+    await sub.dispose();
   });
 
   it("refuses an invalid token with close code 4401", async () => {
@@ -188,7 +190,7 @@ describe("liveGiftFeed (a room's public feed)", () => {
     await Promise.all([sub.dispose(), hostView.dispose(), replay.dispose()]);
   });
 
-  it("refuses an unknown live session as BAD_USER_INPUT and an anonymous viewer with 4401", async () => {
+  it("refuses an unknown live session as BAD_USER_INPUT, for anonymous viewers too", async () => {
     const viewer = await stack.token({ sub: "viewer-2", roles: ["viewer"] });
     const unknown = subscribe(stack.gateway.url, viewer, ROOM, { liveSessionId: "00000000-0000-4000-8000-000000000000" });
     await unknown.waitForEnd();
@@ -196,7 +198,8 @@ describe("liveGiftFeed (a room's public feed)", () => {
     await unknown.dispose();
     const anon = subscribe(stack.gateway.url, null, ROOM, { liveSessionId: "00000000-0000-4000-8000-000000000000" });
     await anon.waitForEnd();
-    expect(anon.closed?.code).toBe(4401);
+    expect(anon.errors[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    await anon.dispose();
   });
 });
 

@@ -33,7 +33,7 @@ export interface Sub {
 }
 
 /** A real graphql-ws client (the `ws` package) subscribing with `token` in connection_init. */
-export function subscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Sub {
+export function subscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}, connectionParams?: Record<string, unknown>): Sub {
   const sub: Sub = {
     raw: [],
     events: [],
@@ -54,7 +54,7 @@ export function subscribe(url: string, token: string | null, query: string, vari
   const client = createClient({
     url: wsUrl(url),
     webSocketImpl: WebSocket,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    connectionParams: connectionParams ?? (token ? { authorization: `Bearer ${token}` } : {}),
     retryAttempts: 0,
     lazy: false,
     onNonLazyError: () => undefined,

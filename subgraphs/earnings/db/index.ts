@@ -2,6 +2,7 @@ import { CreateEarnings1732300000000 } from "./migrations/1732300000000-CreateEa
 import { GiftFeed1732300060000 } from "./migrations/1732300060000-GiftFeed.js";
 import { CreatorsLiveSessions1732300200000 } from "./migrations/1732300200000-CreatorsLiveSessions.js";
 import { DiamondsLedgerPayouts1732300300000 } from "./migrations/1732300300000-DiamondsLedgerPayouts.js";
+import { LiveDirectoryOverlays1732300700000 } from "./migrations/1732300700000-LiveDirectoryOverlays.js";
 import { MoneyRateLimits1733000000000 } from "./migrations/1733000000000-MoneyRateLimits.js";
 import { DiamondCarry1732300400000 } from "./migrations/1732300400000-DiamondCarry.js";
 import { PartnerWebhooks1733100000000 } from "./migrations/1733100000000-PartnerWebhooks.js";
@@ -9,4 +10,4 @@ import { PayoutOperations1733100200000 } from "./migrations/1733100200000-Payout
 export { entities, CreatorRow } from "./entities.js";
 
 /** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, MoneyRateLimits1733000000000, DiamondCarry1732300400000, PartnerWebhooks1733100000000, PayoutOperations1733100200000];
+export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, MoneyRateLimits1733000000000, DiamondCarry1732300400000, PartnerWebhooks1733100000000, PayoutOperations1733100200000, LiveDirectoryOverlays1732300700000];

@@ -58,6 +58,8 @@ export interface FeedRow {
   comboCount: number | null;
   comboEnded: boolean | null;
   sentAt: Date;
+  /** A host's test gift (sendTestGift): on the host's stream only, moves and counts nothing. */
+  isTest: boolean;
 }
 
 interface OpenCombo {
@@ -69,7 +71,7 @@ interface OpenCombo {
   lastFeedId: string;
 }
 
-type NewRow = Omit<FeedRow, "seq"> & { endOf?: string };
+type NewRow = Omit<FeedRow, "seq" | "isTest"> & { endOf?: string };
 
 const pairKey = (hostId: string, senderId: string) => `${hostId}\u0000${senderId}`;
 
@@ -282,7 +284,27 @@ export function toFeedRow(r: Record<string, any>): FeedRow {
     comboCount: r.combo_count === null ? null : Number(r.combo_count),
     comboEnded: r.combo_ended,
     sentAt: r.sent_at instanceof Date ? r.sent_at : new Date(r.sent_at),
+    isTest: r.is_test === true,
   };
 }
 
-export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at`;
+export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test`;
+
+export const TEST_GIFT_SENDER_NAME = "Test gift";
+
+/**
+ * A host's test gift: a feed row on the host's own stream (no live session, so never on a
+ * room's public feed), with coins and diamonds 0 and no combo. It touches no balance, total,
+ * leaderboard or ledger: those are written by the credit consumer, never from the feed.
+ */
+export async function appendTestGift(manager: EntityManager, t: { id: string; hostId: string; giftId: string; quantity: number }): Promise<FeedRow> {
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [FEED_LOCK]);
+  const [row] = await manager.query(
+    `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, sent_at, is_test)
+     VALUES ($1, 'gift', $2, NULL, $2, $3, $4, $5, 0, 0, 0, now(), true)
+     RETURNING ${FEED_COLUMNS}`,
+    [t.id, t.hostId, TEST_GIFT_SENDER_NAME, t.giftId, t.quantity],
+  );
+  await manager.query(`SELECT pg_notify($1, '')`, [FEED_CHANNEL]);
+  return toFeedRow(row);
+}

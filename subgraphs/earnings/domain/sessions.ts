@@ -17,12 +17,17 @@ export interface LiveSessionRow {
   coinsReceived: number;
   diamondsEarned: number;
   uniqueGifters: number;
+  /** The host's region (from their token) when the session started. */
+  region: string;
 }
+
+/** The live directory's page bound (Query.liveSessions). */
+export const MAX_LIVE_PAGE = 50;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID.test(s);
 
-export const SESSION_COLUMNS = `id, host_id, title, status, started_at, ended_at, gift_count, coins_received, diamonds_earned, unique_gifters`;
+export const SESSION_COLUMNS = `id, host_id, title, status, started_at, ended_at, gift_count, coins_received, diamonds_earned, unique_gifters, region`;
 
 export function toSession(r: Record<string, any>): LiveSessionRow {
   return {
@@ -36,6 +41,7 @@ export function toSession(r: Record<string, any>): LiveSessionRow {
     coinsReceived: Number(r.coins_received),
     diamondsEarned: Number(r.diamonds_earned),
     uniqueGifters: Number(r.unique_gifters),
+    region: r.region,
   };
 }
 
@@ -51,7 +57,7 @@ export class LiveSessionService {
     if (t.length < 1 || t.length > 200) throw badInput("title must be 1 to 200 characters", ["input", "title"]);
     await this.creators.ensure(user);
     try {
-      const [row] = await this.ds.query(`INSERT INTO earnings.live_sessions (host_id, title) VALUES ($1, $2) RETURNING ${SESSION_COLUMNS}`, [user.id, t]);
+      const [row] = await this.ds.query(`INSERT INTO earnings.live_sessions (host_id, title, region) VALUES ($1, $2, $3) RETURNING ${SESSION_COLUMNS}`, [user.id, t, user.region]);
       return toSession(row);
     } catch (e) {
       if ((e as { code?: string; constraint?: string }).constraint === "live_sessions_one_live") {
@@ -118,6 +124,44 @@ export class LiveSessionService {
     const last = nodes[nodes.length - 1];
     return { nodes, endCursor: last ? encodeCursor(last.id) : null, hasNextPage: found.length > first };
   }
+
+  /**
+   * Sessions live now, busiest first: coins received in the session so far, then distinct
+   * gifters (the viewers who took part), then id so ties have a total, stable order. The
+   * cursor carries the sort key as served (not re-read), so paging never loops on a tie; a
+   * session whose totals change between two pages may move across the page boundary.
+   */
+  async listLive(first: number, after: string | null | undefined, region: string | null | undefined): Promise<{ nodes: LiveSessionRow[]; cursors: string[]; hasNextPage: boolean }> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_LIVE_PAGE) throw badInput(`first must be between 1 and ${MAX_LIVE_PAGE}`, ["first"]);
+    if (region != null && !/^[A-Z]{2}$/.test(region)) throw badInput("region must be a two-letter code such as US", ["region"]);
+    const params: unknown[] = [first + 1, region ?? null];
+    let cond = "";
+    if (after != null) {
+      const c = decodeLiveCursor(after);
+      if (!c) throw badInput("after is not a cursor from this list", ["after"]);
+      params.push(c.coins, c.gifters, c.id);
+      cond = `AND (coins_received < $3 OR (coins_received = $3 AND unique_gifters < $4) OR (coins_received = $3 AND unique_gifters = $4 AND id > $5::uuid))`;
+    }
+    const found = await rows(
+      this.ds,
+      `SELECT ${SESSION_COLUMNS} FROM earnings.live_sessions
+        WHERE status = 'LIVE' AND ($2::text IS NULL OR region = $2) ${cond}
+        ORDER BY coins_received DESC, unique_gifters DESC, id LIMIT $1`,
+      params,
+    );
+    const nodes = found.slice(0, first).map(toSession);
+    return { nodes, cursors: nodes.map(encodeLiveCursor), hasNextPage: found.length > first };
+  }
+}
+
+export function encodeLiveCursor(s: Pick<LiveSessionRow, "coinsReceived" | "uniqueGifters" | "id">): string {
+  return Buffer.from(`live:${s.coinsReceived}:${s.uniqueGifters}:${s.id}`).toString("base64url");
+}
+
+export function decodeLiveCursor(cursor: string): { coins: number; gifters: number; id: string } | null {
+  if (cursor.length > 200) return null;
+  const m = /^live:(\d{1,15}):(\d{1,9}):(.+)$/.exec(Buffer.from(cursor, "base64url").toString());
+  return m && isUuid(m[3]) ? { coins: Number(m[1]), gifters: Number(m[2]), id: m[3] } : null;
 }
 
 /** Opaque page cursor: the last item's id (pages compare against that row's own sort key). */

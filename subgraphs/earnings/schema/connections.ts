@@ -29,7 +29,7 @@ export class PageInfo {
 }
 
 @Directive('@tag(name: "partner")')
-@ObjectType({ description: "An edge of a creator's live sessions." })
+@ObjectType({ description: "An edge of a list of live sessions." })
 export class LiveSessionEdge {
   @Field({ description: "Opaque; pass as `after` to continue after this session." })
   cursor: string;
@@ -39,9 +39,9 @@ export class LiveSessionEdge {
 }
 
 @Directive('@tag(name: "partner")')
-@ObjectType({ description: "A creator's live sessions, newest first." })
+@ObjectType({ description: "A page of live sessions, in the order the field that returns it states (a creator's history: newest first; liveSessions: busiest first)." })
 export class LiveSessionConnection {
-  @Field(() => [LiveSessionEdge], { description: "Sessions on this page, newest first." })
+  @Field(() => [LiveSessionEdge], { description: "Sessions on this page." })
   edges: LiveSessionEdge[];
 
   @Field(() => PageInfo, { description: "Pagination state." })

@@ -5,6 +5,7 @@ import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
+import type { OverlayGrant, OverlayService } from "../domain/overlays.js";
 import type { RevenueShareService } from "../domain/shares.js";
 import type { PayoutScheduler } from "../domain/payout-scheduler.js";
 import type { PayoutHoldService } from "../domain/payout-holds.js";
@@ -30,10 +31,13 @@ export interface EarningsServices {
   payoutScheduler: PayoutScheduler;
   payoutHolds: PayoutHoldService;
   statements: StatementService;
+  overlays: OverlayService;
 }
 
 export interface EarningsContext extends BaseContext {
   services: EarningsServices;
+  /** Set on a graphql-ws connection opened with an overlay token: that host's giftReceived only. */
+  overlay?: OverlayGrant;
   loaders: {
     creator: DataLoader<string, CreatorRow | null>;
     liveSession: DataLoader<string, LiveSessionRow | null>;

@@ -11,10 +11,12 @@ import { noPubSub } from "../stream/pubsub.js";
 import { WebhookResolver } from "./webhooks.js";
 import { CreatorStatementResolver } from "./statements.js";
 import { CreatorPayoutHoldResolver, PayoutHoldResolver, PayoutLifecycleResolver } from "./payout-ops.js";
+import { LiveDirectoryResolver } from "./live-directory.js";
+import { CreatorOverlayResolver, OverlayResolver } from "./overlay.js";
 
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver, CreatorConnectionsResolver, RoomGiftEventResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent, RoomGiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver, CreatorConnectionsResolver, RoomGiftEventResolver, LiveDirectoryResolver, OverlayResolver, CreatorOverlayResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent, RoomGiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }

@@ -57,6 +57,9 @@ export class LiveSession {
   @Field(() => Int, { description: "Distinct viewers who sent at least one gift in this session." })
   uniqueGifters: number;
 
+  @Field({ description: "The host's region (two-letter code) when the session started." })
+  region: string;
+
   static from(row: LiveSessionRow): LiveSession {
     return Object.assign(new LiveSession(), row);
   }

@@ -104,6 +104,11 @@ export abstract class GiftEventFields {
   })
   comboEnded: boolean | null;
 
+  @Field(() => Boolean, {
+    description: "True for a host's test gift (sendTestGift): shown on the host's own stream and overlay only, it cost nothing and counts nowhere. False for real gifts.",
+  })
+  isTest: boolean;
+
   // Not fields: who may see diamonds.
   scope: EventScope;
   hostId: string;
@@ -128,6 +133,7 @@ export abstract class GiftEventFields {
       hostId: row.hostId,
       liveSessionId: row.liveSessionId,
       diamondsValue: row.diamonds,
+      isTest: row.isTest,
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Directive, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
-import { requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
+import { forbidden, requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
 import { badInput } from "../../../platform/errors.js";
 import type { FeedRow } from "../domain/feed.js";
 import { decodeCursor } from "../stream/cursor.js";
@@ -55,8 +55,10 @@ async function sessionHost(ctx: EarningsContext, liveSessionId: string): Promise
 }
 
 async function openHostStream({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
-  const user = requireUser(context.user);
-  const hostId = args.hostId == null ? null : checkId(args.hostId, "hostId");
+  // An overlay token reads its own host's stream and nothing else; everyone else needs a user.
+  const user = context.overlay ? null : requireUser(context.user);
+  // An overlay names no host: its token says whose stream it is.
+  const hostId = args.hostId == null ? (context.overlay && args.liveSessionId == null ? context.overlay.hostId : null) : checkId(args.hostId, "hostId");
   const liveSessionId = args.liveSessionId == null ? null : checkId(args.liveSessionId, "liveSessionId");
   if (!hostId && !liveSessionId) throw badInput("give hostId or liveSessionId", ["hostId"]);
   const after = args.after == null ? null : decodeCursor(args.after);
@@ -66,13 +68,16 @@ async function openHostStream({ args, context }: SubscribeResolverData<unknown, 
     if (hostId && sessionOwner !== hostId) throw badInput("that live session belongs to another host", ["liveSessionId"]);
     owner = sessionOwner;
   }
-  requireSelfOrAdmin(user, owner!);
+  if (context.overlay) {
+    if (owner !== context.overlay.hostId) throw forbidden("this overlay token can only follow its own host's gifts");
+  } else requireSelfOrAdmin(user, owner!);
   const filter: FeedFilter = liveSessionId ? { hostId: owner!, liveSessionId } : { hostId: owner! };
   return withScope(context.services.stream.subscribe(filter, after), "host", context);
 }
 
 async function openRoomFeed({ args, context }: SubscribeResolverData<unknown, Record<string, any>, EarningsContext>): Promise<AsyncIterable<StreamPayload>> {
-  requireUser(context.user);
+  // Public rooms are open to anonymous viewers (per-address limits guard the sockets); overlay tokens read only giftReceived.
+  if (context.overlay) throw forbidden("an overlay token can only follow its host's giftReceived stream");
   const liveSessionId = checkId(args.liveSessionId, "liveSessionId");
   const after = args.after == null ? null : decodeCursor(args.after);
   await sessionHost(context, liveSessionId);
@@ -89,7 +94,7 @@ export class GiftStreamResolver {
   })
   giftReceived(
     @Root() event: StreamPayload,
-    @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId)." }) _hostId?: string,
+    @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId; an overlay token's connection may omit both: its host)." }) _hostId?: string,
     @Arg("liveSessionId", () => ID, { nullable: true, description: "Only gifts sent during this live session." }) _liveSessionId?: string,
     @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
   ): GiftEvent {
@@ -101,7 +106,7 @@ export class GiftStreamResolver {
     subscribe: openRoomFeed,
     description:
       "A live session's public gift feed for the viewers in the room: every gift sent during the session, in order, without the host's earnings " +
-      "(a RoomGiftEvent has no diamonds; the host's own stream is giftReceived). Open to any signed-in user. With `after`, replays what came after that cursor first.",
+      "(a RoomGiftEvent has no diamonds; the host's own stream is giftReceived). Open to anyone, signed in or not. With `after`, replays what came after that cursor first.",
   })
   liveGiftFeed(
     @Root() event: StreamPayload,
