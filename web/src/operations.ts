@@ -1,5 +1,4 @@
-// Every GraphQL operation the app sends, in one place (the lead adapts them after merges:
-// e.g. sender { displayName } once User.displayName exists, Wallet.id, Relay payouts).
+// Every GraphQL operation the app sends, in one place. Leaderboards name people with User.displayName.
 import { gql } from "@apollo/client";
 
 export const LIVE_SESSIONS = gql`
@@ -19,7 +18,7 @@ export const ROOM = gql`
     liveSession(id: $id) {
       id title status startedAt giftCount coinsReceived uniqueGifters
       host { id displayName }
-      topGifters(first: 5) { rank coins gifts sender { id } }
+      topGifters(first: 5) { rank coins gifts sender { id displayName } }
     }
     gifts { id name coinCost imageUrl streakable }
   }
@@ -65,8 +64,8 @@ export const STUDIO = gql`
   query Studio($id: ID!) {
     creator(id: $id) {
       id displayName diamonds lifetimeDiamonds giftsReceived
-      currentLiveSession { id title status startedAt giftCount coinsReceived diamondsEarned uniqueGifters topGifters(first: 10) { rank coins gifts sender { id } } }
-      topGifters(period: ALL_TIME, first: 10) { rank coins gifts sender { id } }
+      currentLiveSession { id title status startedAt giftCount coinsReceived diamondsEarned uniqueGifters topGifters(first: 10) { rank coins gifts sender { id displayName } } }
+      topGifters(period: ALL_TIME, first: 10) { rank coins gifts sender { id displayName } }
       payouts(first: 10) { nodes { id diamonds amount { formatted } status failureReason requestedAt } }
       overlayTokens { id createdAt }
     }

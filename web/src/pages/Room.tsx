@@ -113,7 +113,7 @@ export function Room({ id, config, session, onSignIn }: { id: string; config: Ap
           <ol data-testid="top-gifters">
             {s.topGifters.map((t: any) => (
               <li key={t.sender.id}>
-                {names[t.sender.id] ?? t.sender.id} · {t.coins} coins
+                {t.sender.displayName ?? names[t.sender.id] ?? t.sender.id} · {t.coins} coins
               </li>
             ))}
           </ol>

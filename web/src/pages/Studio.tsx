@@ -13,7 +13,7 @@ function Board({ title, rows, testId }: { title: string; rows: any[]; testId: st
       <ol data-testid={testId}>
         {rows.map((t) => (
           <li key={t.sender.id}>
-            {t.sender.id} · {t.coins} coins · {t.gifts} gifts
+            {t.sender.displayName ?? t.sender.id} · {t.coins} coins · {t.gifts} gifts
           </li>
         ))}
       </ol>
