@@ -77,7 +77,7 @@ describe("3. people have names", () => {
   });
 
   it("a user the wallet never saw signed in shows their id as display name", async () => {
-    const r = await post(stack.subgraphs.wallet.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { displayName } } }`, { r: [{ __typename: "User", id: "fe-nobody" }] });
+    const r = await post(stack.subgraphs.wallet.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { displayName } } }`, { r: [{ __typename: "User", id: "fe-nobody" }] }, { service: "wallet" });
     expect(r.data._entities[0].displayName).toBe("fe-nobody");
   });
 });

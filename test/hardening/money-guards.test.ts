@@ -35,9 +35,12 @@ const host = (sub: string) => mintToken({ sub, name: `Host ${sub}`, roles: ["vie
 const sandbox = () => stack.subgraphs.wallet.services.payments as SandboxPaymentProvider;
 const wallet = () => stack.subgraphs.wallet.url;
 const earnings = () => stack.subgraphs.earnings.url;
+/** Straight to a subgraph the call is signed as the gateway would (subgraphs answer only signed callers): the user's token still decides who pays. */
+const serviceOf = (url: string) => (url === wallet() ? "wallet" : url === earnings() ? "earnings" : undefined);
+const call: typeof post = (url, query, variables, opts = {}) => post(url, query, variables, { ...opts, service: serviceOf(url) });
 
 async function fund(user: string, coins: number): Promise<void> {
-  const res = await post(wallet(), RECHARGE, { input: { customCoins: coins, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `fund-${randomUUID()}` } }, { token: await viewer(user) });
+  const res = await call(wallet(), RECHARGE, { input: { customCoins: coins, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `fund-${randomUUID()}` } }, { token: await viewer(user) });
   expect(res.data?.recharge?.order?.status, JSON.stringify(res)).toBe("SUCCEEDED");
 }
 
@@ -88,20 +91,20 @@ describe("sendGift: the wallet's own per-user limit", () => {
     const token = await viewer("mg-direct");
     const keys = Array.from({ length: SEND_BURST }, () => `mg-${randomUUID()}`);
     for (const k of keys) {
-      const ok = await post(wallet(), SEND, { input: sendInput(k) }, { token });
+      const ok = await call(wallet(), SEND, { input: sendInput(k) }, { token });
       expect(ok.errors, JSON.stringify(ok.errors)).toBeUndefined();
       expect(ok.data.sendGift.userErrors).toEqual([]);
     }
     const before = await moneyOf("mg-direct");
-    const refused = await post(wallet(), SEND, { input: sendInput() }, { token });
+    const refused = await call(wallet(), SEND, { input: sendInput() }, { token });
     expectRateLimited(refused, "sendGift", 60);
     expect(refused.data?.sendGift ?? null).toBeNull();
     expect(await moneyOf("mg-direct")).toEqual(before);
     expect(before).toMatchObject({ coins: 1_000 - SEND_BURST * rose.coinCost, gifts: SEND_BURST, giftEntries: SEND_BURST, keys: SEND_BURST });
 
     // A client retrying a send that succeeded gets its original answer, limit or not.
-    const first = await post(wallet(), SEND, { input: sendInput(keys[0]) }, { token });
-    const again = await post(wallet(), SEND, { input: sendInput(keys[0]) }, { token });
+    const first = await call(wallet(), SEND, { input: sendInput(keys[0]) }, { token });
+    const again = await call(wallet(), SEND, { input: sendInput(keys[0]) }, { token });
     expect(again.errors).toBeUndefined();
     expect(again.data.sendGift.giftEvent.id).toBe(first.data.sendGift.giftEvent.id);
     expect(await moneyOf("mg-direct")).toEqual(before);
@@ -112,13 +115,13 @@ describe("sendGift: the wallet's own per-user limit", () => {
     const token = await viewer("mg-shared");
     const paths = [gwA.url, gwB.url, wallet(), gwA.url, gwB.url];
     for (const url of paths) {
-      const ok = await post(url, SEND, { input: sendInput() }, { token });
+      const ok = await call(url, SEND, { input: sendInput() }, { token });
       expect(ok.errors, `${url}: ${JSON.stringify(ok.errors)}`).toBeUndefined();
     }
     // Each gateway alone has admitted only 2 (its own bucket would allow far more): the wallet refuses.
-    expectRateLimited(await post(gwA.url, SEND, { input: sendInput() }, { token }), "sendGift", 60);
-    expectRateLimited(await post(gwB.url, SEND, { input: sendInput() }, { token }), "sendGift", 60);
-    expectRateLimited(await post(wallet(), SEND, { input: sendInput() }, { token }), "sendGift", 60);
+    expectRateLimited(await call(gwA.url, SEND, { input: sendInput() }, { token }), "sendGift", 60);
+    expectRateLimited(await call(gwB.url, SEND, { input: sendInput() }, { token }), "sendGift", 60);
+    expectRateLimited(await call(wallet(), SEND, { input: sendInput() }, { token }), "sendGift", 60);
     expect(await moneyOf("mg-shared")).toMatchObject({ gifts: SEND_BURST, coins: 1_000 - SEND_BURST * rose.coinCost });
   });
 
@@ -126,7 +129,7 @@ describe("sendGift: the wallet's own per-user limit", () => {
     await fund("mg-race", 1_000);
     const token = await viewer("mg-race");
     const paths = [gwA.url, gwB.url, wallet()];
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => post(paths[i % 3], SEND, { input: sendInput() }, { token })));
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => call(paths[i % 3], SEND, { input: sendInput() }, { token })));
     const sent = results.filter((r) => r.data?.sendGift?.giftEvent);
     const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === "RATE_LIMITED");
     expect(sent).toHaveLength(SEND_BURST);
@@ -139,11 +142,11 @@ describe("sendGift: the wallet's own per-user limit", () => {
     await fund("mg-dup", 1_000);
     const token = await viewer("mg-dup");
     const input = sendInput();
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => post(i % 2 ? gwA.url : wallet(), SEND, { input }, { token })));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? gwA.url : wallet(), SEND, { input }, { token })));
     expect(new Set(results.map((r) => r.data?.sendGift?.giftEvent?.id)).size).toBe(1);
     expect(results.every((r) => r.errors === undefined)).toBe(true);
-    for (let i = 1; i < SEND_BURST; i++) expect((await post(wallet(), SEND, { input: sendInput() }, { token })).errors).toBeUndefined();
-    expectRateLimited(await post(wallet(), SEND, { input: sendInput() }, { token }), "sendGift", 60);
+    for (let i = 1; i < SEND_BURST; i++) expect((await call(wallet(), SEND, { input: sendInput() }, { token })).errors).toBeUndefined();
+    expectRateLimited(await call(wallet(), SEND, { input: sendInput() }, { token }), "sendGift", 60);
   });
 });
 
@@ -152,7 +155,7 @@ describe("recharge and confirmRecharge: the wallet's own per-user limit", () => 
     const token = await viewer("mg-buyer");
     const before = sandbox().stats.paymentsCreated;
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => post(wallet(), RECHARGE, { input: { customCoins: 100 + i, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `mg-r-${i}` } }, { token })),
+      Array.from({ length: 8 }, (_, i) => call(wallet(), RECHARGE, { input: { customCoins: 100 + i, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `mg-r-${i}` } }, { token })),
     );
     const ok = results.filter((r) => r.data?.recharge?.order?.status === "SUCCEEDED");
     const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === "RATE_LIMITED");
@@ -170,7 +173,7 @@ describe("recharge and confirmRecharge: the wallet's own per-user limit", () => 
     expect(coins).toBeGreaterThanOrEqual(300);
     // A retry of a recharge that went through is answered with its order, through a gateway too.
     const i = results.findIndex((r) => r.data?.recharge?.order);
-    const replay = await post(gwA.url, RECHARGE, { input: { customCoins: 100 + i, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `mg-r-${i}` } }, { token });
+    const replay = await call(gwA.url, RECHARGE, { input: { customCoins: 100 + i, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: `mg-r-${i}` } }, { token });
     expect(replay.errors).toBeUndefined();
     expect(replay.data.recharge.order.id).toBe(results[i].data.recharge.order.id);
   });
@@ -179,14 +182,14 @@ describe("recharge and confirmRecharge: the wallet's own per-user limit", () => 
     const token = await viewer("mg-3ds");
     const orders: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await post(wallet(), RECHARGE, { input: { customCoins: 100, paymentMethod: { type: "CARD", token: "pm_card_3ds" }, idempotencyKey: `mg-3ds-${i}` } }, { token });
+      const r = await call(wallet(), RECHARGE, { input: { customCoins: 100, paymentMethod: { type: "CARD", token: "pm_card_3ds" }, idempotencyKey: `mg-3ds-${i}` } }, { token });
       expect(r.data.recharge.order.status).toBe("REQUIRES_ACTION");
       orders.push(r.data.recharge.order.id);
     }
-    for (const id of orders.slice(0, 2)) expect((await post(gwB.url, CONFIRM, { id }, { token })).data.confirmRecharge.order.status).toBe("SUCCEEDED");
-    expectRateLimited(await post(wallet(), CONFIRM, { id: orders[2] }, { token }), "confirmRecharge", 60);
-    expect((await post(wallet(), `{ rechargeOrder(id: "${orders[2]}") { status } }`, {}, { token })).data.rechargeOrder.status).toBe("REQUIRES_ACTION");
-    const again = await post(wallet(), CONFIRM, { id: orders[0] }, { token });
+    for (const id of orders.slice(0, 2)) expect((await call(gwB.url, CONFIRM, { id }, { token })).data.confirmRecharge.order.status).toBe("SUCCEEDED");
+    expectRateLimited(await call(wallet(), CONFIRM, { id: orders[2] }, { token }), "confirmRecharge", 60);
+    expect((await call(wallet(), `{ rechargeOrder(id: "${orders[2]}") { status } }`, {}, { token })).data.rechargeOrder.status).toBe("REQUIRES_ACTION");
+    const again = await call(wallet(), CONFIRM, { id: orders[0] }, { token });
     expect(again.errors).toBeUndefined();
     expect(again.data.confirmRecharge.order.status).toBe("SUCCEEDED");
   });
@@ -203,7 +206,7 @@ describe("requestPayout: earnings' own per-user limit", () => {
     const [{ diamonds }] = await ds.query(`SELECT diamonds::int AS diamonds FROM earnings.creators WHERE id = 'mg-payee'`);
     expect(diamonds).toBe(50_000);
     const paths = [gwA.url, gwB.url, earnings()];
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => post(paths[i % 3], PAYOUT, { input: { diamonds: 10_000, idempotencyKey: `mg-p-${i}` } }, { token })));
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => call(paths[i % 3], PAYOUT, { input: { diamonds: 10_000, idempotencyKey: `mg-p-${i}` } }, { token })));
     const reserved = results.filter((r) => r.data?.requestPayout?.payout);
     const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === "RATE_LIMITED");
     expect(reserved).toHaveLength(2);

@@ -87,13 +87,13 @@ describe("_entities with a representation that is not an entity is BAD_USER_INPU
   ];
 
   it.each(cases)("%s: %j", async (subgraph, rep) => {
-    const res = await post(stack.subgraphs[subgraph].url, ENTITIES, { r: [rep] });
+    const res = await post(stack.subgraphs[subgraph].url, ENTITIES, { r: [rep] }, { service: subgraph });
     expectClientError(res, /^BAD_USER_INPUT$/, /is not an entity of this subgraph/);
     expect(res.errors![0].extensions?.field).toEqual(["representations", "0", "__typename"]);
   });
 
   it("a real entity still resolves beside the check", async () => {
-    const res = await post(stack.subgraphs.catalog.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Gift { id } } }`, { r: [{ __typename: "Gift", id: giftId }] });
+    const res = await post(stack.subgraphs.catalog.url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Gift { id } } }`, { r: [{ __typename: "Gift", id: giftId }] }, { service: "catalog" });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities).toEqual([{ id: giftId }]);
   });

@@ -1,3 +1,4 @@
+import { serviceHeaders } from "../support/http.js";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
@@ -371,7 +372,8 @@ const cases: Case[] = [
 async function post500ToCatalog(aliases: number): Promise<Outcome> {
   const res = await fetch(stack.subgraphs.catalog.url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    // Signed as the gateway: the subgraph's own limits hold even for callers allowed in.
+    headers: { "content-type": "application/json", ...(await serviceHeaders("catalog")) },
     body: JSON.stringify({ query: `{ ${Array.from({ length: aliases }, (_, i) => `a${i}: gifts { id name imageUrl }`).join(" ")} }` }),
   });
   const body = await res.text();
