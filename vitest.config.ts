@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "platform/**/*.test.ts", "subgraphs/**/*.test.ts", "gateway/**/*.test.ts"],
+    // Suites that need a NATS server run under `npm run test:nats` (vitest.nats.config.ts).
+    exclude: ["**/node_modules/**", "test/nats/**"],
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
