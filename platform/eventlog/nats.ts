@@ -314,6 +314,7 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
     await this.ds.query(
       `ALTER TABLE "${this.opts.schema}".consumer_positions
          ADD COLUMN IF NOT EXISTS part_seq bigint NOT NULL DEFAULT 0,
+         ADD COLUMN IF NOT EXISTS part_subject text NOT NULL DEFAULT '',
          ADD COLUMN IF NOT EXISTS stream_seq bigint NOT NULL DEFAULT 0`,
     );
     await this.log.ensureStream();
@@ -389,19 +390,23 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
       .map((msg) => ({ msg, partSeq: BigInt(msg.headers?.get(PART_SEQ) || "0"), event: msg.json<WireEvent>() }))
       .sort((a, b) => (a.partSeq < b.partSeq ? -1 : a.partSeq > b.partSeq ? 1 : 0));
     const name = this.positions.positionName(partition);
+    const subject = this.subject(partition);
     let outcome: { ack: Delivered[]; later: Delivered[]; handled: number } | null = null;
     try {
       outcome = await this.ds.transaction(async (m) => {
-        const [row]: { tx: string; id: string; part_seq: string }[] = await m.query(
-          `SELECT tx::text AS tx, id::text AS id, part_seq::text AS part_seq FROM "${this.opts.schema}".consumer_positions WHERE consumer = $1 FOR UPDATE SKIP LOCKED`,
+        const [row]: { tx: string; id: string; part_seq: string; part_subject: string }[] = await m.query(
+          `SELECT tx::text AS tx, id::text AS id, part_seq::text AS part_seq, part_subject FROM "${this.opts.schema}".consumer_positions WHERE consumer = $1 FOR UPDATE SKIP LOCKED`,
           [name],
         );
         if (!row) return null; // another instance is applying this partition right now
-        let { take, dup, later } = split(delivered, BigInt(row.part_seq) + 1n);
+        // A partition sequence counts on one subject: after a move to another stream or prefix it starts over
+        // (the outbox position below still keeps what was applied from being applied again).
+        const base = row.part_subject === subject ? BigInt(row.part_seq) : 0n;
+        let { take, dup, later } = split(delivered, base + 1n);
         if (take.length === 0 && later.length > 0 && (await this.gapIsGone(partition, later[0].partSeq))) {
           // The missing messages left the stream (retention) or never were in it for this consumer
           // (a fresh durable over an older stream): start at the first one still there.
-          if (row.part_seq !== "0") logger.error({ consumer: name, from: row.part_seq, to: later[0].partSeq.toString() }, "events missing from the stream; skipped to the oldest one kept");
+          if (base !== 0n) logger.error({ consumer: name, from: row.part_seq, to: later[0].partSeq.toString() }, "events missing from the stream; skipped to the oldest one kept");
           ({ take, dup, later } = split(delivered, later[0].partSeq));
         }
         if (take.length === 0) return { ack: dup, later, handled: 0 };
@@ -417,8 +422,8 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
         const last = take[take.length - 1];
         const top = fresh.length > 0 ? pos(fresh[fresh.length - 1].event.position) : applied;
         await m.query(
-          `UPDATE "${this.opts.schema}".consumer_positions SET part_seq = $2, stream_seq = $3, tx = $4::text::xid8, id = $5, updated_at = now() WHERE consumer = $1`,
-          [name, last.partSeq.toString(), last.msg.seq, top[0].toString(), top[1].toString()],
+          `UPDATE "${this.opts.schema}".consumer_positions SET part_seq = $2, part_subject = $6, stream_seq = $3, tx = $4::text::xid8, id = $5, updated_at = now() WHERE consumer = $1`,
+          [name, last.partSeq.toString(), last.msg.seq, top[0].toString(), top[1].toString(), subject],
         );
         return { ack: [...take, ...dup], later, handled: fresh.length };
       });
