@@ -80,7 +80,9 @@ export class NatsEventLog implements EventLog {
   }
 
   /** One connection per EventLog, reconnecting forever (a NATS restart is an outage, not a crash). */
-  connection(): Promise<NatsConnection> {
+  async connection(): Promise<NatsConnection> {
+    // Closed (not merely disconnected: that reconnects by itself) means closed by us or for good: open a new one.
+    if (this.nc && (await this.nc.then((c) => c.isClosed(), () => true))) this.nc = null;
     this.nc ??= connect({ servers: this.opts.url, name: this.opts.name, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true }).catch((err) => {
       this.nc = null;
       throw err;
