@@ -12,7 +12,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "platform/**/*.test.ts", "subgraphs/**/*.test.ts", "gateway/**/*.test.ts"],
     // Browser tests need Chromium (a system package): `npm run test:web` (vitest.web.config.ts).
-    exclude: ["test/web/**", "**/node_modules/**"],
+    // Suites that need a NATS server run under `npm run test:nats` (vitest.nats.config.ts).
+    exclude: ["test/web/**", "test/nats/**", "**/node_modules/**"],
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -172,3 +172,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicGatewayUrl: env.PUBLIC_GATEWAY_URL || `http://localhost:${ports.gateway}/graphql`,
   };
 }
+
+/**
+ * The event transport (docs/scaling.md). Without NATS_URL the PostgreSQL outbox is read directly
+ * (the embedded default); with it, an outbox relay publishes to JetStream and consumers read there.
+ */
+export interface EventTransportConfig {
+  /** NATS_URL (e.g. nats://nats:4222); unset = PostgreSQL only. */
+  natsUrl: string | undefined;
+  /** NATS_STREAM: the JetStream stream of the events (the room feed uses `<stream>_FEED`). */
+  stream: string;
+  /** NATS_DUPLICATE_WINDOW_SECONDS: JetStream drops a re-published event id within this; longer than any relay outage we allow. */
+  duplicateWindowMs: number;
+  /** NATS_STREAM_MAX_AGE_HOURS: events older than this leave the stream (PostgreSQL keeps them). */
+  maxAgeMs: number;
+  /** NATS_ACK_WAIT_MS: a delivered batch not acknowledged by then (its consumer died) is redelivered. */
+  ackWaitMs: number;
+}
+
+export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventTransportConfig {
+  const natsUrl = env.NATS_URL || undefined;
+  if (natsUrl && !/^(nats|tls|wss?):\/\/[^\s]+$/.test(natsUrl)) throw new Error(`NATS_URL must be a nats:// (or tls://, ws://) URL, got ${natsUrl}`);
+  const stream = env.NATS_STREAM || "EVENTS";
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(stream)) throw new Error(`NATS_STREAM must be 1-32 letters, digits, _ or -, got ${stream}`);
+  return {
+    natsUrl,
+    stream,
+    duplicateWindowMs: count("NATS_DUPLICATE_WINDOW_SECONDS", 2 * 3600, env) * 1000,
+    maxAgeMs: count("NATS_STREAM_MAX_AGE_HOURS", 7 * 24, env) * 3600_000,
+    ackWaitMs: count("NATS_ACK_WAIT_MS", 30_000, env, 1000),
+  };
+}

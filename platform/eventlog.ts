@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import type { DataSource, EntityManager } from "typeorm";
+import { PartitionClaims } from "./eventlog/claims.js";
 import { logger } from "./logger.js";
 import { PgListener } from "./pg-listener.js";
 
@@ -17,8 +17,9 @@ import { PgListener } from "./pg-listener.js";
  * later. Reading only events whose transaction id is below the oldest still-running
  * transaction (pg_snapshot_xmin) guarantees nothing can appear behind the position.
  *
- * The schema is owned by no subgraph; it is the broker's. Moving to NATS JetStream
- * means replacing append() and EventConsumer, not the producers or handlers.
+ * The schema is owned by no subgraph; it is the broker's. With NATS_URL the outbox stays the
+ * source of truth and platform/eventlog/nats.ts relays it to JetStream and replaces EventConsumer
+ * (one EventLog interface, platform/eventlog/types.ts); producers and handlers do not change.
  */
 export const EVENTLOG_CHANNEL = "eventlog";
 
@@ -159,26 +160,17 @@ interface PositionRow {
  * two instances can never apply the same partition's events at the same time, whatever they
  * believe they hold.
  *
- * Claims only spread the work: a running instance holds session advisory locks (one per
- * partition) on a dedicated connection named `claims:<schema>:<name>:<instance>`, counts the live instances
- * by those connections, and every `rebalanceMs` takes or gives back partitions so each holds
- * about partitions ÷ instances. A dead instance's connection closes, PostgreSQL frees its locks at
- * once, and the survivors claim its partitions on their next rebalance.
+ * Claims only spread the work (PartitionClaims, eventlog/claims.ts: session advisory locks on a
+ * connection named `claims:<schema>:<name>:<instance>`, rebalanced every `rebalanceMs`).
  */
 export class EventConsumer<P = unknown> {
   private stopped = true;
   private listener: PgListener | null = null;
-  private claims: pg.Client | null = null;
-  private rebalancer: NodeJS.Timeout | null = null;
-  private rebalancing: Promise<void> | null = null;
-  private readonly held = new Set<number>();
+  private readonly claims: PartitionClaims;
   private wake: (() => void) | null = null;
   private notified = false;
   private loop: Promise<void> | null = null;
-  private databaseUrl: string | null = null;
   readonly partitions: number;
-  /** This instance among the consumer's instances (its claims connection carries it). */
-  readonly instanceId = randomUUID().slice(0, 8);
   /** Batches applied by this instance (tests and metrics). */
   applied = 0;
 
@@ -190,6 +182,12 @@ export class EventConsumer<P = unknown> {
     if (!Number.isInteger(this.partitions) || this.partitions < 1 || this.partitions > MAX_PARTITIONS) {
       throw new Error(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${opts.partitions}`);
     }
+    this.claims = new PartitionClaims({ schema: opts.schema, name: opts.name, partitions: this.partitions, rebalanceMs: opts.rebalanceMs, onChange: () => this.wake?.() });
+  }
+
+  /** This instance among the consumer's instances (its claims connection carries it). */
+  get instanceId(): string {
+    return this.claims.instanceId;
   }
 
   /** The position row of one partition (partition count 1 keeps the historical name). */
@@ -199,7 +197,7 @@ export class EventConsumer<P = unknown> {
 
   /** Partitions this running instance holds now (its share of the work). */
   get claimed(): number[] {
-    return [...this.held].sort((a, b) => a - b);
+    return this.claims.claimed;
   }
 
   /** Creates the position rows for this consumer (idempotent); new ones start at the oldest existing position. */
@@ -296,10 +294,10 @@ export class EventConsumer<P = unknown> {
   }
 
   /** Runs the consumer: claims its share of partitions, woken by NOTIFY at commit, with a short fallback poll. */
-  async start(databaseUrl: string): Promise<void> {
+  async start(databaseUrl: string | undefined = (this.ds.options as { url?: string }).url): Promise<void> {
+    if (!databaseUrl) throw new Error(`consumer ${this.opts.name} needs the DataSource url to LISTEN`);
     await this.ensure();
     this.stopped = false;
-    this.databaseUrl = databaseUrl;
     const poke = () => {
       // A notification that lands while a batch is running must not be lost until the idle poll.
       this.notified = true;
@@ -308,68 +306,8 @@ export class EventConsumer<P = unknown> {
     // (Re)listening also pokes: events committed while the connection was down sent their NOTIFY to no one.
     this.listener = new PgListener({ databaseUrl, channel: EVENTLOG_CHANNEL, name: `consumer-${this.opts.name}`, onNotify: poke, onListening: poke });
     await this.listener.start();
-    await this.rebalance();
-    this.rebalancer = setInterval(() => void this.rebalance(), this.opts.rebalanceMs ?? 1000);
-    this.rebalancer.unref();
+    await this.claims.start(databaseUrl);
     this.loop = this.run();
-  }
-
-  /** `claims:<schema>:<name>:` — every instance's claims connection name starts with it (at most 63 bytes in all). */
-  private get claimsPrefix(): string {
-    return `claims:${this.opts.schema}:${this.opts.name}`.slice(0, 50) + ":";
-  }
-
-  /** Takes or gives back partitions so this instance holds about partitions ÷ live instances. Never throws. */
-  private rebalance(): Promise<void> {
-    if (this.rebalancing || this.stopped) return this.rebalancing ?? Promise.resolve();
-    this.rebalancing = this.rebalanceOnce()
-      .catch((err: unknown) => {
-        logger.warn({ err: err instanceof Error ? err.message : String(err), consumer: this.opts.name }, "consumer claims lost; reconnecting");
-        this.dropClaims();
-      })
-      .finally(() => {
-        this.rebalancing = null;
-      });
-    return this.rebalancing;
-  }
-
-  private async rebalanceOnce(): Promise<void> {
-    const client = await this.claimsClient();
-    const lockKey = `consumer:${this.opts.schema}:${this.opts.name}`;
-    const [{ n }] = (await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, $1)`, [this.claimsPrefix])).rows;
-    const target = Math.ceil(this.partitions / Math.max(1, n));
-    for (const p of this.claimed.slice(target)) {
-      await client.query(`SELECT pg_advisory_unlock(hashtext($1), $2)`, [lockKey, p]);
-      this.held.delete(p);
-    }
-    const want = target - this.held.size;
-    if (want <= 0) return;
-    // Start at a random partition so instances starting together do not contend for the same ones.
-    const offset = Math.floor(Math.random() * this.partitions);
-    const got = await client.query(
-      `SELECT p FROM (SELECT mod(s + $3, $2) AS p FROM generate_series(0, $2 - 1) s) c
-        WHERE NOT (p = ANY($4::int[])) AND pg_try_advisory_lock(hashtext($1), p) LIMIT $5`,
-      [lockKey, this.partitions, offset, this.claimed, want],
-    );
-    for (const r of got.rows) this.held.add(Number(r.p));
-    if (got.rows.length > 0) this.wake?.();
-  }
-
-  private async claimsClient(): Promise<pg.Client> {
-    if (this.claims) return this.claims;
-    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: this.claimsPrefix + this.instanceId });
-    client.on("error", () => this.dropClaims());
-    await client.connect();
-    this.claims = client;
-    return client;
-  }
-
-  /** The claims connection is gone: so are its locks. Work on nothing until claimed again. */
-  private dropClaims(): void {
-    this.held.clear();
-    const c = this.claims;
-    this.claims = null;
-    void c?.end().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -400,11 +338,9 @@ export class EventConsumer<P = unknown> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.rebalancer) clearInterval(this.rebalancer);
     this.wake?.();
     await this.loop?.catch(() => undefined);
-    await this.rebalancing;
-    this.dropClaims();
+    await this.claims.stop();
     await this.listener?.stop();
     this.listener = null;
   }

@@ -23,6 +23,10 @@ import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-sessi
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
 import { WebhookDispatcher } from "./domain/webhooks/dispatcher.js";
 import { WebhookService } from "./domain/webhooks/service.js";
+import { loadEventTransport } from "../../platform/config.js";
+import { NatsEventLog, openEventLog } from "../../platform/eventlog/index.js";
+import { GIFT_SENT } from "../../platform/events.js";
+import { FeedRelay } from "./stream/nats-feed.js";
 
 export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
@@ -33,10 +37,16 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
     const creators = new CreatorService(ds);
     const payouts = new PayoutService(ds, creators, undefined, new MoneyRateLimiter("earnings", loadConfig().moneyRateLimits));
     const config = loadEarningsConfig();
+    const partitions = loadConsumerPartitions();
+    // NATS_URL: gift.sent arrives over JetStream (relayed from the outbox by this process, one relay active at a time).
+    const log = openEventLog(loadEventTransport(), "earnings");
+    const nats = log instanceof NatsEventLog ? log : null;
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
-      credits: new GiftCreditConsumer(ds, { partitions: loadConsumerPartitions() }),
+      credits: new GiftCreditConsumer(ds, { partitions, log }),
+      eventLog: log,
+      relays: nats ? [nats.relay(ds, { [GIFT_SENT]: partitions }), new FeedRelay(ds, nats)] : [],
       leaderboards: new LeaderboardService(ds),
       payouts,
       shares: new RevenueShareService(ds),
@@ -54,6 +64,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   routes: (services) => [consumerRoute(services.credits)],
   // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {
+    for (const r of services.relays) await r.start();
     await services.credits.start();
     await services.webhookDispatcher?.start();
     // Daily payout run at PAYOUT_SCHEDULE_UTC (off in tests); catches up on a missed or interrupted slot at start.
@@ -62,6 +73,8 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       await services.payoutScheduler.stop();
       await services.webhookDispatcher?.stop();
       await services.credits.stop();
+      for (const r of services.relays) await r.stop();
+      await services.eventLog.close();
     };
   },
   context: (base, services) => {

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
-import { EventConsumer, type LoggedEvent } from "../../../platform/eventlog.js";
+import type { LoggedEvent } from "../../../platform/eventlog.js";
+import { PostgresEventLog } from "../../../platform/eventlog/postgres.js";
+import type { EventLog, EventLogConsumer } from "../../../platform/eventlog/types.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
@@ -399,18 +401,18 @@ async function advanceCarry(m: EntityManager, carry: CarryRow[]): Promise<void> 
   );
 }
 
-/** The gift.sent consumer, started in the subgraph's background hook. */
+/** The gift.sent consumer, started in the subgraph's background hook, over either event-log transport. */
 export class GiftCreditConsumer {
-  readonly consumer: EventConsumer<GiftSentPayload>;
+  readonly consumer: EventLogConsumer;
   hooks: CreditHooks = {};
   /** Totals since start (metrics, tests). */
   readonly totals: BatchResult = { credited: 0, duplicates: 0, rejected: 0, hosts: 0 };
 
   constructor(
     private readonly ds: DataSource,
-    opts: { batchSize?: number; idleMs?: number; partitions?: number } = {},
+    opts: { batchSize?: number; idleMs?: number; partitions?: number; log?: EventLog } = {},
   ) {
-    this.consumer = new EventConsumer<GiftSentPayload>(ds, {
+    this.consumer = (opts.log ?? new PostgresEventLog()).consumer<GiftSentPayload>(ds, {
       name: GIFT_CREDIT_CONSUMER,
       schema: "earnings",
       types: [GIFT_SENT],
@@ -425,10 +427,8 @@ export class GiftCreditConsumer {
     });
   }
 
-  async start(): Promise<void> {
-    const url = (this.ds.options as { url?: string }).url;
-    if (!url) throw new Error("gift consumer needs the DataSource url to LISTEN");
-    await this.consumer.start(url);
+  start(): Promise<void> {
+    return this.consumer.start();
   }
 
   stop(): Promise<void> {

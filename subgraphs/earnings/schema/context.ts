@@ -14,6 +14,7 @@ import type { LiveSessionRow, LiveSessionService } from "../domain/sessions.js";
 import type { FeedHub } from "../stream/hub.js";
 import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
 import type { WebhookService } from "../domain/webhooks/service.js";
+import type { EventLog } from "../../../platform/eventlog/types.js";
 
 export interface EarningsServices {
   creators: CreatorService;
@@ -21,6 +22,10 @@ export interface EarningsServices {
   /** The live gift stream (one LISTEN connection per process). */
   stream: FeedHub;
   credits: GiftCreditConsumer;
+  /** The event transport (PostgreSQL, or NATS JetStream with NATS_URL; docs/scaling.md). */
+  eventLog: EventLog;
+  /** With NATS_URL: the outbox relay (gift.sent to JetStream) and the room-feed relay (feed.host/room subjects); empty otherwise. */
+  relays: { start(): Promise<void>; stop(): Promise<void> }[];
   leaderboards: LeaderboardService;
   payouts: PayoutService;
   shares: RevenueShareService;
