@@ -5,6 +5,7 @@ import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
 import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
+import { GoalService } from "./domain/goals.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -32,6 +33,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       leaderboards: new LeaderboardService(ds),
       payouts: new PayoutService(ds, creators),
       shares: new RevenueShareService(ds),
+      goals: new GoalService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
     };

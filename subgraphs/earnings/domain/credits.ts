@@ -4,7 +4,9 @@ import { EventConsumer, type LoggedEvent } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
+import { engagementOf } from "./engagement.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
+import { applyGoalProgress } from "./goals.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
@@ -245,6 +247,9 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     );
   }
 
+  // Engagement (docs/engagement.md), batched per batch, fresh credits only: goal progress.
+  const goals = await applyGoalProgress(m, applied);
+
   // Contract 4: the feed holds exactly the credited gifts, in commit order.
   const items: FeedItem[] = applied.map((c) => ({
     giftEventId: c.giftEventId,
@@ -259,6 +264,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     diamonds: c.diamonds,
     comboId: c.comboId,
     sentAt: c.sentAt,
+    engagement: engagementOf({ goals: goals.get(c.giftEventId) }),
   }));
   await appendToFeed(m, items);
 

@@ -3,6 +3,7 @@ import type { BaseContext } from "../../../platform/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";
+import type { GoalService } from "../domain/goals.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
@@ -20,6 +21,8 @@ export interface EarningsServices {
   leaderboards: LeaderboardService;
   payouts: PayoutService;
   shares: RevenueShareService;
+  /** LIVE goals (docs/engagement.md). */
+  goals: GoalService;
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;

@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import type { FeedEngagement } from "../domain/engagement.js";
 import { FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
 import { encodeCursor } from "../stream/cursor.js";
 import type { EarningsContext } from "./context.js";
@@ -108,6 +109,8 @@ export class GiftEvent {
   hostId: string;
   liveSessionId: string | null;
   diamondsValue: number;
+  senderId: string;
+  engagement: FeedEngagement | null;
 
   static from(row: FeedRow, scope: EventScope): GiftEvent {
     return Object.assign(new GiftEvent(), {
@@ -127,6 +130,8 @@ export class GiftEvent {
       hostId: row.hostId,
       liveSessionId: row.liveSessionId,
       diamondsValue: row.diamonds,
+      senderId: row.senderId,
+      engagement: row.engagement,
     });
   }
 }
