@@ -33,6 +33,7 @@ export enum ErrorCode {
   UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY",
   PAYMENT_METHOD_NOT_AVAILABLE = "PAYMENT_METHOD_NOT_AVAILABLE",
   PRICE_ALREADY_SCHEDULED = "PRICE_ALREADY_SCHEDULED",
+  MESSAGE_REJECTED = "MESSAGE_REJECTED",
 }
 
 registerEnumType(ErrorCode, { name: "ErrorCode", description: "Stable machine-readable codes for business failures." });

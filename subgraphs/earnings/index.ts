@@ -6,6 +6,7 @@ import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
 import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { GoalService } from "./domain/goals.js";
+import { VideoTotalsService } from "./domain/videos.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -34,6 +35,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       payouts: new PayoutService(ds, creators),
       shares: new RevenueShareService(ds),
       goals: new GoalService(ds),
+      videos: new VideoTotalsService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
     };

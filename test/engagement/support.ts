@@ -13,7 +13,7 @@ export const START = Buffer.from("gf1:0", "utf8").toString("base64url");
 /** Sends through the gateway with the engagement fields selected; fails the test on a GraphQL error. */
 export const SEND = `mutation($input: SendGiftInput!) {
   sendGift(input: $input) {
-    giftEvent { id sender { id } senderName coins }
+    giftEvent { id sender { id } senderName coins message anonymous videoId }
     userErrors { code message field }
   }
 }`;

@@ -38,3 +38,24 @@ export function engagementOf(...parts: (Partial<FeedEngagement> | undefined | nu
 export function comboEndEngagement(last: FeedEngagement | null | undefined): FeedEngagement | null {
   return last?.anonymous ? { anonymous: true } : null;
 }
+
+/** The parts of a credited gift that come from its sender's choices (message, anonymity, video). */
+export function giftEngagement(c: { message: string | null; anonymous: boolean; videoId: string | null }): Partial<FeedEngagement> {
+  return { message: c.message, anonymous: c.anonymous || undefined, videoId: c.videoId };
+}
+
+/**
+ * Leaderboards count an anonymous gift under a separate, unnamed entry of its sender: the real id
+ * behind a marker no identity-provider subject contains (a control character), so boards rank it
+ * but never name it, and no API returns the id (domain/leaderboards.ts strips it).
+ */
+export const ANONYMOUS_ENTRY = "\u001fanon:";
+export const boardSender = (c: { senderId: string; anonymous: boolean }) => (c.anonymous ? `${ANONYMOUS_ENTRY}${c.senderId}` : c.senderId);
+
+/** Optional gift.sent fields (absent on older events): why one is unusable, or null. */
+export function invalidEngagement(p: { message?: unknown; anonymous?: unknown; videoId?: unknown }): string | null {
+  if (p.message != null && (typeof p.message !== "string" || p.message.length === 0 || [...p.message].length > 150)) return "message must be 1-150 characters or null";
+  if (p.anonymous != null && typeof p.anonymous !== "boolean") return "anonymous must be a boolean";
+  if (p.videoId != null && (typeof p.videoId !== "string" || p.videoId.length === 0 || p.videoId.length > 128)) return "videoId must be 1-128 characters or null";
+  return null;
+}

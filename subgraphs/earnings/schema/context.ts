@@ -4,6 +4,7 @@ import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";
 import type { GoalService } from "../domain/goals.js";
+import type { VideoTotalsService } from "../domain/videos.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
@@ -23,6 +24,7 @@ export interface EarningsServices {
   shares: RevenueShareService;
   /** LIVE goals (docs/engagement.md). */
   goals: GoalService;
+  videos: VideoTotalsService;
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;

@@ -35,8 +35,11 @@ export class TopGifter {
   @Field(() => Int, { description: "1 for the top gifter. Ties in coins go to whoever reached the total first." })
   rank: number;
 
-  @Field(() => User, { description: "The viewer who sent the gifts." })
-  sender: User;
+  @Field(() => User, { nullable: true, description: "The viewer who sent the gifts; null for an anonymous entry (gifts sent anonymously are ranked, never named)." })
+  sender: User | null;
+
+  @Field({ description: "True for an entry of gifts sent anonymously: counted and ranked, shown as \"Anonymous\"." })
+  anonymous: boolean;
 
   @Field(() => Int, { description: "Coins the viewer spent on gifts to this creator in the period." })
   coins: number;
@@ -45,7 +48,7 @@ export class TopGifter {
   gifts: number;
 
   static from(r: TopGifterRow): TopGifter {
-    return Object.assign(new TopGifter(), { rank: r.rank, sender: Object.assign(new User(), { id: r.senderId }), coins: r.coins, gifts: r.gifts });
+    return Object.assign(new TopGifter(), { rank: r.rank, sender: r.senderId === null ? null : Object.assign(new User(), { id: r.senderId }), anonymous: r.anonymous, coins: r.coins, gifts: r.gifts });
   }
 }
 

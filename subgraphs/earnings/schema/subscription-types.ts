@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
+import type { AuthUser } from "../../../platform/auth.js";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { FeedEngagement } from "../domain/engagement.js";
 import { FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
@@ -104,6 +105,21 @@ export class GiftEvent {
   })
   comboEnded: boolean | null;
 
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field(() => String, { nullable: true, description: "The sender's message shown with the gift (moderated; its length bought by the send's coins); null when none." })
+  message: string | null;
+
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field({ description: "True when the sender chose to stay anonymous: sender is null and senderName is \"Anonymous\" for everyone but the sender and admins; the gift still counts in every total." })
+  anonymous: boolean;
+
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field(() => ID, { nullable: true, description: "The video the gift was sent on (a video owned outside this graph), when sent outside a live session." })
+  videoId: string | null;
+
   // Not fields: who may see diamonds.
   scope: EventScope;
   hostId: string;
@@ -112,11 +128,20 @@ export class GiftEvent {
   senderId: string;
   engagement: FeedEngagement | null;
 
-  static from(row: FeedRow, scope: EventScope): GiftEvent {
+  /**
+   * `viewer` may unmask an anonymous sender (themselves, admins) except on the public room feed,
+   * which is the same for everyone in the room (so it can be executed once and shared).
+   */
+  static from(row: FeedRow, scope: EventScope, viewer?: AuthUser | null): GiftEvent {
+    const anonymous = row.engagement?.anonymous === true;
+    const hidden = anonymous && !(scope !== "public" && !!viewer && (viewer.id === row.senderId || viewer.roles.includes("admin")));
     return Object.assign(new GiftEvent(), {
       id: row.id,
-      sender: Object.assign(new User(), { id: row.senderId }),
-      senderName: row.senderName,
+      sender: hidden ? null : Object.assign(new User(), { id: row.senderId }),
+      senderName: hidden ? ANONYMOUS_NAME : row.senderName,
+      message: row.engagement?.message ?? null,
+      anonymous,
+      videoId: row.engagement?.videoId ?? null,
       gift: Object.assign(new Gift(), { id: row.giftId }),
       quantity: row.quantity,
       unitCost: row.unitCost,
@@ -135,6 +160,9 @@ export class GiftEvent {
     });
   }
 }
+
+/** What everyone else sees for an anonymous sender (the wallet uses the same words). */
+export const ANONYMOUS_NAME = "Anonymous";
 
 /** Batches GiftEvent references (e.g. sendGift's giftEvent { diamonds }) into one SELECT. */
 export function giftEventFeedLoader(ctx: Pick<EarningsContext, "services">) {
@@ -159,7 +187,7 @@ export const giftEventReference = {
   /** Null until earnings has credited the gift (the consumer runs shortly after the send). */
   async __resolveReference(ref: { id: string }, ctx: EarningsContext): Promise<GiftEvent | null> {
     const row = await loaderFor(ctx).load(ref.id);
-    return row ? GiftEvent.from(row, "entity") : null;
+    return row ? GiftEvent.from(row, "entity", ctx.user) : null;
   },
 };
 

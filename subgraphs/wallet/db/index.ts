@@ -2,7 +2,8 @@ import { CreateWallet1732300000000 } from "./migrations/1732300000000-CreateWall
 import { Ledger1732300001000 } from "./migrations/1732300001000-Ledger.js";
 import { Recharge1732300002000 } from "./migrations/1732300002000-Recharge.js";
 import { GiftEvents1732300050000 } from "./migrations/1732300050000-GiftEvents.js";
+import { GiftEngagement1733200000000 } from "./migrations/1733200000000-GiftEngagement.js";
 export { entities, AccountRow } from "./entities.js";
 
 /** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateWallet1732300000000, Ledger1732300001000, Recharge1732300002000, GiftEvents1732300050000];
+export const migrations = [CreateWallet1732300000000, Ledger1732300001000, Recharge1732300002000, GiftEvents1732300050000, GiftEngagement1733200000000];
