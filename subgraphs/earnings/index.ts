@@ -7,6 +7,7 @@ import { LiveSessionService } from "./domain/sessions.js";
 import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { GoalService } from "./domain/goals.js";
 import { VideoTotalsService } from "./domain/videos.js";
+import { GifterLevelService } from "./domain/levels.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -36,6 +37,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       shares: new RevenueShareService(ds),
       goals: new GoalService(ds),
       videos: new VideoTotalsService(ds),
+      levels: new GifterLevelService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
     };

@@ -8,6 +8,7 @@ import { boardSender, engagementOf, giftEngagement, invalidEngagement } from "./
 import { appendToFeed, type FeedItem } from "./feed.js";
 import { applyGoalProgress } from "./goals.js";
 import { applyVideoTotals } from "./videos.js";
+import { applyGifterLevels } from "./levels.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
@@ -257,6 +258,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
   // Engagement (docs/engagement.md), batched per batch, fresh credits only: goal progress.
   const goals = await applyGoalProgress(m, applied);
   await applyVideoTotals(m, applied);
+  const levels = await applyGifterLevels(m, applied);
 
   // Contract 4: the feed holds exactly the credited gifts, in commit order.
   const items: FeedItem[] = applied.map((c) => ({
@@ -272,7 +274,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     diamonds: c.diamonds,
     comboId: c.comboId,
     sentAt: c.sentAt,
-    engagement: engagementOf({ goals: goals.get(c.giftEventId) }, giftEngagement(c)),
+    engagement: engagementOf({ goals: goals.get(c.giftEventId) }, giftEngagement(c), levels.get(c.giftEventId)),
   }));
   await appendToFeed(m, items);
 

@@ -5,6 +5,7 @@ import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";
 import type { GoalService } from "../domain/goals.js";
 import type { VideoTotalsService } from "../domain/videos.js";
+import type { GifterLevelService } from "../domain/levels.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
@@ -25,6 +26,7 @@ export interface EarningsServices {
   /** LIVE goals (docs/engagement.md). */
   goals: GoalService;
   videos: VideoTotalsService;
+  levels: GifterLevelService;
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;

@@ -1,8 +1,11 @@
+import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import { badInput } from "../../../platform/errors.js";
+import type { GifterLevelRow } from "../domain/levels.js";
 import type { VideoTotalsRow } from "../domain/videos.js";
 import type { EarningsContext } from "./context.js";
-import { Creator, pageSize } from "./creator.js";
+import { Creator, User, pageSize } from "./creator.js";
+import { GiftEvent } from "./subscription-types.js";
 
 @Directive('@tag(name: "partner")')
 @ObjectType({ description: "Gifts a creator received on one video (outside live sessions)." })
@@ -49,5 +52,60 @@ export class CreatorVideoResolver {
     @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many, 1 to 100." }) first: number,
   ): Promise<VideoGiftTotals[]> {
     return (await ctx.services.videos.top(creator.id, pageSize(first))).map(VideoGiftTotals.from);
+  }
+}
+
+@Directive('@tag(name: "partner")')
+@ObjectType({ description: "A viewer's gifter level (TikTok-style 1–50), from the coins they have spent on gifts over their lifetime." })
+export class GifterLevel {
+  @Field(() => Int, { description: "1 to 50. Everyone starts at 1; thresholds are operator data." })
+  level: number;
+
+  @Directive('@tag(name: "internal")')
+  @Field(() => Int, { nullable: true, description: "Coins still to spend for the next level; null at the top level, and for anyone but the user themselves and admins." })
+  coinsToNext: number | null;
+}
+
+@Directive('@tag(name: "partner")')
+@ObjectType({ description: "A level-up: the gift that moved its sender past one or more level thresholds." })
+export class GifterLevelUp {
+  @Field(() => Int, { description: "The level before this gift." })
+  from: number;
+
+  @Field(() => Int, { description: "The level after it." })
+  to: number;
+}
+
+const levelLoaders = new WeakMap<object, DataLoader<string, GifterLevelRow>>();
+function levelLoader(ctx: EarningsContext): DataLoader<string, GifterLevelRow> {
+  let l = levelLoaders.get(ctx);
+  if (!l) levelLoaders.set(ctx, (l = new DataLoader((ids: readonly string[]) => ctx.services.levels.byUsers(ids))));
+  return l;
+}
+
+@Resolver(() => User)
+export class UserGifterLevelResolver {
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => GifterLevel, { description: "The user's gifter level (shown next to their gifts)." })
+  async gifterLevel(@Root() user: User, @Ctx() ctx: EarningsContext): Promise<GifterLevel> {
+    const row = await levelLoader(ctx).load(user.id);
+    const self = !!ctx.user && (ctx.user.id === user.id || ctx.user.roles.includes("admin"));
+    return Object.assign(new GifterLevel(), { level: row.level, coinsToNext: self ? row.coinsToNext : null });
+  }
+}
+
+@Resolver(() => GiftEvent)
+export class GiftEventLevelResolver {
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => Int, { nullable: true, description: "The sender's gifter level right after this gift; null when the sender is hidden (anonymous) or on events from before levels existed." })
+  senderLevel(@Root() event: GiftEvent): number | null {
+    return event.senderHidden ? null : (event.engagement?.senderLevel ?? null);
+  }
+
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => GifterLevelUp, { nullable: true, description: "Set on exactly one event per crossing: the gift that moved its sender to a new level. Null otherwise and when the sender is hidden." })
+  senderLevelUp(@Root() event: GiftEvent): GifterLevelUp | null {
+    const up = event.engagement?.levelUp;
+    return event.senderHidden || !up ? null : Object.assign(new GifterLevelUp(), up);
   }
 }

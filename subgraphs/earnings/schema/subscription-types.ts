@@ -127,6 +127,8 @@ export class GiftEvent {
   diamondsValue: number;
   senderId: string;
   engagement: FeedEngagement | null;
+  /** The sender is hidden from this viewer (anonymous gift): so are their level and level-up. */
+  senderHidden: boolean;
 
   /**
    * `viewer` may unmask an anonymous sender (themselves, admins) except on the public room feed,
@@ -157,6 +159,7 @@ export class GiftEvent {
       diamondsValue: row.diamonds,
       senderId: row.senderId,
       engagement: row.engagement,
+      senderHidden: hidden,
     });
   }
 }
