@@ -8,6 +8,7 @@ import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
 import { GoalService } from "./domain/goals.js";
 import { VideoTotalsService } from "./domain/videos.js";
 import { GifterLevelService } from "./domain/levels.js";
+import { RankingService } from "./domain/rankings.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -38,6 +39,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       goals: new GoalService(ds),
       videos: new VideoTotalsService(ds),
       levels: new GifterLevelService(ds),
+      rankings: new RankingService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
     };

@@ -6,7 +6,8 @@ import { PartnerWebhooks1733100000000 } from "./migrations/1733100000000-Partner
 import { LiveGoals1733200000000 } from "./migrations/1733200000000-LiveGoals.js";
 import { GiftEngagement1733200100000 } from "./migrations/1733200100000-GiftEngagement.js";
 import { GifterLevels1733200200000 } from "./migrations/1733200200000-GifterLevels.js";
+import { CreatorRankings1733200300000 } from "./migrations/1733200300000-CreatorRankings.js";
 export { entities, CreatorRow } from "./entities.js";
 
 /** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, PartnerWebhooks1733100000000, LiveGoals1733200000000, GiftEngagement1733200100000, GifterLevels1733200200000];
+export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, PartnerWebhooks1733100000000, LiveGoals1733200000000, GiftEngagement1733200100000, GifterLevels1733200200000, CreatorRankings1733200300000];

@@ -9,6 +9,7 @@ import { appendToFeed, type FeedItem } from "./feed.js";
 import { applyGoalProgress } from "./goals.js";
 import { applyVideoTotals } from "./videos.js";
 import { applyGifterLevels } from "./levels.js";
+import { applyCreatorRankings } from "./rankings.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
@@ -259,6 +260,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
   const goals = await applyGoalProgress(m, applied);
   await applyVideoTotals(m, applied);
   const levels = await applyGifterLevels(m, applied);
+  await applyCreatorRankings(m, applied);
 
   // Contract 4: the feed holds exactly the credited gifts, in commit order.
   const items: FeedItem[] = applied.map((c) => ({

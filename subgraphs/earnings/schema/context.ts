@@ -6,6 +6,7 @@ import type { GiftCreditConsumer } from "../domain/credits.js";
 import type { GoalService } from "../domain/goals.js";
 import type { VideoTotalsService } from "../domain/videos.js";
 import type { GifterLevelService } from "../domain/levels.js";
+import type { RankingService } from "../domain/rankings.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { RevenueShareService } from "../domain/shares.js";
@@ -27,6 +28,7 @@ export interface EarningsServices {
   goals: GoalService;
   videos: VideoTotalsService;
   levels: GifterLevelService;
+  rankings: RankingService;
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;

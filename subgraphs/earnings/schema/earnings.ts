@@ -5,6 +5,7 @@ import { UserError, badInput, withUserErrors } from "../../../platform/errors.js
 import { Money, money } from "../../../platform/money.js";
 import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutRecord, PayoutStatus } from "../domain/payouts.js";
+import { boardMoment, boardScope } from "../domain/rankings.js";
 import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, User, pageSize } from "./creator.js";
@@ -245,9 +246,10 @@ export class CreatorEarningsResolver {
     @Ctx() ctx: EarningsContext,
     @Arg("period", () => LeaderboardPeriodEnum, { defaultValue: LeaderboardPeriodEnum.ALL_TIME, description: "The window; ALL_TIME when omitted." }) period: LeaderboardPeriod,
     @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many places, 1 to 100." }) first: number,
+    @Arg("at", () => Date, { nullable: true, description: "Read the board of the period containing this moment (e.g. last week's); now when omitted. LIVE_SESSION: the session that had started by then." }) at?: Date | null,
   ): Promise<TopGifter[]> {
     const n = leaderboardSize(first);
-    const scope = await ctx.services.leaderboards.scopeForCreator(creator.id, period);
+    const scope = at == null ? await ctx.services.leaderboards.scopeForCreator(creator.id, period) : await boardScope(ctx.services.creators.dataSource, creator.id, period, boardMoment(at), true);
     if (!scope) return [];
     return (await ctx.loaders.leaderboard.load({ hostId: creator.id, scope, first: n })).map(TopGifter.from);
   }

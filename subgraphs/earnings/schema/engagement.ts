@@ -1,5 +1,10 @@
 import DataLoader from "dataloader";
-import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
+import type { CreatorRow } from "../db/index.js";
+import { leaderboardSize } from "../domain/leaderboards.js";
+import { boardMoment, boardScope } from "../domain/rankings.js";
+import type { LeaderboardPeriod } from "../domain/revenue.js";
+import { LeaderboardPeriodEnum } from "./earnings.js";
 import { badInput } from "../../../platform/errors.js";
 import type { GifterLevelRow } from "../domain/levels.js";
 import type { VideoTotalsRow } from "../domain/videos.js";
@@ -55,13 +60,12 @@ export class CreatorVideoResolver {
   }
 }
 
-@Directive('@tag(name: "partner")')
+// Not in the partner contract: users appear there only as User { id } (DECISIONS 24); partners see levels on GiftEvent.senderLevel.
 @ObjectType({ description: "A viewer's gifter level (TikTok-style 1–50), from the coins they have spent on gifts over their lifetime." })
 export class GifterLevel {
   @Field(() => Int, { description: "1 to 50. Everyone starts at 1; thresholds are operator data." })
   level: number;
 
-  @Directive('@tag(name: "internal")')
   @Field(() => Int, { nullable: true, description: "Coins still to spend for the next level; null at the top level, and for anyone but the user themselves and admins." })
   coinsToNext: number | null;
 }
@@ -85,7 +89,6 @@ function levelLoader(ctx: EarningsContext): DataLoader<string, GifterLevelRow> {
 
 @Resolver(() => User)
 export class UserGifterLevelResolver {
-  @Directive('@tag(name: "partner")')
   @FieldResolver(() => GifterLevel, { description: "The user's gifter level (shown next to their gifts)." })
   async gifterLevel(@Root() user: User, @Ctx() ctx: EarningsContext): Promise<GifterLevel> {
     const row = await levelLoader(ctx).load(user.id);
@@ -107,5 +110,60 @@ export class GiftEventLevelResolver {
   senderLevelUp(@Root() event: GiftEvent): GifterLevelUp | null {
     const up = event.engagement?.levelUp;
     return event.senderHidden || !up ? null : Object.assign(new GifterLevelUp(), up);
+  }
+}
+
+@Directive('@tag(name: "partner")')
+@ObjectType({ description: "One place in the platform-wide creator rankings (by diamonds earned in the period)." })
+export class CreatorRanking {
+  @Field(() => Int, { description: "1 for the top creator. Ties go to whoever got there first." })
+  rank: number;
+
+  @Field(() => Creator, { description: "The creator." })
+  creator: Creator;
+
+  @Field(() => Int, { description: "Diamonds the creator earned from gifts in the period." })
+  diamonds: number;
+}
+
+const REGION = /^[A-Z]{2}$/;
+
+@Resolver(() => Creator)
+export class CreatorRankingResolver {
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => Int, {
+    nullable: true,
+    description:
+      "Where a viewer stands on this creator's board (\"you are #12\"), same order as topGifters; null when unranked. Gifts sent anonymously count only for the viewer themselves (and admins) asking.",
+  })
+  async gifterRank(
+    @Root() creator: Creator,
+    @Ctx() ctx: EarningsContext,
+    @Arg("userId", () => ID, { description: "The viewer." }) userId: string,
+    @Arg("period", () => LeaderboardPeriodEnum, { defaultValue: LeaderboardPeriodEnum.ALL_TIME, description: "The window; ALL_TIME when omitted." }) period: LeaderboardPeriod,
+    @Arg("at", () => Date, { nullable: true, description: "The period containing this moment; now when omitted." }) at?: Date | null,
+  ): Promise<number | null> {
+    if (userId.length === 0 || userId.length > 128) throw badInput("userId is not a user id", ["userId"]);
+    const scope = await boardScope(ctx.services.creators.dataSource, creator.id, period, boardMoment(at), at != null);
+    return scope ? ctx.services.rankings.gifterRank(creator.id, scope, userId, ctx.user) : null;
+  }
+}
+
+@Resolver(() => CreatorRanking)
+export class CreatorRankingsQueryResolver {
+  @Directive('@tag(name: "partner")')
+  @Query(() => [CreatorRanking], { description: "Creators ranked by diamonds earned in a calendar period (UTC), platform-wide or in one region (TikTok's LIVE rankings)." })
+  async creatorRankings(
+    @Ctx() ctx: EarningsContext,
+    @Arg("period", () => LeaderboardPeriodEnum, { defaultValue: LeaderboardPeriodEnum.WEEK, description: "DAY, WEEK, MONTH or ALL_TIME (LIVE_SESSION is per creator: BAD_USER_INPUT)." }) period: LeaderboardPeriod,
+    @Arg("region", () => String, { nullable: true, description: "Only creators of this region (ISO 3166 alpha-2, e.g. US); all when omitted." }) region?: string | null,
+    @Arg("at", () => Date, { nullable: true, description: "The period containing this moment; now when omitted." }) at?: Date | null,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many places, 1 to 100." }) first?: number,
+  ): Promise<CreatorRanking[]> {
+    if (period === "LIVE_SESSION") throw badInput("creatorRankings covers calendar periods; LIVE_SESSION is per creator", ["period"]);
+    if (region != null && !REGION.test(region)) throw badInput("region must be an ISO 3166 alpha-2 code such as US", ["region"]);
+    const rows = await ctx.services.rankings.creators(period, region ?? null, boardMoment(at), leaderboardSize(first));
+    const creators = await ctx.loaders.creator.loadMany(rows.map((r) => r.creatorId));
+    return rows.map((r, i) => Object.assign(new CreatorRanking(), { rank: r.rank, diamonds: r.diamonds, creator: Creator.from(creators[i] as CreatorRow) }));
   }
 }

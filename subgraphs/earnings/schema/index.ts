@@ -7,12 +7,12 @@ import { GiftStreamResolver } from "./subscription.js";
 import { Gift, GiftEvent, GiftEventLiveSessionResolver, GiftEventStreamResolver, giftEventReference } from "./subscription-types.js";
 import { noPubSub } from "../stream/pubsub.js";
 import { WebhookResolver } from "./webhooks.js";
-import { CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver } from "./engagement.js";
+import { CreatorRankingResolver, CreatorRankingsQueryResolver, CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver } from "./engagement.js";
 import { GiftEventGoalsResolver, LiveGoalResolver, LiveSessionGoalsResolver } from "./goals.js";
 
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, WebhookResolver, LiveGoalResolver, LiveSessionGoalsResolver, GiftEventGoalsResolver, CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, WebhookResolver, LiveGoalResolver, LiveSessionGoalsResolver, GiftEventGoalsResolver, CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver, CreatorRankingResolver, CreatorRankingsQueryResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }
