@@ -11,6 +11,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# operator data read at start (the wallet refuses to start without its moderation list)
+COPY --from=build /app/subgraphs/wallet/domain/moderation-words.txt ./dist/subgraphs/wallet/domain/
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/assets ./assets
 COPY package.json ./

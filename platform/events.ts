@@ -22,4 +22,10 @@ export interface GiftSentPayload {
   comboId: string | null;
   /** ISO-8601. */
   sentAt: string;
+  /** Optional (absent on older events): the gift's message, up to 150 characters, already moderated. */
+  message?: string | null;
+  /** Optional: true when the sender chose to stay anonymous (hide them on every public surface). */
+  anonymous?: boolean;
+  /** Optional: the video (owned outside this graph) the gift was sent on, outside a live session. */
+  videoId?: string | null;
 }

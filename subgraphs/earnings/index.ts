@@ -7,6 +7,10 @@ import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";
 import { GiftCreditConsumer, consumerRoute } from "./domain/credits.js";
+import { GoalService } from "./domain/goals.js";
+import { VideoTotalsService } from "./domain/videos.js";
+import { GifterLevelService } from "./domain/levels.js";
+import { RankingService } from "./domain/rankings.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
 import { PayoutService } from "./domain/payouts.js";
 import { RevenueShareService } from "./domain/shares.js";
@@ -50,6 +54,10 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       leaderboards: new LeaderboardService(ds),
       payouts,
       shares: new RevenueShareService(ds),
+      goals: new GoalService(ds),
+      videos: new VideoTotalsService(ds),
+      levels: new GifterLevelService(ds),
+      rankings: new RankingService(ds),
       webhooks: new WebhookService(ds, webhookConfig),
       webhookDispatcher: webhookConfig.dispatch ? new WebhookDispatcher(ds, { databaseUrl: (ds.options as { url: string }).url, config: webhookConfig }) : null,
       payoutScheduler: new PayoutScheduler(ds, payouts, { scheduleUtc: config.payoutScheduleUtc, batchSize: config.payoutBatchSize, runMax: config.payoutRunMax }),

@@ -24,6 +24,7 @@ describe("sendGift rules (domain, no GraphQL)", () => {
   it("defaults quantity to 1, lowercases the gift id and keeps optional ids null", () => {
     expect(parseSendGiftInput({ ...base, giftId: GIFT.toUpperCase() })).toEqual({
       giftId: GIFT, hostId: "host-1", liveSessionId: null, quantity: 1, comboId: null, expectedUnitCost: null, idempotencyKey: "k-1",
+      message: null, anonymous: false, videoId: null,
     });
   });
 

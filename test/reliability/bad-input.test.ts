@@ -27,6 +27,7 @@ type Outcome = { code: string; status: number; body: string };
 
 const SEND = `mutation($input: SendGiftInput!) { sendGift(input: $input) { giftEvent { id } userErrors { code field } } }`;
 const RECHARGE = `mutation($input: RechargeInput!) { recharge(input: $input) { order { id status } userErrors { code field } } }`;
+const GOAL = `mutation($input: CreateLiveGoalInput!) { createLiveGoal(input: $input) { goal { id } userErrors { code field } } }`;
 const PAYOUT = `mutation($input: RequestPayoutInput!) { requestPayout(input: $input) { payout { id } userErrors { code field } } }`;
 
 /** The first GraphQL error's code, else the first userErrors code anywhere in data, else "OK". */
@@ -154,6 +155,21 @@ const cases: Case[] = [
   { name: "sendGift expectedUnitCost NaN-like string", code: "BAD_USER_INPUT", run: () => gql(SEND, { input: sendInput({ expectedUnitCost: "NaN" }) }, T.alice) },
   { name: "sendGift stale expectedUnitCost", code: "PRICE_CHANGED", run: () => gql(SEND, { input: sendInput({ expectedUnitCost: S.giftCost + 1 }) }, T.alice) },
   { name: "sendGift costing more than the balance", code: "INSUFFICIENT_COINS", run: () => gql(SEND, { input: sendInput({ quantity: 99 }) }, T.poor) },
+  { name: "sendGift message of 151 characters", code: "BAD_USER_INPUT", run: () => gql(SEND, { input: sendInput({ message: "m".repeat(151) }) }, T.alice) },
+  { name: "sendGift message with a control character", code: "BAD_USER_INPUT", run: () => gql(SEND, { input: sendInput({ message: "a\u0000b" }) }, T.alice) },
+  { name: "sendGift message on the moderation list (leetspeak)", code: "MESSAGE_REJECTED", run: () => gql(SEND, { input: sendInput({ message: "B4DW0RD" }) }, T.alice) },
+  { name: "sendGift anonymous as a string", code: "BAD_USER_INPUT", run: () => gql(SEND, { input: sendInput({ anonymous: "yes" }) }, T.alice) },
+  { name: "sendGift videoId of 129 characters", code: "BAD_USER_INPUT", run: () => gql(SEND, { input: sendInput({ videoId: "v".repeat(129) }) }, T.alice) },
+  { name: "sendGift videoId together with liveSessionId", code: "INVALID_INPUT", run: () => gql(SEND, { input: sendInput({ videoId: "video-1", liveSessionId: S.hankSession }) }, T.alice) },
+  { name: "createLiveGoal targetCoins 0", code: "INVALID_INPUT", run: () => gql(GOAL, { input: { liveSessionId: S.hankSession, title: "t", targetCoins: 0 } }, T.hank) },
+  { name: "createLiveGoal targetCoins 2^31", code: "BAD_USER_INPUT", run: () => gql(GOAL, { input: { liveSessionId: S.hankSession, title: "t", targetCoins: 2 ** 31 } }, T.hank) },
+  { name: "createLiveGoal title of 101 characters", code: "BAD_USER_INPUT", run: () => gql(GOAL, { input: { liveSessionId: S.hankSession, title: "t".repeat(101), targetCoins: 10 } }, T.hank) },
+  { name: "createLiveGoal endsAt in the past", code: "INVALID_INPUT", run: () => gql(GOAL, { input: { liveSessionId: S.hankSession, title: "t", targetCoins: 10, endsAt: "2020-01-01T00:00:00Z" } }, T.hank) },
+  { name: "createLiveGoal in someone else's session", code: "NOT_FOUND", run: () => gql(GOAL, { input: { liveSessionId: S.bobSession, title: "t", targetCoins: 10 } }, T.hank) },
+  { name: "topGifters at 1999", code: "BAD_USER_INPUT", run: () => gql(`{ creator(id: "rel-hank") { topGifters(period: WEEK, at: "1999-01-01T00:00:00Z") { rank } } }`, {}, T.alice) },
+  { name: "gifterRank of an empty user id", code: "BAD_USER_INPUT", run: () => gql(`{ creator(id: "rel-hank") { gifterRank(userId: "") } }`, {}, T.alice) },
+  { name: "creatorRankings for LIVE_SESSION", code: "BAD_USER_INPUT", run: () => gql(`{ creatorRankings(period: LIVE_SESSION) { rank } }`, {}, T.alice) },
+  { name: "creatorRankings region 'usa'", code: "BAD_USER_INPUT", run: () => gql(`{ creatorRankings(region: "usa") { rank } }`, {}, T.alice) },
   { name: "recharge customCoins −100", code: "INVALID_INPUT", run: () => gql(RECHARGE, { input: rechargeInput({ customCoins: -100 }) }, T.alice) },
   { name: "recharge customCoins 0", code: "INVALID_INPUT", run: () => gql(RECHARGE, { input: rechargeInput({ customCoins: 0 }) }, T.alice) },
   { name: "recharge customCoins 10.5", code: "BAD_USER_INPUT", run: () => gql(RECHARGE, { input: rechargeInput({ customCoins: 10.5 }) }, T.alice) },

@@ -231,7 +231,9 @@ describe("partner webhooks: delivery", () => {
     expect(rcv.events().every((r) => signatureOk(r, sub.secret))).toBe(true);
     expect(rcv.events().some((r) => r.at < failUntil)).toBe(true);
     // Public contract data only.
-    expect(Object.keys(accepted[0].body.event).sort()).toEqual(["coins", "comboCount", "comboEnded", "comboId", "giftId", "hostId", "id", "liveSessionId", "quantity", "senderId", "senderName", "sentAt"]);
+    expect(Object.keys(accepted[0].body.event).sort()).toEqual([
+      "anonymous", "coins", "comboCount", "comboEnded", "comboId", "giftId", "goalProgress", "hostId", "id", "liveSessionId", "message", "quantity", "senderId", "senderLevel", "senderName", "sentAt", "videoId",
+    ]);
 
     const log = await gqlPartner(key, `query($id: ID!) { webhookDeliveries(subscriptionId: $id, first: 100) { webhookId statusCode delivered attempt latencyMs } }`, { id: sub.id });
     expect(log.errors).toBeUndefined();

@@ -16,6 +16,10 @@ export class CreatorRow {
   @Column({ name: "can_receive_gifts" })
   canReceiveGifts: boolean;
 
+  /** Region claim of the creator's token when they last acted as a host (creatorRankings(region)). */
+  @Column({ type: "text", nullable: true })
+  region: string | null;
+
   /** Spendable diamonds (the balance; CHECK >= 0). Moved only with a diamond_ledger entry. */
   @Column({ type: "bigint", transformer: bigintNumber })
   diamonds: number;

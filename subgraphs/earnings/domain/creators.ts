@@ -22,12 +22,12 @@ export class CreatorService {
   async ensure(user: AuthUser): Promise<CreatorRow> {
     // Read first: the upsert locks the row even when nothing changes, and the consumer updates this row every batch.
     const existing = await this.creators.findOneBy({ id: user.id });
-    if (existing && existing.displayName === user.name && existing.canReceiveGifts === user.adult) return existing;
+    if (existing && existing.displayName === user.name && existing.canReceiveGifts === user.adult && existing.region === user.region) return existing;
     await this.dataSource.query(
-      `INSERT INTO earnings.creators AS c (id, display_name, can_receive_gifts) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, can_receive_gifts = EXCLUDED.can_receive_gifts, updated_at = now()
-        WHERE (c.display_name, c.can_receive_gifts) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.can_receive_gifts)`,
-      [user.id, user.name, user.adult],
+      `INSERT INTO earnings.creators AS c (id, display_name, can_receive_gifts, region) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, can_receive_gifts = EXCLUDED.can_receive_gifts, region = EXCLUDED.region, updated_at = now()
+        WHERE (c.display_name, c.can_receive_gifts, c.region) IS DISTINCT FROM (EXCLUDED.display_name, EXCLUDED.can_receive_gifts, EXCLUDED.region)`,
+      [user.id, user.name, user.adult, user.region],
     );
     return this.creators.findOneByOrFail({ id: user.id });
   }

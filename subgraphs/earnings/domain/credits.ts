@@ -6,7 +6,12 @@ import type { EventLog, EventLogConsumer } from "../../../platform/eventlog/type
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
+import { boardSender, engagementOf, giftEngagement, invalidEngagement } from "./engagement.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
+import { applyGoalProgress } from "./goals.js";
+import { applyVideoTotals } from "./videos.js";
+import { applyGifterLevels } from "./levels.js";
+import { applyCreatorRankings } from "./rankings.js";
 import { calendarScopes, diamondsAdded, periodAt, sessionScope, type SharePeriod, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
 import { rows } from "./sql.js";
@@ -32,6 +37,9 @@ export interface Credit {
   diamonds: number;
   comboId: string | null;
   sentAt: Date;
+  message: string | null;
+  anonymous: boolean;
+  videoId: string | null;
 }
 
 export interface BatchResult {
@@ -67,7 +75,7 @@ export function invalidReason(p: Partial<GiftSentPayload> | null | undefined): s
   if (p.liveSessionId != null && !(str(p.liveSessionId) && isUuid(p.liveSessionId))) return "liveSessionId must be a uuid or null";
   if (p.comboId != null && !str(p.comboId, 200)) return "comboId must be a short string or null";
   if (typeof p.sentAt !== "string" || Number.isNaN(Date.parse(p.sentAt))) return "sentAt must be an ISO-8601 timestamp";
-  return null;
+  return invalidEngagement(p);
 }
 
 /**
@@ -161,6 +169,9 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       diamonds: 0,
       comboId: p.comboId ?? null,
       sentAt,
+      message: p.message ?? null,
+      anonymous: p.anonymous === true,
+      videoId: p.videoId ?? null,
     };
   });
 
@@ -225,8 +236,8 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     const scopes = calendarScopes(c.sentAt);
     if (c.liveSessionId) scopes.push(sessionScope(c.liveSessionId));
     for (const scope of scopes) {
-      const k = `${c.hostId}\u0000${scope}\u0000${c.senderId}`;
-      const b = board.get(k) ?? { host: c.hostId, scope, sender: c.senderId, coins: 0, gifts: 0, diamonds: 0, last: c.sentAt };
+      const k = `${c.hostId}\u0000${scope}\u0000${boardSender(c)}`;
+      const b = board.get(k) ?? { host: c.hostId, scope, sender: boardSender(c), coins: 0, gifts: 0, diamonds: 0, last: c.sentAt };
       b.coins += c.coins;
       b.gifts += c.quantity;
       b.diamonds += c.diamonds;
@@ -280,6 +291,12 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     );
   }
 
+  // Engagement (docs/engagement.md), batched per batch, fresh credits only: goal progress.
+  const goals = await applyGoalProgress(m, applied);
+  await applyVideoTotals(m, applied);
+  const levels = await applyGifterLevels(m, applied);
+  await applyCreatorRankings(m, applied);
+
   // Contract 4: the feed holds exactly the credited gifts, in commit order.
   const items: FeedItem[] = applied.map((c) => ({
     giftEventId: c.giftEventId,
@@ -294,6 +311,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     diamonds: c.diamonds,
     comboId: c.comboId,
     sentAt: c.sentAt,
+    engagement: engagementOf({ goals: goals.get(c.giftEventId) }, giftEngagement(c), levels.get(c.giftEventId)),
   }));
   await appendToFeed(m, items);
 

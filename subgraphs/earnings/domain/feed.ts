@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { comboEndEngagement, type FeedEngagement } from "./engagement.js";
 
 /**
  * The live gift feed (earnings.gift_feed): the durable source of the gift streams.
@@ -36,6 +37,8 @@ export interface FeedItem {
   diamonds: number;
   comboId: string | null;
   sentAt: Date;
+  /** Goals, gifter level, message, anonymity, video (docs/engagement.md); null when none. */
+  engagement?: FeedEngagement | null;
 }
 
 export type FeedKind = "gift" | "combo_end";
@@ -60,6 +63,7 @@ export interface FeedRow {
   sentAt: Date;
   /** A host's test gift (sendTestGift): on the host's stream only, moves and counts nothing. */
   isTest: boolean;
+  engagement: FeedEngagement | null;
 }
 
 interface OpenCombo {
@@ -123,6 +127,7 @@ export function planAppend(open: Map<string, OpenCombo>, items: FeedItem[]): { r
       comboCount,
       comboEnded: item.comboId === null ? null : false,
       sentAt: item.sentAt,
+      engagement: item.engagement ?? null,
     };
     rows.push(row);
     lastRow.set(k, row);
@@ -151,6 +156,7 @@ function comboEndRow(combo: OpenCombo, last: NewRow | undefined): NewRow {
     quantity: 0,
     coins: 0,
     diamonds: 0,
+    engagement: comboEndEngagement(last?.engagement),
     endOf: combo.lastFeedId,
   };
 }
@@ -229,16 +235,19 @@ async function insertRows(manager: EntityManager, rows: NewRow[]): Promise<void>
     sender_id: r.senderId, sender_name: r.senderName ?? null, gift_id: r.giftId, quantity: r.quantity, unit_cost: r.unitCost ?? null,
     coins: r.coins, diamonds: r.diamonds, combo_id: r.comboId, combo_count: r.comboCount, combo_ended: r.comboEnded,
     sent_at: r.sentAt ? r.sentAt.toISOString() : null,
+    engagement: r.engagement ?? null,
   }));
   for (let i = 0; i < payload.length; i += 1000) {
     await manager.query(
-      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at)
+      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, engagement)
        SELECT x.v->>'id', x.v->>'kind', x.v->>'host_id',
               COALESCE(x.v->>'live_session_id', l.live_session_id),
               x.v->>'sender_id', COALESCE(x.v->>'sender_name', l.sender_name), x.v->>'gift_id',
               (x.v->>'quantity')::int, COALESCE((x.v->>'unit_cost')::bigint, l.unit_cost), (x.v->>'coins')::bigint, (x.v->>'diamonds')::bigint,
               x.v->>'combo_id', (x.v->>'combo_count')::int, (x.v->>'combo_ended')::boolean,
-              COALESCE((x.v->>'sent_at')::timestamptz, l.sent_at)
+              COALESCE((x.v->>'sent_at')::timestamptz, l.sent_at),
+              -- a combo end of an anonymous gift stays anonymous
+              COALESCE(NULLIF(x.v->'engagement', 'null'::jsonb), CASE WHEN (l.engagement->>'anonymous')::boolean THEN '{"anonymous": true}'::jsonb END)
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(v, ord)
          LEFT JOIN earnings.gift_feed l ON l.id = x.v->>'end_of'
         ORDER BY x.ord`,
@@ -284,11 +293,12 @@ export function toFeedRow(r: Record<string, any>): FeedRow {
     comboCount: r.combo_count === null ? null : Number(r.combo_count),
     comboEnded: r.combo_ended,
     sentAt: r.sent_at instanceof Date ? r.sent_at : new Date(r.sent_at),
+    engagement: r.engagement ?? null,
     isTest: r.is_test === true,
   };
 }
 
-export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test`;
+export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test, engagement`;
 
 export const TEST_GIFT_SENDER_NAME = "Test gift";
 

@@ -1,12 +1,15 @@
 import type { DataSource } from "typeorm";
 import { badInput } from "../../../platform/errors.js";
+import { ANONYMOUS_ENTRY } from "./engagement.js";
 import { scopeFor, sessionScope, type LeaderboardPeriod } from "./revenue.js";
 
 export interface TopGifterRow {
   rank: number;
-  senderId: string;
+  /** Null for an anonymous entry (its gifts are counted, its sender never named). */
+  senderId: string | null;
   coins: number;
   gifts: number;
+  anonymous: boolean;
 }
 
 export interface LeaderboardKey {
@@ -41,7 +44,10 @@ export class LeaderboardService {
       [keys.map((k) => k.hostId), keys.map((k) => k.scope), keys.map((k) => k.first)],
     );
     const out: TopGifterRow[][] = keys.map(() => []);
-    for (const r of found) out[Number(r.k) - 1].push({ rank: Number(r.rank), senderId: r.sender_id, coins: Number(r.coins), gifts: Number(r.gifts) });
+    for (const r of found) {
+      const anonymous = r.sender_id.startsWith(ANONYMOUS_ENTRY);
+      out[Number(r.k) - 1].push({ rank: Number(r.rank), senderId: anonymous ? null : r.sender_id, coins: Number(r.coins), gifts: Number(r.gifts), anonymous });
+    }
     return out;
   }
 

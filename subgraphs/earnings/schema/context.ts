@@ -3,6 +3,10 @@ import type { BaseContext } from "../../../platform/subgraph.js";
 import type { CreatorRow } from "../db/index.js";
 import type { CreatorService } from "../domain/creators.js";
 import type { GiftCreditConsumer } from "../domain/credits.js";
+import type { GoalService } from "../domain/goals.js";
+import type { VideoTotalsService } from "../domain/videos.js";
+import type { GifterLevelService } from "../domain/levels.js";
+import type { RankingService } from "../domain/rankings.js";
 import type { LeaderboardKey, LeaderboardService, TopGifterRow } from "../domain/leaderboards.js";
 import type { PayoutService } from "../domain/payouts.js";
 import type { OverlayGrant, OverlayService } from "../domain/overlays.js";
@@ -29,6 +33,11 @@ export interface EarningsServices {
   leaderboards: LeaderboardService;
   payouts: PayoutService;
   shares: RevenueShareService;
+  /** LIVE goals (docs/engagement.md). */
+  goals: GoalService;
+  videos: VideoTotalsService;
+  levels: GifterLevelService;
+  rankings: RankingService;
   /** Partner webhooks: management, and the dispatcher this process runs (null when WEBHOOK_DISPATCH=false). */
   webhooks: WebhookService;
   webhookDispatcher: WebhookDispatcher | null;

@@ -5,6 +5,7 @@ import { UserError, badInput, withUserErrors } from "../../../platform/errors.js
 import { Money, money } from "../../../platform/money.js";
 import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
 import { payoutFailureCode, type PayoutFailureCode, type PayoutRecord, type PayoutStatus } from "../domain/payouts.js";
+import { boardMoment, boardScope } from "../domain/rankings.js";
 import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, User, pageSize } from "./creator.js";
@@ -35,8 +36,11 @@ export class TopGifter {
   @Field(() => Int, { description: "1 for the top gifter. Ties in coins go to whoever reached the total first." })
   rank: number;
 
-  @Field(() => User, { description: "The viewer who sent the gifts." })
-  sender: User;
+  @Field(() => User, { nullable: true, description: "The viewer who sent the gifts; null for an anonymous entry (gifts sent anonymously are ranked, never named)." })
+  sender: User | null;
+
+  @Field({ description: "True for an entry of gifts sent anonymously: counted and ranked, shown as \"Anonymous\"." })
+  anonymous: boolean;
 
   @Field(() => Int, { description: "Coins the viewer spent on gifts to this creator in the period." })
   coins: number;
@@ -45,7 +49,7 @@ export class TopGifter {
   gifts: number;
 
   static from(r: TopGifterRow): TopGifter {
-    return Object.assign(new TopGifter(), { rank: r.rank, sender: Object.assign(new User(), { id: r.senderId }), coins: r.coins, gifts: r.gifts });
+    return Object.assign(new TopGifter(), { rank: r.rank, sender: r.senderId === null ? null : Object.assign(new User(), { id: r.senderId }), anonymous: r.anonymous, coins: r.coins, gifts: r.gifts });
   }
 }
 
@@ -259,9 +263,10 @@ export class CreatorEarningsResolver {
     @Ctx() ctx: EarningsContext,
     @Arg("period", () => LeaderboardPeriodEnum, { defaultValue: LeaderboardPeriodEnum.ALL_TIME, description: "The window; ALL_TIME when omitted." }) period: LeaderboardPeriod,
     @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many places, 1 to 100." }) first: number,
+    @Arg("at", () => Date, { nullable: true, description: "Read the board of the period containing this moment (e.g. last week's); now when omitted. LIVE_SESSION: the session that had started by then." }) at?: Date | null,
   ): Promise<TopGifter[]> {
     const n = leaderboardSize(first);
-    const scope = await ctx.services.leaderboards.scopeForCreator(creator.id, period);
+    const scope = at == null ? await ctx.services.leaderboards.scopeForCreator(creator.id, period) : await boardScope(ctx.services.creators.dataSource, creator.id, period, boardMoment(at), true);
     if (!scope) return [];
     return (await ctx.loaders.leaderboard.load({ hostId: creator.id, scope, first: n })).map(TopGifter.from);
   }

@@ -14,9 +14,13 @@ import { CreatorPayoutHoldResolver, PayoutHoldResolver, PayoutLifecycleResolver 
 import { LiveDirectoryResolver } from "./live-directory.js";
 import { CreatorOverlayResolver, OverlayResolver } from "./overlay.js";
 
+import { CreatorRankingResolver, CreatorRankingsQueryResolver, CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver } from "./engagement.js";
+import { GiftEventGoalsResolver, LiveGoalResolver, LiveSessionGoalsResolver } from "./goals.js";
+import { RoomGiftEventEngagementResolver } from "./room-engagement.js";
+
 export function buildEarningsSchema() {
   return buildFederatedSchema(
-    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver, CreatorConnectionsResolver, RoomGiftEventResolver, LiveDirectoryResolver, OverlayResolver, CreatorOverlayResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent, RoomGiftEvent], pubSub: noPubSub },
+    { resolvers: [CreatorResolver, UserCreatorResolver, LiveSessionResolver, OwnerReadResolver, CreatorEarningsResolver, LiveSessionLeaderboardResolver, PayoutResolver, GiftStreamResolver, GiftEventStreamResolver, GiftEventLiveSessionResolver, PayoutLifecycleResolver, CreatorPayoutHoldResolver, PayoutHoldResolver, CreatorStatementResolver, WebhookResolver, CreatorConnectionsResolver, RoomGiftEventResolver, LiveDirectoryResolver, OverlayResolver, CreatorOverlayResolver, LiveGoalResolver, LiveSessionGoalsResolver, GiftEventGoalsResolver, CreatorVideoResolver, GiftEventLevelResolver, UserGifterLevelResolver, CreatorRankingResolver, CreatorRankingsQueryResolver, RoomGiftEventEngagementResolver], orphanedTypes: [Creator, User, LiveSession, Gift, GiftEvent, RoomGiftEvent], pubSub: noPubSub },
     { Creator: creatorReference, User: userReference, LiveSession: liveSessionReference, GiftEvent: giftEventReference },
   );
 }

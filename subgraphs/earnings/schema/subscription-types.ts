@@ -1,6 +1,8 @@
 import DataLoader from "dataloader";
 import { GraphQLError } from "graphql";
+import type { AuthUser } from "../../../platform/auth.js";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
+import type { FeedEngagement } from "../domain/engagement.js";
 import { FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
 import { encodeCursor } from "../stream/cursor.js";
 import type { EarningsContext } from "./context.js";
@@ -109,17 +111,45 @@ export abstract class GiftEventFields {
   })
   isTest: boolean;
 
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field(() => String, { nullable: true, description: "The sender's message shown with the gift (moderated; its length bought by the send's coins); null when none." })
+  message: string | null;
+
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field({ description: "True when the sender chose to stay anonymous: sender is null and senderName is \"Anonymous\" for everyone but the sender and admins; the gift still counts in every total." })
+  anonymous: boolean;
+
+  @Directive("@shareable")
+  @Directive('@tag(name: "partner")')
+  @Field(() => ID, { nullable: true, description: "The video the gift was sent on (a video owned outside this graph), when sent outside a live session." })
+  videoId: string | null;
+
   // Not fields: who may see diamonds.
   scope: EventScope;
   hostId: string;
   liveSessionId: string | null;
   diamondsValue: number;
+  senderId: string;
+  engagement: FeedEngagement | null;
+  /** The sender is hidden from this viewer (anonymous gift): so are their level and level-up. */
+  senderHidden: boolean;
 
-  static fields(row: FeedRow, scope: EventScope) {
+  /**
+   * `viewer` may unmask an anonymous sender (themselves, admins) except on the public room feed,
+   * which is the same for everyone in the room (so it can be executed once and shared).
+   */
+  static fields(row: FeedRow, scope: EventScope, viewer?: AuthUser | null) {
+    const anonymous = row.engagement?.anonymous === true;
+    const hidden = anonymous && !(scope !== "public" && !!viewer && (viewer.id === row.senderId || viewer.roles.includes("admin")));
     return {
       id: row.id,
-      sender: Object.assign(new User(), { id: row.senderId }),
-      senderName: row.senderName,
+      sender: hidden ? null : Object.assign(new User(), { id: row.senderId }),
+      senderName: hidden ? ANONYMOUS_NAME : row.senderName,
+      message: row.engagement?.message ?? null,
+      anonymous,
+      videoId: row.engagement?.videoId ?? null,
       gift: Object.assign(new Gift(), { id: row.giftId }),
       quantity: row.quantity,
       unitCost: row.unitCost,
@@ -134,6 +164,9 @@ export abstract class GiftEventFields {
       liveSessionId: row.liveSessionId,
       diamondsValue: row.diamonds,
       isTest: row.isTest,
+      senderId: row.senderId,
+      engagement: row.engagement,
+      senderHidden: hidden,
     };
   }
 }
@@ -142,10 +175,13 @@ export abstract class GiftEventFields {
 @Directive('@key(fields: "id")')
 @ObjectType({ description: "A gift sent by a viewer to a host: what was sent, by whom, to whom, and what it cost." })
 export class GiftEvent extends GiftEventFields {
-  static from(row: FeedRow, scope: EventScope): GiftEvent {
-    return Object.assign(new GiftEvent(), GiftEventFields.fields(row, scope));
+  static from(row: FeedRow, scope: EventScope, viewer?: AuthUser | null): GiftEvent {
+    return Object.assign(new GiftEvent(), GiftEventFields.fields(row, scope, viewer));
   }
 }
+
+/** What everyone else sees for an anonymous sender (the wallet uses the same words). */
+export const ANONYMOUS_NAME = "Anonymous";
 
 /** Batches GiftEvent references (e.g. sendGift's giftEvent { diamonds }) into one SELECT. */
 export function giftEventFeedLoader(ctx: Pick<EarningsContext, "services">) {
@@ -170,7 +206,7 @@ export const giftEventReference = {
   /** Null until earnings has credited the gift (the consumer runs shortly after the send). */
   async __resolveReference(ref: { id: string }, ctx: EarningsContext): Promise<GiftEvent | null> {
     const row = await loaderFor(ctx).load(ref.id);
-    return row ? GiftEvent.from(row, "entity") : null;
+    return row ? GiftEvent.from(row, "entity", ctx.user) : null;
   },
 };
 

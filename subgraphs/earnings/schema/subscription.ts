@@ -1,4 +1,4 @@
-import { Arg, Directive, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { Arg, Ctx, Directive, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { forbidden, requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
 import { badInput } from "../../../platform/errors.js";
 import type { FeedRow } from "../domain/feed.js";
@@ -97,8 +97,9 @@ export class GiftStreamResolver {
     @Arg("hostId", () => ID, { nullable: true, description: "The host whose gifts to stream (give this or liveSessionId; an overlay token's connection may omit both: its host)." }) _hostId?: string,
     @Arg("liveSessionId", () => ID, { nullable: true, description: "Only gifts sent during this live session." }) _liveSessionId?: string,
     @Arg("after", () => String, { nullable: true, description: "Resume after this cursor (GiftEvent.cursor)." }) _after?: string,
+    @Ctx() ctx?: EarningsContext,
   ): GiftEvent {
-    return GiftEvent.from(event, event.scope);
+    return GiftEvent.from(event, event.scope, ctx?.user);
   }
 
   @Directive('@tag(name: "partner")')

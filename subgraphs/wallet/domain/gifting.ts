@@ -8,6 +8,7 @@ import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
+import { MessageModeration, parseMessage } from "./gift-message.js";
 
 /**
  * sendGift: a viewer's coins become a gift to a host.
@@ -65,6 +66,9 @@ export interface SendGiftInputData {
   comboId?: string | null;
   expectedUnitCost?: number | null;
   idempotencyKey: string;
+  message?: string | null;
+  anonymous?: boolean | null;
+  videoId?: string | null;
 }
 
 /** A parsed, well-formed sendGift request. */
@@ -76,6 +80,12 @@ export interface SendGiftCommand {
   comboId: string | null;
   expectedUnitCost: number | null;
   idempotencyKey: string;
+  /** Shown with the gift on the streams (docs/engagement.md); null: none. */
+  message: string | null;
+  /** Hidden sender everywhere but the sender's own history and admins. */
+  anonymous: boolean;
+  /** A video (owned elsewhere) the gift is sent on, outside a live session. */
+  videoId: string | null;
 }
 
 function id(value: string | null | undefined, field: string, required: boolean): string | null {
@@ -107,6 +117,9 @@ export function parseSendGiftInput(input: SendGiftInputData): SendGiftCommand {
     comboId: id(input.comboId, "comboId", false),
     expectedUnitCost: expected,
     idempotencyKey: validateIdempotencyKey(input.idempotencyKey),
+    message: parseMessage(input.message),
+    anonymous: input.anonymous === true,
+    videoId: id(input.videoId, "videoId", false),
   };
 }
 
@@ -169,6 +182,9 @@ export interface GiftEventRecord {
   comboId: string | null;
   sentAt: string;
   senderBalanceAfter: number;
+  message: string | null;
+  anonymous: boolean;
+  videoId: string | null;
 }
 
 interface GiftEventDbRow {
@@ -184,6 +200,9 @@ interface GiftEventDbRow {
   combo_id: string | null;
   sent_at: Date;
   sender_balance_after: string;
+  message: string | null;
+  anonymous: boolean;
+  video_id: string | null;
 }
 
 function fromRow(r: GiftEventDbRow): GiftEventRecord {
@@ -200,6 +219,9 @@ function fromRow(r: GiftEventDbRow): GiftEventRecord {
     comboId: r.combo_id,
     sentAt: r.sent_at.toISOString(),
     senderBalanceAfter: Number(r.sender_balance_after),
+    message: r.message ?? null,
+    anonymous: r.anonymous === true,
+    videoId: r.video_id ?? null,
   };
 }
 
@@ -218,6 +240,7 @@ export interface GiftingOptions {
   hosts: HostDirectory;
   /** The durable per-user sendGift limit (default: MONEY_MUTATION_LIMITS.sendGift in wallet.rate_limits). */
   limiter?: MoneyRateLimiter;
+  moderation?: MessageModeration;
 }
 
 export class GiftingService {
@@ -225,6 +248,7 @@ export class GiftingService {
   private readonly hosts: HostDirectory;
   private readonly limiter: MoneyRateLimiter;
   private readonly notifier: EventNotifier;
+  private readonly moderation: MessageModeration;
 
   constructor(
     private readonly ds: DataSource,
@@ -233,6 +257,7 @@ export class GiftingService {
     this.pricing = opts.pricing;
     this.hosts = opts.hosts;
     this.limiter = opts.limiter ?? new MoneyRateLimiter("wallet");
+    this.moderation = opts.moderation ?? MessageModeration.fromRepoList();
     this.notifier = new EventNotifier(ds);
   }
 
@@ -251,6 +276,9 @@ export class GiftingService {
 
     if (!sender.adult) throw new DomainError(ErrorCode.NOT_ADULT, "only verified adults can send gifts");
     if (cmd.hostId === sender.id) throw new DomainError(ErrorCode.CANNOT_GIFT_SELF, "you cannot send a gift to yourself", { field: ["input", "hostId"] });
+    if (cmd.videoId !== null && cmd.liveSessionId !== null) {
+      throw new DomainError(ErrorCode.INVALID_INPUT, "a gift goes to a live session or to a video, not both", { field: ["input", "videoId"] });
+    }
 
     const [host, session, gift] = await Promise.all([
       this.hosts.hostForGifting(cmd.hostId, authorization).catch((e) => Promise.reject(peerUnavailable("earnings", e))),
@@ -269,6 +297,7 @@ export class GiftingService {
       throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, "this gift cannot be sent now", { field: ["input", "giftId"] });
     }
     checkQuantity(cmd, gift);
+    this.moderation.check(cmd.message, gift.coinCost * cmd.quantity);
     if (cmd.expectedUnitCost !== null && cmd.expectedUnitCost !== gift.coinCost) {
       throw new DomainError(ErrorCode.PRICE_CHANGED, `the price changed from ${cmd.expectedUnitCost} to ${gift.coinCost} coins`, {
         field: ["input", "expectedUnitCost"],
@@ -298,8 +327,9 @@ export class GiftingService {
 
   /** What the idempotency key is bound to: the whole input except the key, defaults applied. */
   private requestOf(cmd: SendGiftCommand) {
-    const { idempotencyKey: _key, ...request } = cmd;
-    return request;
+    const { idempotencyKey: _key, message, anonymous, videoId, ...request } = cmd;
+    // The engagement fields join the hash only when set, so keys stored before they existed still replay.
+    return { ...request, ...(message !== null && { message }), ...(anonymous && { anonymous }), ...(videoId !== null && { videoId }) };
   }
 
   private async replay(userId: string, key: string, request: unknown): Promise<GiftEventRecord | null> {
@@ -330,6 +360,10 @@ export class GiftingService {
       quantity: cmd.quantity,
       coins,
       comboId: cmd.comboId,
+      // Optional payload fields (old consumers ignore them): only when set.
+      ...(cmd.message !== null && { message: cmd.message }),
+      ...(cmd.anonymous && { anonymous: true }),
+      ...(cmd.videoId !== null && { videoId: cmd.videoId }),
     };
     // ONE statement for the debit and everything it implies (bench: each round trip costs more
     // than the writes themselves): the conditional debit — only when the sender owes nothing and
@@ -349,8 +383,8 @@ export class GiftingService {
          RETURNING id, balance_after),
        ge AS (
          INSERT INTO wallet.gift_events
-           (id, sender_id, sender_name, gift_id, host_id, live_session_id, quantity, unit_cost, coins, combo_id, sender_balance_after, ledger_entry_id, sent_at)
-         SELECT $1::uuid, $2::text, $4::text, $5::uuid, $6::text, $7::text, $8::int, $9::bigint, $3::bigint, $10::text, balance_after, id, date_trunc('milliseconds', now())
+           (id, sender_id, sender_name, gift_id, host_id, live_session_id, quantity, unit_cost, coins, combo_id, sender_balance_after, ledger_entry_id, sent_at, message, anonymous, video_id)
+         SELECT $1::uuid, $2::text, $4::text, $5::uuid, $6::text, $7::text, $8::int, $9::bigint, $3::bigint, $10::text, balance_after, id, date_trunc('milliseconds', now()), $14::text, $15::boolean, $16::text
            FROM entry
          RETURNING *),
        logged AS (
@@ -358,7 +392,7 @@ export class GiftingService {
          SELECT id, $12::text, host_id, $13::jsonb || jsonb_build_object('sentAt', to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
            FROM ge)
        SELECT * FROM ge`,
-      [giftEventId, sender.id, coins, sender.name, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, unitCost, cmd.comboId, EntryType.GIFT_SENT, GIFT_SENT, JSON.stringify(payload)],
+      [giftEventId, sender.id, coins, sender.name, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, unitCost, cmd.comboId, EntryType.GIFT_SENT, GIFT_SENT, JSON.stringify(payload), cmd.message, cmd.anonymous, cmd.videoId],
     );
     if (!row) {
       // Nothing moved: say why (the transaction rolls back either way).

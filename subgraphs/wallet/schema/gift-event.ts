@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { AuthUser } from "../../../platform/auth.js";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { GiftEventRecord } from "../domain/gifting.js";
 import { EntryType } from "../domain/ledger.js";
@@ -75,15 +76,32 @@ export class GiftEvent {
   @Field(() => Date, { description: "When the coins were debited." })
   sentAt: Date;
 
+  @Directive("@shareable")
+  @Field(() => String, { nullable: true, description: "The sender's message shown with the gift (moderated; its length bought by the send's coins); null when none." })
+  message: string | null;
+
+  @Directive("@shareable")
+  @Field({ description: "True when the sender chose to stay anonymous: sender is null and senderName is \"Anonymous\" for everyone but the sender and admins; the gift still counts in every total." })
+  anonymous: boolean;
+
+  @Directive("@shareable")
+  @Field(() => ID, { nullable: true, description: "The video the gift was sent on (a video owned outside this graph), when sent outside a live session." })
+  videoId: string | null;
+
   // Not fields: the resolver below decides who may see the balance.
   senderId: string;
   balanceAfter: number;
 
-  static from(r: GiftEventRecord): GiftEvent {
+  /** `viewer` decides whether an anonymous sender is shown (to themselves and admins only). */
+  static from(r: GiftEventRecord, viewer: AuthUser | null | undefined): GiftEvent {
+    const hidden = r.anonymous && !mayUnmask(viewer, r.senderId);
     return Object.assign(new GiftEvent(), {
       id: r.id,
-      sender: Object.assign(new User(), { id: r.senderId }),
-      senderName: r.senderName,
+      sender: hidden ? null : Object.assign(new User(), { id: r.senderId }),
+      senderName: hidden ? ANONYMOUS_NAME : r.senderName,
+      message: r.message,
+      anonymous: r.anonymous,
+      videoId: r.videoId,
       gift: Object.assign(new Gift(), { id: r.giftId }),
       host: Object.assign(new Creator(), { id: r.hostId }),
       quantity: r.quantity,
@@ -97,6 +115,14 @@ export class GiftEvent {
   }
 }
 
+/** What everyone else sees for an anonymous sender. */
+export const ANONYMOUS_NAME = "Anonymous";
+
+/** The sender themselves and admins may see who sent an anonymous gift. */
+export function mayUnmask(viewer: AuthUser | null | undefined, senderId: string): boolean {
+  return !!viewer && (viewer.id === senderId || viewer.roles.includes("admin"));
+}
+
 /** Batches every GiftEvent reference in one request into one SELECT. */
 export function giftEventLoader(ctx: Pick<WalletContext, "services">): DataLoader<string, GiftEventRecord | null> {
   return new DataLoader((ids: readonly string[]) => ctx.services.gifting.byIds(ids));
@@ -105,7 +131,7 @@ export function giftEventLoader(ctx: Pick<WalletContext, "services">): DataLoade
 export const giftEventReference = {
   async __resolveReference(ref: { id: string }, ctx: WalletContext): Promise<GiftEvent | null> {
     const record = await ctx.loaders.giftEvent.load(ref.id);
-    return record ? GiftEvent.from(record) : null;
+    return record ? GiftEvent.from(record, ctx.user) : null;
   },
 };
 
@@ -131,6 +157,6 @@ export class WalletTransactionGiftResolver {
   async giftEvent(@Root() entry: WalletTransaction, @Ctx() ctx: WalletContext): Promise<GiftEvent | null> {
     if (entry.type !== EntryType.GIFT_SENT || !entry.reference) return null;
     const record = await ctx.loaders.giftEvent.load(entry.reference);
-    return record ? GiftEvent.from(record) : null;
+    return record ? GiftEvent.from(record, ctx.user) : null;
   }
 }

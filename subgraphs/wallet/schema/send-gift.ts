@@ -35,6 +35,23 @@ export class SendGiftInput {
 
   @Field({ description: "Unique per attempted send (per user); a retry with the same key returns the original result." })
   idempotencyKey: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "A message shown with the gift on the streams, at most 150 characters; how many a send buys depends on its coins: 1+ coins 20, 10+ coins 50, 100+ coins 100, 1,000+ coins 150 (INVALID_INPUT over that). A message that breaks the community guidelines is refused with MESSAGE_REJECTED. Nothing is charged on either.",
+  })
+  message?: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: "Send anonymously: nobody but you and admins sees who sent it (feeds, host stream, leaderboards, partners); it still counts in every total.",
+  })
+  anonymous?: boolean | null;
+
+  @Field(() => ID, { nullable: true, description: "Send the gift on a video (owned outside this graph) instead of in a live session; not together with liveSessionId." })
+  videoId?: string | null;
 }
 
 @ObjectType({ description: "Result of sendGift: the gift event, or why nothing was sent." })
@@ -66,7 +83,7 @@ export class SendGiftResolver {
     await ctx.services.profiles.touch(user);
     const payload = await withUserErrors(async () => {
       const { giftEvent } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
-      return { giftEvent: GiftEvent.from(giftEvent) };
+      return { giftEvent: GiftEvent.from(giftEvent, user) };
     });
     // Read after the send (not the event's balanceAfter): a replay or a concurrent send must not show an old balance.
     const [balance] = await ctx.services.accounts.balances([user.id]);
