@@ -51,7 +51,7 @@ describe("earnings statements", () => {
     const live = await sessions.start(host(c), "evening");
     await produce(ds, [
       gift({ hostId: c, liveSessionId: live.id, unitCost: 299, quantity: 3 }), // 897 coins → 448
-      gift({ hostId: c, liveSessionId: live.id, unitCost: 1, quantity: 5 }), // 5 → 2
+      gift({ hostId: c, liveSessionId: live.id, unitCost: 1, quantity: 5 }), // 5 → 3 (with the half carried from the 897: floor(902 / 2) − 448)
       gift({ hostId: c, unitCost: 30_000, quantity: 1 }), // a video gift: 15,000
     ]);
     await consumer.drain();
@@ -68,10 +68,10 @@ describe("earnings statements", () => {
     await payouts.processDue(100);
 
     const s = await statements.statement(c, thisMonth());
-    expect(s.liveSessions).toEqual({ gifts: 8, coins: 902, diamonds: 450 });
+    expect(s.liveSessions).toEqual({ gifts: 8, coins: 902, diamonds: 451 });
     expect(s.videos).toEqual({ gifts: 2, coins: 40_001, diamonds: 22_000 });
     expect(s.shares).toEqual([
-      { shareBps: 5000, coins: 30_902, diamonds: 15_450 },
+      { shareBps: 5000, coins: 30_902, diamonds: 15_451 },
       { shareBps: 7000, coins: 10_001, diamonds: 7_000 },
     ]);
     expect(s.payoutsPaid).toEqual({ count: 1, diamonds: 10_000, amountMinor: 5000, feesMinor: 25, currency: "USD" });
@@ -88,7 +88,7 @@ describe("earnings statements", () => {
     expect(s.openingDiamonds + s.earnedDiamonds - s.reservedDiamonds + s.returnedDiamonds + s.adjustmentDiamonds).toBe(s.closingDiamonds);
     const { diamonds } = await one(ds, `SELECT diamonds::int FROM earnings.creators WHERE id = $1`, [c]);
     expect(s.closingDiamonds).toBe(diamonds);
-    expect(s.closingDiamonds).toBe(450 + 22_000 - 10_000);
+    expect(s.closingDiamonds).toBe(451 + 22_000 - 10_000);
   });
 
   it("a month carries its closing balance into the next: the previous month's entries are opening, not earned", async () => {
@@ -126,7 +126,7 @@ describe("earnings statements", () => {
     expect(lines[1]).toBe(`creator,,,,,,"odd,""id"""`);
     const byLine = new Map(lines.slice(3).map((l) => [l.split(",")[0], l.split(",")]));
     expect(byLine.get("closing_balance")?.[4]).toBe(String(s.closingDiamonds));
-    expect(byLine.get("earned_live_sessions")?.slice(1, 5)).toEqual(["8", "902", "", "450"]);
+    expect(byLine.get("earned_live_sessions")?.slice(1, 5)).toEqual(["8", "902", "", "451"]);
     expect(byLine.get("payout_fees")?.slice(5)).toEqual(["25", "USD"]);
     // The CSV's diamond lines sum to the closing balance, as the statement's do.
     const d = (k: string) => Number(byLine.get(k)?.[4] ?? 0);

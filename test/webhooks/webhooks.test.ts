@@ -207,8 +207,19 @@ describe("partner webhooks: delivery", () => {
     const session = await liveSession("host-storm");
     const sub = await subscribeWebhook(key, { topics: ["LIVE_GIFT"], url: rcv.url, liveSessionId: session });
     await until(async () => (await statusOf(key, sub.id)).status === "ENABLED", "verification");
-    const failUntil = Date.now() + 1_500;
-    rcv.answer = (r, res) => (r.body?.type !== "webhook_callback_verification" && Date.now() < failUntil ? res.writeHead(500).end("down") : echoOr200(r, res));
+    // The receiver is down at first: its first 40 event requests answer 500 (a count, not a clock, so a slow machine still sees both phases).
+    let refused = 0;
+    const accepted: Received[] = [];
+    rcv.answer = (r, res) => {
+      if (r.body?.type === "webhook_callback_verification") return echoOr200(r, res);
+      if (refused < 40) {
+        refused++;
+        res.writeHead(500).end("down");
+        return;
+      }
+      accepted.push(r);
+      res.writeHead(200).end("ok");
+    };
     const ids: string[] = [];
     for (let batch = 0; batch < 10; batch++) {
       const items = Array.from({ length: 20 }, () => item({ hostId: "host-storm", giftId: gifts[0].id, liveSessionId: session }));
@@ -217,19 +228,18 @@ describe("partner webhooks: delivery", () => {
     }
     // Another room's gift must not reach this subscription.
     await credit(stack, [item({ hostId: "host-elsewhere", giftId: gifts[0].id, liveSessionId: await liveSession("host-elsewhere") })]);
-    await until(() => new Set(rcv.events().filter((r) => r.at >= failUntil).map((r) => r.headers["webhook-id"])).size >= 200, "200 deliveries", 30_000);
+    await until(() => new Set(accepted.map((r) => r.headers["webhook-id"])).size >= 200, "200 deliveries", 60_000);
 
     const byId = new Map<string, Received[]>();
     for (const r of rcv.events()) byId.set(String(r.headers["webhook-id"]), [...(byId.get(String(r.headers["webhook-id"])) ?? []), r]);
     expect(byId.size).toBe(200);
     // A retried event is the same event: same id, same body.
     for (const copies of byId.values()) expect(new Set(copies.map((c) => JSON.stringify(c.body))).size).toBe(1);
-    const accepted = rcv.events().filter((r) => r.at >= failUntil);
-    const firstSeen: string[] = [];
-    for (const r of accepted) if (!firstSeen.includes(r.body.event.id)) firstSeen.push(r.body.event.id);
-    expect(firstSeen).toEqual(ids);
+    const firstAccepted: string[] = [];
+    for (const r of accepted) if (!firstAccepted.includes(r.body.event.id)) firstAccepted.push(r.body.event.id);
+    expect(firstAccepted).toEqual(ids);
     expect(rcv.events().every((r) => signatureOk(r, sub.secret))).toBe(true);
-    expect(rcv.events().some((r) => r.at < failUntil)).toBe(true);
+    expect(refused).toBe(40);
     // Public contract data only.
     expect(Object.keys(accepted[0].body.event).sort()).toEqual([
       "anonymous", "coins", "comboCount", "comboEnded", "comboId", "giftId", "goalProgress", "hostId", "id", "liveSessionId", "message", "quantity", "senderId", "senderLevel", "senderName", "sentAt", "videoId",
