@@ -131,7 +131,7 @@ export async function credit(stack: Stack, items: FeedItem[]): Promise<void> {
  * more subscribers, or (viewers of a public feed share one upstream subscription per room) the
  * gateway accepted `n` more and every upstream subscription it holds is registered at the hub.
  */
-export async function opened<T>(stack: Stack, open: () => T, n = 1): Promise<T> {
+export async function opened<T>(stack: Stack, open: () => T, n = 1, ms = 15_000): Promise<T> {
   const hub = stack.subgraphs.earnings.services.stream;
   const gw = stack.gateway.subscriptions;
   const before = hub.stats.opened;
@@ -140,6 +140,7 @@ export async function opened<T>(stack: Stack, open: () => T, n = 1): Promise<T> 
   await until(
     () => hub.stats.opened >= before + n || (gw.stats.opened >= gwBefore + n && gw.stats.upstreamSubscriptions > 0 && hub.stats.subscribers >= gw.stats.upstreamSubscriptions),
     "the subscription to reach earnings",
+    ms,
   );
   return result;
 }
