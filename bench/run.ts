@@ -9,7 +9,10 @@ import { round } from "./lib/stats.js";
 import { buildWorld } from "./lib/world.js";
 import { FULL, SMOKE, type Profile } from "./profile.js";
 import { readCross, readGifts, sendGifts } from "./scenarios/http.js";
-import { delivery, fanout } from "./scenarios/stream.js";
+import { delivery, fanout, type Anchor } from "./scenarios/stream.js";
+import { liveHosts } from "./lib/world.js";
+import { spawn } from "node:child_process";
+import { freePort } from "../scripts/embedded-pg.js";
 import { pgbench } from "./scenarios/pgbench.js";
 import { printTable } from "./report.js";
 
@@ -55,6 +58,17 @@ if (values["cpu-prof"]) {
   env.BENCH_CPU_PROF_DIR = profileDir;
 }
 
+/** bench/anchor.ts as its own process, like the gateway (one process, same machine, same client). */
+async function startAnchorProcess(): Promise<Anchor & { stop(): void }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, "dist", "bench", "anchor.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`anchor exited with ${code}`)));
+    child.stdout!.on("data", (d: Buffer) => String(d).includes("listening") && resolve());
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
+}
+
 const startedAt = new Date();
 log(`profile ${profile.name}; starting PostgreSQL and the stack (production mode)…`);
 const stack = await startBenchStack({ env, serviceLogs: values["service-logs"], pgStatements: values["pg-statements"] });
@@ -93,9 +107,19 @@ try {
   }
   if (want("fanout")) {
     results.fanout = [];
-    for (const f of profile.fanout) {
-      log(`6. fan-out: ${f.viewers} viewers${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}`);
-      (results.fanout as unknown[]).push(await fanout(stack, world, world.viewers.slice(0, f.viewers), profile, f.catalogFields));
+    const maxRooms = Math.max(1, ...profile.fanout.map((f) => f.rooms ?? 1));
+    const roomHosts = [world.hot, ...world.hosts];
+    if (roomHosts.length < maxRooms) roomHosts.push(...(await liveHosts(stack.urls.gateway, stack.jwtSecret, maxRooms - roomHosts.length)));
+    const anchor = await startAnchorProcess();
+    log(`anchor (bare graphql-ws, one execution per event) on ${anchor.url}, pid ${anchor.pid}`);
+    try {
+      for (const f of profile.fanout) {
+        const rooms = f.rooms ?? 1;
+        log(`6. fan-out: ${f.viewers} viewers in ${rooms} room(s)${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}, then the anchor`);
+        (results.fanout as unknown[]).push(await fanout(stack, world, roomHosts.slice(0, rooms), world.viewers.slice(0, f.viewers), profile, f, anchor));
+      }
+    } finally {
+      anchor.stop();
     }
   }
   if (want("pgbench")) {

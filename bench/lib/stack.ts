@@ -78,6 +78,9 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     JWT_SECRET: jwtSecret,
     PAYMENT_WEBHOOK_SECRET: `whsec_bench_${randomBytes(16).toString("hex")}`,
     LOG_LEVEL: opts.logLevel ?? "info",
+    // The load generator is one address and thousands of viewers: raise the gateway's WebSocket caps (edge hardening) for it.
+    WS_MAX_SOCKETS_PER_ADDRESS: "1000000",
+    WS_MAX_SOCKETS_PER_USER: "1000000",
     ...opts.env,
   };
   const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: opts.serviceLogs ? "inherit" : "ignore", migrate: false });

@@ -123,6 +123,7 @@ describe("rooms: resume with a cursor", () => {
       }
     })();
     const seen: string[][] = Array.from({ length: n }, () => []);
+    const rounds: string[][] = Array.from({ length: n }, () => []);
     await Promise.all(
       first.map(async (sub0, i) => {
         let sub = sub0;
@@ -132,6 +133,7 @@ describe("rooms: resume with a cursor", () => {
           const events = await sub.waitFor(want, 120_000);
           await sub.dispose();
           for (const e of events) seen[i].push(e.data.liveGiftFeed.id);
+          rounds[i].push(`${seen[i].length}:${events.length}:${Buffer.from(events[events.length - 1].data.liveGiftFeed.cursor, "base64url").toString()}`);
           if (seen[i].length >= total) return;
           const cursor = events[events.length - 1].data.liveGiftFeed.cursor;
           // Every 10th viewer stays away until the room has moved past its recent events: its own replay must meet the room.
@@ -146,6 +148,9 @@ describe("rooms: resume with a cursor", () => {
     );
     await producer;
     const expected = Array.from({ length: total }, (_, k) => `storm-${k}`);
+    for (let i = 0; i < n; i++) {
+      if (JSON.stringify(seen[i]) !== JSON.stringify(expected)) console.log("DEBUG", i, JSON.stringify(seen[i].map((x, k) => `${k}:${x}`).filter((x, k) => seen[i].indexOf(seen[i][k]) !== k || seen[i][k] !== expected[k]).slice(0, 10)), JSON.stringify(rounds[i]));
+    }
     for (let i = 0; i < n; i++) expect(seen[i], `viewer ${i}`).toEqual(expected);
     expect(gw.stats.roomReplays - replaysBefore).toBeGreaterThan(0);
     expect(gw.stats.roomCatchUps - catchUpsBefore).toBeGreaterThan(0);
