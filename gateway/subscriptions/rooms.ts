@@ -216,6 +216,8 @@ class CatchUp {
   private readonly given = new Set<string>();
   private readonly givenOrder: string[] = [];
   private stopped = false;
+  /** Set when the replay got ahead of the room: room frames up to this cursor were given already. */
+  private skipUntil: string | null = null;
 
   constructor(
     private readonly member: RoomMember,
@@ -259,9 +261,17 @@ class CatchUp {
 
   /** A live frame from the room while we replay. */
   onLive(frame: Frame): void {
+    if (this.skipUntil !== null) {
+      // The replay was ahead of the room: drop the room's frames up to the last one the replay gave.
+      if (frame.cursor === this.skipUntil) this.member.catchUp = null;
+      return;
+    }
     if (frame.cursor && this.given.has(frame.cursor)) {
-      // The replay already gave this event: the room's next frames are new.
-      this.join();
+      // The replay already gave this event (and maybe more): the room's frames after the last one given are new.
+      const last = this.givenOrder[this.givenOrder.length - 1];
+      this.stop();
+      if (frame.cursor === last) this.member.catchUp = null;
+      else this.skipUntil = last;
       return;
     }
     this.held.push(frame);

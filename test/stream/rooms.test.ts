@@ -130,7 +130,10 @@ describe("rooms: resume with a cursor", () => {
         let round = 0;
         for (;;) {
           const want = Math.min(total - seen[i].length, 15 + ((i * 7 + round * 13) % 40));
-          const events = await sub.waitFor(want, 120_000);
+          const events = await sub.waitFor(want, 120_000).catch((e) => {
+            console.log("DEBUG stuck", i, round, want, seen[i].length, sub.events.length, JSON.stringify(sub.errors), JSON.stringify(rounds[i]), sent, JSON.stringify(gw.stats));
+            throw e;
+          });
           await sub.dispose();
           for (const e of events) seen[i].push(e.data.liveGiftFeed.id);
           rounds[i].push(`${seen[i].length}:${events.length}:${Buffer.from(events[events.length - 1].data.liveGiftFeed.cursor, "base64url").toString()}`);
