@@ -55,6 +55,8 @@ const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, "ws");
 
 /** Upstream resubscriptions from the last cursor allowed in a row without an event in between. */
 const MAX_RESUBSCRIBES = 3;
+/** Upstream close codes that refuse the subscription (resubscribing would be refused again). */
+const REFUSALS = new Set([1002, 1003, 1007, 1008, 1009, 4400, 4403, 4406, 4409, 4429, 4500]);
 
 /**
  * ONE upstream graphql-ws connection per owning subgraph for all rooms of this gateway process,
@@ -63,6 +65,8 @@ const MAX_RESUBSCRIBES = 3;
  */
 class RoomUpstreams {
   private readonly clients = new Map<string, Client>();
+  /** The open upstream sockets (one per owning subgraph at most): metrics, and fault tests drop them. */
+  readonly sockets = new Set<WebSocket>();
 
   constructor(
     private readonly urls: Record<string, string>,
@@ -74,9 +78,17 @@ class RoomUpstreams {
     if (client) return client;
     const url = this.urls[service];
     if (!url) throw new GraphQLError(`no URL for subgraph ${service}`, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    const sockets = this.sockets;
+    class TrackedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.add(this);
+        this.once("close", () => sockets.delete(this));
+      }
+    }
     client = createClient({
       url: wsUrl(url),
-      webSocketImpl: WebSocket,
+      webSocketImpl: TrackedWebSocket,
       // Called on every (re)connect: a fresh credential each time.
       connectionParams: async () => ({ authorization: await upstreamServiceAuthorization() }),
       lazy: true,
@@ -453,14 +465,21 @@ class Room {
     if (this.closed) return;
     const e = upstreamError(err);
     const code = e.extensions?.code;
-    const closeCode = e.extensions?.upstreamCloseCode;
-    // Earnings cut the room off as slow, or our credential expired: pick up exactly where the room was, unseen by viewers.
-    const resumable = code === StreamErrorCode.SlowConsumer || closeCode === 4401;
+    const closeCode = e.extensions?.upstreamCloseCode as number | undefined;
+    // Earnings cut the room off as slow, our credential expired, or the socket dropped (a missed
+    // keep-alive under load, a restart): pick up exactly where the room was, unseen by its viewers.
+    // A refusal (4400, 4403, ...) or three tries in a row without an event end the room instead.
+    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSALS.has(closeCode));
+    // Without a cursor (no event yet) a resubscription could not say where the room was: end it.
     if (resumable && this.lastCursor && this.resubscribes < MAX_RESUBSCRIBES) {
-      this.resubscribes++;
+      const attempt = this.resubscribes++;
       this.host.stats.roomResubscribes++;
-      logger.warn({ room: this.shape.fieldName, code: code ?? closeCode }, "room upstream resubscribing from its last cursor");
-      this.start(this.lastCursor);
+      logger.warn({ room: this.shape.fieldName, code: code ?? closeCode, attempt }, "room upstream resubscribing from its last cursor");
+      const retry = setTimeout(() => {
+        if (!this.closed) this.start(this.lastCursor);
+      }, 100 * 2 ** attempt);
+      retry.unref();
+      this.unsubscribe = () => clearTimeout(retry);
       return;
     }
     this.close(e);
@@ -511,6 +530,11 @@ export class Rooms {
   private readonly rooms = new Map<string, Room>();
   readonly upstreams: RoomUpstreams;
   private sequence = 0;
+
+  /** The room path's upstream sockets (gateway → subgraphs). */
+  get upstreamSockets(): ReadonlySet<WebSocket> {
+    return this.upstreams.sockets;
+  }
 
   constructor(
     private readonly host: RoomHost,

@@ -241,7 +241,7 @@ class ActiveSubscription {
 export class SubscriptionGateway implements RoomHost {
   private executor: SubscriptionExecutor;
   /** Public streams: one upstream per room, executed once per event for all its viewers (rooms.ts). */
-  private readonly rooms: Rooms;
+  readonly rooms: Rooms;
   readonly config: RoomStreamConfig;
   private wss: WebSocketServer | null = null;
   private dispose: (() => void | Promise<void>) | null = null;

@@ -104,6 +104,29 @@ describe("rooms: one upstream per public stream per gateway", () => {
   });
 });
 
+describe("rooms: the upstream drops", () => {
+  it("when the room's upstream socket drops (a missed keep-alive, a network blip), the room resubscribes from its last cursor: viewers see every gift once, in order, and no error", async () => {
+    const sessionId = await room("host-drop");
+    const gw = stack.gateway.subscriptions;
+    const subs = await viewers(20, sessionId, ROOM, "drop");
+    await credit(stack, [item({ hostId: "host-drop", giftId: gifts[0].id, liveSessionId: sessionId, giftEventId: "drop-0" })]);
+    for (const s of subs) await s.waitFor(1);
+    const resubscribes = gw.stats.roomResubscribes;
+    expect(gw.rooms.upstreamSockets.size).toBe(1);
+    for (const socket of gw.rooms.upstreamSockets) socket.terminate(); // no close frame: the peer sees 1006
+    // Gifts committed while the room is reconnecting are replayed from its cursor.
+    await credit(stack, [1, 2, 3].map((k) => item({ hostId: "host-drop", giftId: gifts[0].id, liveSessionId: sessionId, giftEventId: `drop-${k}` })));
+    await until(() => gw.stats.roomResubscribes > resubscribes, "the room to resubscribe");
+    await credit(stack, [item({ hostId: "host-drop", giftId: gifts[0].id, liveSessionId: sessionId, giftEventId: "drop-4" })]);
+    for (const s of subs) {
+      await s.waitFor(5);
+      expect(ids(s)).toEqual(["drop-0", "drop-1", "drop-2", "drop-3", "drop-4"]);
+      expect(s.errors).toEqual([]);
+    }
+    await leave(subs);
+  });
+});
+
 describe("rooms: resume with a cursor", () => {
   it("500 viewers reconnecting with their cursors during a gift storm each get every gift exactly once, in order (from the room's recent events or their own replay until the seam)", { timeout: 300_000 }, async () => {
     const sessionId = await room("host-storm");
