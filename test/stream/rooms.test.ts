@@ -146,20 +146,15 @@ describe("rooms: resume with a cursor", () => {
       }
     })();
     const seen: string[][] = Array.from({ length: n }, () => []);
-    const rounds: string[][] = Array.from({ length: n }, () => []);
     await Promise.all(
       first.map(async (sub0, i) => {
         let sub = sub0;
         let round = 0;
         for (;;) {
           const want = Math.min(total - seen[i].length, 15 + ((i * 7 + round * 13) % 40));
-          const events = await sub.waitFor(want, 120_000).catch((e) => {
-            console.log("DEBUG stuck", i, round, want, seen[i].length, sub.events.length, JSON.stringify(sub.errors), JSON.stringify(rounds[i]), sent, JSON.stringify(gw.stats));
-            throw e;
-          });
+          const events = await sub.waitFor(want, 120_000);
           await sub.dispose();
           for (const e of events) seen[i].push(e.data.liveGiftFeed.id);
-          rounds[i].push(`${seen[i].length}:${events.length}:${Buffer.from(events[events.length - 1].data.liveGiftFeed.cursor, "base64url").toString()}`);
           if (seen[i].length >= total) return;
           const cursor = events[events.length - 1].data.liveGiftFeed.cursor;
           // Every 10th viewer stays away until the room has moved past its recent events: its own replay must meet the room.
@@ -174,9 +169,6 @@ describe("rooms: resume with a cursor", () => {
     );
     await producer;
     const expected = Array.from({ length: total }, (_, k) => `storm-${k}`);
-    for (let i = 0; i < n; i++) {
-      if (JSON.stringify(seen[i]) !== JSON.stringify(expected)) console.log("DEBUG", i, JSON.stringify(seen[i].map((x, k) => `${k}:${x}`).filter((x, k) => seen[i].indexOf(seen[i][k]) !== k || seen[i][k] !== expected[k]).slice(0, 10)), JSON.stringify(rounds[i]));
-    }
     for (let i = 0; i < n; i++) expect(seen[i], `viewer ${i}`).toEqual(expected);
     expect(gw.stats.roomReplays - replaysBefore).toBeGreaterThan(0);
     expect(gw.stats.roomCatchUps - catchUpsBefore).toBeGreaterThan(0);
