@@ -1,3 +1,5 @@
+import type { FanoutSpec } from "./scenarios/stream.js";
+
 /** How long and how hard each scenario runs. `full` is `npm run bench`; `smoke` is CI's few seconds. */
 export interface Profile {
   name: "full" | "smoke";
@@ -12,8 +14,11 @@ export interface Profile {
   sendConnections: number;
   deliveryRates: number[];
   deliverySec: number;
-  /** Viewers per fan-out run, and whether their query needs the catalog (gift name/image) on every event. */
-  fanout: { viewers: number; catalogFields: boolean }[];
+  /**
+   * Fan-out runs: viewers in all (split evenly over `rooms`, default 1), whether their query needs the
+   * catalog (gift name/image) on every event, and gifts/s per room (default fanoutGiftsPerSec).
+   */
+  fanout: FanoutSpec[];
   fanoutGiftsPerSec: number;
   fanoutSec: number;
   fanoutPrimeSec: number;
@@ -40,6 +45,10 @@ export const FULL: Profile = {
     { viewers: 1000, catalogFields: false },
     { viewers: 5000, catalogFields: false },
     { viewers: 5000, catalogFields: true },
+    { viewers: 10_000, catalogFields: false },
+    { viewers: 10_000, catalogFields: true },
+    { viewers: 10_000, rooms: 100, giftsPerSecPerRoom: 1, catalogFields: false },
+    { viewers: 10_000, rooms: 100, giftsPerSecPerRoom: 1, catalogFields: true },
   ],
   fanoutGiftsPerSec: 5,
   fanoutSec: 10,
@@ -65,6 +74,7 @@ export const SMOKE: Profile = {
   fanout: [
     { viewers: 20, catalogFields: true },
     { viewers: 20, catalogFields: false },
+    { viewers: 20, rooms: 4, giftsPerSecPerRoom: 2, catalogFields: true },
   ],
   fanoutGiftsPerSec: 5,
   fanoutSec: 1,

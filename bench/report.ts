@@ -46,12 +46,16 @@ export function markdownTable(report: Any): string {
     ]);
   }
   for (const f of r.fanout ?? []) {
+    const who = (f.rooms ?? 1) > 1 ? `${num(f.rooms)} rooms × ${num(f.viewersPerRoom)} viewers` : `${num(f.viewers)} viewers`;
+    const rate = (f.rooms ?? 1) > 1 ? `${f.giftsPerSecPerRoom} gift/s per room` : `${f.giftsPerSec} gifts/s`;
+    const anchor = f.anchorMessagesPerSec != null ? `; anchor ${num(f.anchorMessagesPerSec)} msg/s, p99 ${ms(f.anchor?.commitToViewerMs?.p99)} (project ÷ anchor ${f.projectOverAnchor ?? "–"})` : "";
+    const extra = f.upstreamSockets != null ? `; ${f.upstreamSockets} upstream socket(s); ${f.gatewayRssKbPerViewer ?? "–"} KB gateway RSS per idle viewer` : "";
     rows.push([
-      `6. fan-out ${num(f.viewers)} viewers${f.catalogFields === false ? " (feed fields)" : " (+ catalog fields)"}`,
+      `6. fan-out ${who}${f.catalogFields === false ? " (feed fields)" : " (+ catalog fields)"}`,
       `${num(f.messagesPerSec)} msg/s (${num(f.deliveredMessages)}/${num(f.expectedMessages)})`,
       lat(f.commitToViewerMs),
       cpu(f.cpu),
-      `${f.giftsPerSec} gifts/s for ${f.durationSec}s; ${f.viewersWithErrors} viewers with errors`,
+      `${rate} for ${f.durationSec}s; ${f.viewersWithErrors} viewers with errors${anchor}${extra}`,
     ]);
   }
   if (r.pgbench) {

@@ -9,7 +9,10 @@ import { round } from "./lib/stats.js";
 import { buildWorld } from "./lib/world.js";
 import { FULL, SMOKE, type Profile } from "./profile.js";
 import { readCross, readGifts, sendGifts } from "./scenarios/http.js";
-import { delivery, fanout } from "./scenarios/stream.js";
+import { delivery, fanout, type Anchor } from "./scenarios/stream.js";
+import { liveHosts } from "./lib/world.js";
+import { spawn } from "node:child_process";
+import { freePort } from "../scripts/embedded-pg.js";
 import { pgbench } from "./scenarios/pgbench.js";
 import { printTable } from "./report.js";
 
@@ -24,6 +27,7 @@ import { printTable } from "./report.js";
  *   --smoke            the CI profile (tiny)
  *   --out DIR          where the JSON goes (default bench/results)
  *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
+ *   --fanout a,b       only these fan-out runs: "10000" (one room of 10,000 viewers), "100x100" (100 rooms × 100 viewers)
  *   --pg-statements    embedded PostgreSQL with pg_stat_statements; the top statements by server time go in the JSON
  *   --service-logs     the services' pino logs on this process's stdout/stderr (diagnosis; default: discarded)
  *   --cpu-prof         sample every service's CPU (bench/lib/cpu-prof.ts; profiles under <out>/profiles/<timestamp>/)
@@ -33,12 +37,16 @@ const { values } = parseArgs({
     smoke: { type: "boolean", default: false },
     out: { type: "string" },
     only: { type: "string" },
+    fanout: { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "service-logs": { type: "boolean", default: false },
     "pg-statements": { type: "boolean", default: false },
   },
 });
-const profile: Profile = values.smoke ? SMOKE : FULL;
+const baseProfile: Profile = values.smoke ? SMOKE : FULL;
+const fanoutLabel = (f: Profile["fanout"][number]) => ((f.rooms ?? 1) > 1 ? `${f.rooms}x${Math.floor(f.viewers / (f.rooms ?? 1))}` : String(f.viewers));
+const fanoutPick = values.fanout ? new Set(values.fanout.split(",").map((x) => x.trim())) : null;
+const profile: Profile = fanoutPick ? { ...baseProfile, fanout: baseProfile.fanout.filter((f) => fanoutPick.has(fanoutLabel(f))) } : baseProfile;
 const outDir = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
 const only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
 const want = (s: string) => !only || only.has(s);
@@ -53,6 +61,17 @@ if (values["cpu-prof"]) {
   mkdirSync(profileDir, { recursive: true });
   env.NODE_OPTIONS = `--import=${path.join(ROOT, "dist", "bench", "lib", "cpu-prof.js")}`;
   env.BENCH_CPU_PROF_DIR = profileDir;
+}
+
+/** bench/anchor.ts as its own process, like the gateway (one process, same machine, same client). */
+async function startAnchorProcess(): Promise<Anchor & { stop(): void }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, "dist", "bench", "anchor.js"), String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`anchor exited with ${code}`)));
+    child.stdout!.on("data", (d: Buffer) => String(d).includes("listening") && resolve());
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
 const startedAt = new Date();
@@ -93,9 +112,19 @@ try {
   }
   if (want("fanout")) {
     results.fanout = [];
-    for (const f of profile.fanout) {
-      log(`6. fan-out: ${f.viewers} viewers${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}`);
-      (results.fanout as unknown[]).push(await fanout(stack, world, world.viewers.slice(0, f.viewers), profile, f.catalogFields));
+    const maxRooms = Math.max(1, ...profile.fanout.map((f) => f.rooms ?? 1));
+    const roomHosts = [world.hot, ...world.hosts];
+    if (roomHosts.length < maxRooms) roomHosts.push(...(await liveHosts(stack.urls.gateway, stack.jwtSecret, maxRooms - roomHosts.length)));
+    const anchor = await startAnchorProcess();
+    log(`anchor (bare graphql-ws, one execution per event) on ${anchor.url}, pid ${anchor.pid}`);
+    try {
+      for (const f of profile.fanout) {
+        const rooms = f.rooms ?? 1;
+        log(`6. fan-out: ${f.viewers} viewers in ${rooms} room(s)${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}, then the anchor`);
+        (results.fanout as unknown[]).push(await fanout(stack, world, roomHosts.slice(0, rooms), world.viewers.slice(0, f.viewers), profile, f, anchor));
+      }
+    } finally {
+      anchor.stop();
     }
   }
   if (want("pgbench")) {

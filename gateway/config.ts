@@ -24,3 +24,29 @@ export function subgraphUrlsFromEnv(env: NodeJS.ProcessEnv = process.env): Subgr
     earnings: env.EARNINGS_URL ?? `http://127.0.0.1:${ports.earnings}/graphql`,
   };
 }
+
+/** Settings of the shared room path of gateway subscriptions (docs/streaming.md). */
+export interface RoomStreamConfig {
+  /** Bytes a subscriber's socket may have waiting to be written (ws bufferedAmount) before it is ended with SLOW_CONSUMER. */
+  maxBufferedBytes: number;
+  /** How long a room (and its upstream subscription) outlives its last subscriber. */
+  roomLingerMs: number;
+  /** Recent events per room kept (serialized) to resume a reconnecting viewer without an upstream replay. */
+  roomReplayEvents: number;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+export function roomStreamConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RoomStreamConfig {
+  return {
+    maxBufferedBytes: positiveInt(env, "STREAM_MAX_BUFFERED_BYTES", 1 << 20),
+    roomLingerMs: positiveInt(env, "STREAM_ROOM_LINGER_MS", 2_000),
+    roomReplayEvents: positiveInt(env, "STREAM_ROOM_REPLAY_EVENTS", 1_000),
+  };
+}

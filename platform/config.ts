@@ -81,7 +81,16 @@ export function loadWsLimits(env: NodeJS.ProcessEnv = process.env): { ws: WsLimi
     initTimeoutMs: count("WS_INIT_TIMEOUT_MS", 3000, env, 100),
     maxPingsPerMinute: count("WS_MAX_PINGS_PER_MINUTE", 60, env),
   };
-  return { ws, internalWs: { ...ws, maxSocketsPerAddress: count("WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS", 20_000, env) } };
+  // The gateway multiplexes every room of a process over ONE socket to earnings (gateway/subscriptions/rooms.ts),
+  // so the internal server bounds subscriptions per socket far above a viewer's 20.
+  return {
+    ws,
+    internalWs: {
+      ...ws,
+      maxSocketsPerAddress: count("WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS", 20_000, env),
+      maxSubscriptionsPerSocket: count("WS_INTERNAL_MAX_SUBSCRIPTIONS_PER_SOCKET", 10_000, env),
+    },
+  };
 }
 
 /** Development default: the app's own origin plus any localhost port (Vite dev servers, tests). */

@@ -84,9 +84,9 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     LOG_LEVEL: opts.logLevel ?? "info",
     // The load generator is one address with thousands of viewers (scenario 6): raise the
     // per-address and per-user WebSocket caps, keep every other bound as production has it.
-    WS_MAX_SOCKETS_PER_ADDRESS: "100000",
-    WS_MAX_SOCKETS_PER_USER: "100000",
-    WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS: "100000",
+    WS_MAX_SOCKETS_PER_ADDRESS: "1000000",
+    WS_MAX_SOCKETS_PER_USER: "1000000",
+    WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS: "1000000",
     ...opts.env,
   };
   const supervisor = new Supervisor({ databaseUrl, ports, env, stdio: opts.serviceLogs ? "inherit" : "ignore", migrate: false });

@@ -41,14 +41,7 @@ export async function buildWorld(gatewayUrl: string, secret: string, opts: { sen
   const gift = [...gifts.gifts].sort((a, b) => a.coinCost - b.coinCost)[0];
   if (!gift) throw new Error("the catalog has no gifts (seed missing?)");
 
-  const hostPeople = await Promise.all(Array.from({ length: opts.hosts + 1 }, (_, i) => person(`bench-host-${run}-${i}`, secret, ["viewer", "host"])));
-  const hosts = await pool(hostPeople, 8, async (h): Promise<Host> => {
-    await gql(gatewayUrl, BECOME_CREATOR, {}, h.token);
-    const r = await gql(gatewayUrl, GO_LIVE, { i: { title: `Bench live ${h.id}` } }, h.token);
-    const p = r.startLiveSession;
-    if (p.userErrors.length) throw new Error(`startLiveSession: ${p.userErrors[0].code} ${p.userErrors[0].message}`);
-    return { ...h, liveSessionId: p.liveSession.id };
-  });
+  const hosts = await liveHosts(gatewayUrl, secret, opts.hosts + 1, `bench-host-${run}`);
   const hot = hosts.pop()!;
 
   const senders = await Promise.all(Array.from({ length: opts.senders }, (_, i) => person(`bench-sender-${run}-${i}`, secret)));
@@ -59,6 +52,18 @@ export async function buildWorld(gatewayUrl: string, secret: string, opts: { sen
   });
   const viewers = await Promise.all(Array.from({ length: opts.viewers }, (_, i) => person(`bench-viewer-${run}-${i}`, secret)));
   return { senders, hosts, hot, viewers, gift, coinsPerSender: opts.coinsPerSender };
+}
+
+/** `n` hosts, each a creator live in their own session (a room). */
+export async function liveHosts(gatewayUrl: string, secret: string, n: number, prefix = `bench-room-${randomUUID().slice(0, 8)}`): Promise<Host[]> {
+  const people = await Promise.all(Array.from({ length: n }, (_, i) => person(`${prefix}-${i}`, secret, ["viewer", "host"])));
+  return pool(people, 8, async (h): Promise<Host> => {
+    await gql(gatewayUrl, BECOME_CREATOR, {}, h.token);
+    const r = await gql(gatewayUrl, GO_LIVE, { i: { title: `Bench live ${h.id}` } }, h.token);
+    const p = r.startLiveSession;
+    if (p.userErrors.length) throw new Error(`startLiveSession: ${p.userErrors[0].code} ${p.userErrors[0].message}`);
+    return { ...h, liveSessionId: p.liveSession.id };
+  });
 }
 
 export const SEND_GIFT = `mutation Send($i: SendGiftInput!) { sendGift(input: $i) { giftEvent { id sentAt senderBalanceAfter } userErrors { code message } } }`;

@@ -3,10 +3,11 @@ import { pool, subscribe, type StreamSubscriber } from "../lib/client.js";
 import { postJson } from "../lib/post.js";
 import type { BenchStack } from "../lib/stack.js";
 import { round, sleep, summarize, type Summary } from "../lib/stats.js";
-import { SEND_GIFT, type Person, type World } from "../lib/world.js";
+import { SEND_GIFT, type Host, type Person, type World } from "../lib/world.js";
 import type { Profile } from "../profile.js";
 import os from "node:os";
-import { cpuWindow, perOperation } from "../lib/cpu.js";
+import { cpuWindow, perOperation, type Groups } from "../lib/cpu.js";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /**
  * Live-stream scenarios through the gateway's graphql-ws endpoint.
@@ -27,6 +28,8 @@ async function sendAtRate(
   committed: Map<string, number>,
   started: Map<string, number> = new Map(),
   maxInflight = 2000,
+  /** The rooms to send to, round robin (default: the hot host's). */
+  hosts: Host[] = [world.hot],
 ): Promise<{ offered: number; ok: number; skipped: number; errors: Record<string, number>; achievedPerSec: number; responseMs: Summary }> {
   const total = Math.max(1, Math.round(rate * durationSec));
   const errors: Record<string, number> = {};
@@ -35,17 +38,19 @@ async function sendAtRate(
   let sent = 0;
   let skipped = 0;
   let s = 0;
+  let h = 0;
   const inflight = new Set<Promise<void>>();
   const fail = (k: string) => (errors[k] = (errors[k] ?? 0) + 1);
   const one = async () => {
     const sender = world.senders[s++ % world.senders.length];
+    const host = hosts[h++ % hosts.length];
     const t0 = performance.now();
     try {
       const res = await postJson(
         gatewayUrl,
         JSON.stringify({
           query: SEND_GIFT,
-          variables: { i: { giftId: world.gift.id, hostId: world.hot.id, liveSessionId: world.hot.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: randomUUID() } },
+          variables: { i: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: randomUUID() } },
         }),
         { authorization: sender.authorization },
       );
@@ -197,14 +202,10 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
   }
 }
 
-export interface FanoutResult {
-  viewers: number;
-  /** The viewers' query selects gift name/image/animation: one catalog entity fetch per event per viewer. */
-  catalogFields: boolean;
+/** One side of a fan-out measurement (the project through its gateway, or the anchor), same client code. */
+export interface FanoutRun {
   connected: number;
   primed: boolean;
-  giftsPerSec: number;
-  durationSec: number;
   giftsSent: number;
   expectedMessages: number;
   deliveredMessages: number;
@@ -218,17 +219,60 @@ export interface FanoutResult {
   cpu: ReturnType<typeof perOperation>;
 }
 
-/** What a viewer's app shows. With catalogFields the gateway fetches the gift from the catalog for every event and viewer. */
-const ROOM_FEED = (catalogFields: boolean) =>
+export interface FanoutResult extends FanoutRun {
+  /** All viewers, over all rooms. */
+  viewers: number;
+  rooms: number;
+  viewersPerRoom: number;
+  /** The viewers' query selects gift name/image/animation (the catalog's fields, resolved by the gateway's plan). */
+  catalogFields: boolean;
+  /** Gifts per second over all rooms (giftsPerSecPerRoom × rooms). */
+  giftsPerSec: number;
+  giftsPerSecPerRoom: number;
+  durationSec: number;
+  /** The anchor (bench/anchor.ts: bare graphql-ws, one execution per event shared by all) in the same run, same client. */
+  anchorMessagesPerSec: number | null;
+  /** messagesPerSec ÷ anchorMessagesPerSec. */
+  projectOverAnchor: number | null;
+  anchor: FanoutRun | null;
+  /** TCP connections gateway → earnings while the viewers were connected (WebSocket upstreams; HTTP to earnings is idle then). */
+  upstreamSockets: number | null;
+  /** (gateway RSS with the viewers connected and idle − before they connected) ÷ viewers. */
+  gatewayRssKbPerViewer: number | null;
+  gatewayRssKb: { before: number | null; idle: number | null };
+}
+
+/** What a viewer's app shows. With catalogFields the gateway fetches the gift from the catalog (shared per event). */
+export const ROOM_FEED = (catalogFields: boolean) =>
   `subscription Room($room: ID!) { liveGiftFeed(liveSessionId: $room) { id cursor senderName quantity comboCount gift { id${catalogFields ? " name imageUrl animationUrl" : ""} } } }`;
 
-/** Scenario 6: N viewers (one graphql-ws connection each) on one room's public feed. */
-export async function fanout(stack: BenchStack, world: World, viewers: Person[], p: Profile, catalogFields: boolean): Promise<FanoutResult> {
+export interface FanoutSpec {
+  viewers: number;
+  rooms?: number;
+  giftsPerSecPerRoom?: number;
+  catalogFields: boolean;
+}
+
+/** A fan-out target: where viewers connect, and how a gift is sent to a room (its id at "commit"). */
+interface Target {
+  wsUrl: string;
+  cpuGroups: Groups;
+  /** Open loop at `rate` gifts/s over all rooms (round robin) for `durationSec`; each committed id with its time. */
+  send(rate: number, durationSec: number, committed: Map<string, number>): Promise<unknown>;
+  /** Called before the first viewer connects, and with every viewer connected before priming (memory, upstream sockets at rest). */
+  beforeConnect?: () => void;
+  atRest?: () => Promise<void>;
+}
+
+/** Connects every viewer of every room, primes, sends at the rate for the duration and counts. */
+async function drive(target: Target, rooms: { id: string; viewers: Person[] }[], spec: FanoutSpec, p: Profile): Promise<FanoutRun> {
   const received: { id: string; at: number }[] = [];
+  target.beforeConnect?.();
   const t0 = performance.now();
   const subs: StreamSubscriber[] = [];
-  await pool(viewers, 100, async (v) => {
-    const s = subscribe(wsUrl(stack.urls.gateway), v.token, ROOM_FEED(catalogFields), { room: world.hot.liveSessionId }, (val, at) => received.push({ id: val.id, at }));
+  const jobs = rooms.flatMap((r) => r.viewers.map((v) => ({ room: r.id, v })));
+  await pool(jobs, 100, async ({ room, v }) => {
+    const s = subscribe(target.wsUrl, v.token, ROOM_FEED(spec.catalogFields), { room }, (val, at) => received.push({ id: val.id, at }));
     subs.push(s);
     await new Promise<void>((resolve) => {
       const off1 = s.client.on("connected", () => (off1(), off2(), resolve()));
@@ -237,16 +281,18 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
   });
   const connectSec = round((performance.now() - t0) / 1000, 2);
   try {
-    const primed = await primeSubscribers(stack, world, subs, p.fanoutPrimeSec * 1000);
+    await target.atRest?.();
+    const primed = await prime(target, rooms.length, subs, p.fanoutPrimeSec * 1000);
     await sleep(1000);
     received.length = 0;
     for (const s of subs) s.received = 0;
     const committed = new Map<string, number>();
     const started = performance.now();
-    const endCpu = cpuWindow(stack.cpuGroups);
-    const send = await sendAtRate(stack.urls.gateway, world, p.fanoutGiftsPerSec, p.fanoutSec, committed);
-    const expected = committed.size * viewers.length;
-    // Count only this phase's gifts: probe events from the priming phase may still be arriving.
+    const endCpu = cpuWindow(target.cpuGroups);
+    const rate = (spec.giftsPerSecPerRoom ?? p.fanoutGiftsPerSec) * rooms.length;
+    await target.send(rate, p.fanoutSec, committed);
+    // Round robin over equal rooms: every gift reaches its room's viewers.
+    const expected = committed.size * (jobs.length / rooms.length);
     let ours = 0;
     let scanned = 0;
     let last = started;
@@ -263,13 +309,9 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
     const cpu = perOperation(endCpu(), ours, os.cpus().length);
     const withErrors = subs.filter((s) => s.errors.length > 0);
     return {
-      viewers: viewers.length,
-      catalogFields,
       connected: subs.filter((s) => !s.completed).length,
       primed,
-      giftsPerSec: p.fanoutGiftsPerSec,
-      durationSec: p.fanoutSec,
-      giftsSent: send.ok,
+      giftsSent: committed.size,
       expectedMessages: expected,
       deliveredMessages: ours,
       messagesPerSec: round(ours / Math.max(0.001, (last - started) / 1000), 0),
@@ -282,4 +324,147 @@ export async function fanout(stack: BenchStack, world: World, viewers: Person[],
   } finally {
     await pool(subs, 200, (s) => s.dispose());
   }
+}
+
+/** Sends probe gifts to every room until every subscriber has received one: then all are registered upstream. */
+async function prime(target: Target, rooms: number, subs: { received: number }[], timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    await target.send(20 * rooms, 0.05, new Map());
+    if (await waitFor(() => subs.every((s) => s.received > 0), 1000)) return true;
+  }
+  return false;
+}
+
+/** Kilobytes of resident memory of a process (Linux /proc). */
+function rssKb(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Established TCP connections of process `pid` to local port `port` (Linux /proc). */
+function tcpConnectionsTo(pid: number | undefined, port: number): number | null {
+  if (!pid) return null;
+  try {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+    let n = 0;
+    for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      let text = "";
+      try {
+        text = readFileSync(file, "utf8");
+      } catch {
+        continue;
+      }
+      for (const line of text.split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        if (f[3] === "01" && f[2].endsWith(`:${hexPort}`) && inodes.has(f[9])) n++;
+      }
+    }
+    return n;
+  } catch {
+    return null;
+  }
+}
+
+/** Open-loop publisher for the anchor: POST /publish at `rate`, rooms round robin; "commit" = its answer. */
+async function publishAtRate(url: string, rooms: string[], rate: number, durationSec: number, committed: Map<string, number>): Promise<void> {
+  const total = Math.max(1, Math.round(rate * durationSec));
+  const inflight = new Set<Promise<void>>();
+  let sent = 0;
+  const start = performance.now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+    while (sent < due) {
+      const id = randomUUID();
+      const room = rooms[sent++ % rooms.length];
+      const job = postJson(url, JSON.stringify({ room, id }))
+        .then(() => void committed.set(id, performance.now()))
+        .catch(() => undefined)
+        .finally(() => inflight.delete(job));
+      inflight.add(job);
+    }
+    await sleep(1);
+  }
+  await Promise.all(inflight);
+}
+
+export interface Anchor {
+  url: string;
+  pid: number;
+}
+
+/**
+ * Scenario 6: viewers (one graphql-ws connection each) on the public feed of one or more rooms,
+ * through the gateway; then the same viewers, query and rate against the anchor, for the ratio.
+ */
+export async function fanout(stack: BenchStack, world: World, rooms: Host[], viewers: Person[], p: Profile, spec: FanoutSpec, anchor: Anchor | null): Promise<FanoutResult> {
+  const perRoom = Math.floor(viewers.length / rooms.length);
+  const byRoom = rooms.map((h, i) => ({ host: h, viewers: viewers.slice(i * perRoom, (i + 1) * perRoom) }));
+  const gatewayPid = stack.cpuGroups.gateway()[0];
+  const earningsPort = Number(new URL(stack.urls.earnings).port);
+  let rssBefore: number | null = null;
+  let rssIdle: number | null = null;
+  let upstreamSockets: number | null = null;
+  const project = await drive(
+    {
+      wsUrl: wsUrl(stack.urls.gateway),
+      cpuGroups: stack.cpuGroups,
+      send: (rate, sec, committed) => sendAtRate(stack.urls.gateway, world, rate, sec, committed, new Map(), 2000, rooms),
+      beforeConnect: () => (rssBefore = rssKb(gatewayPid)),
+      atRest: async () => {
+        await sleep(2000);
+        rssIdle = rssKb(gatewayPid);
+        upstreamSockets = tcpConnectionsTo(gatewayPid, earningsPort);
+      },
+    },
+    byRoom.map((r) => ({ id: r.host.liveSessionId, viewers: r.viewers })),
+    spec,
+    p,
+  );
+  let anchorRun: FanoutRun | null = null;
+  if (anchor) {
+    const roomIds = byRoom.map((r) => r.host.liveSessionId);
+    anchorRun = await drive(
+      {
+        wsUrl: anchor.url.replace(/^http/, "ws") + "/graphql",
+        cpuGroups: { anchor: () => [anchor.pid] },
+        send: (rate, sec, committed) => publishAtRate(`${anchor.url}/publish`, roomIds, rate, sec, committed),
+      },
+      byRoom.map((r) => ({ id: r.host.liveSessionId, viewers: r.viewers })),
+      spec,
+      p,
+    );
+  }
+  const viewersTotal = perRoom * rooms.length;
+  return {
+    viewers: viewersTotal,
+    rooms: rooms.length,
+    viewersPerRoom: perRoom,
+    catalogFields: spec.catalogFields,
+    giftsPerSec: (spec.giftsPerSecPerRoom ?? p.fanoutGiftsPerSec) * rooms.length,
+    giftsPerSecPerRoom: spec.giftsPerSecPerRoom ?? p.fanoutGiftsPerSec,
+    durationSec: p.fanoutSec,
+    ...project,
+    anchorMessagesPerSec: anchorRun?.messagesPerSec ?? null,
+    projectOverAnchor: anchorRun && anchorRun.messagesPerSec > 0 ? round(project.messagesPerSec / anchorRun.messagesPerSec, 3) : null,
+    anchor: anchorRun,
+    upstreamSockets,
+    gatewayRssKbPerViewer: rssIdle !== null && rssBefore !== null ? round(Math.max(0, (rssIdle as number) - (rssBefore as number)) / viewersTotal, 1) : null,
+    gatewayRssKb: { before: rssBefore, idle: rssIdle },
+  };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
-import { GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
@@ -13,20 +13,15 @@ import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, 
 import { Channel } from "../../platform/channel.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
+import { roomStreamConfigFromEnv, type RoomStreamConfig } from "../config.js";
+import { emptyRoomStats, Rooms, STREAM_CURSOR, type CursoredResult, type PrivateStream, type RoomHost } from "./rooms.js";
+import { CURSOR_ALIAS, roomShape } from "./shareable.js";
+import { slowConsumer, StreamErrorCode, upstreamError } from "./stream-errors.js";
 
 // The close codes are shared with the subgraphs' graphql-ws endpoints.
 export { WsCloseCode as CloseCode };
 
-/** `extensions.code` of the errors that end one subscription (the socket stays open). */
-export enum StreamErrorCode {
-  /** The supergraph changed: resubscribe (the query may plan differently now). */
-  SchemaReloaded = "SCHEMA_RELOADED",
-  /** More than the queue bound was waiting for this client: resubscribe with `after`. */
-  SlowConsumer = "SLOW_CONSUMER",
-  /** The owning subgraph's stream dropped (restart, deploy): resubscribe with `after`. */
-  StreamInterrupted = "STREAM_INTERRUPTED",
-  ShuttingDown = "SHUTTING_DOWN",
-}
+export { StreamErrorCode };
 
 type ConnectionExtra = WsConnection & {
   /** Set by graphql-ws's `ws` adapter. */
@@ -38,6 +33,8 @@ type ConnectionExtra = WsConnection & {
 interface SubscriptionContext {
   authorization: string | undefined;
   requestId: string;
+  /** The graphql-ws subscription id (room members write their frames with it). */
+  id: string;
   extra: ConnectionExtra;
 }
 
@@ -68,6 +65,8 @@ export interface SubscriptionGatewayOptions {
   allowOrigin?: (origin: string) => boolean;
   /** Runs before each subscription starts (the partner endpoint spends rate limit here); an error refuses it. */
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
+  /** The shared room path's bounds (default: roomStreamConfigFromEnv()). */
+  rooms?: Partial<RoomStreamConfig>;
 }
 
 export type ConnectionAuthenticator = (
@@ -84,12 +83,15 @@ function wsUrl(httpUrl: string): string {
   return httpUrl.replace(/^http/, "ws");
 }
 
-/** Pulls `cursor` from the root field of a delivered result, when the client selected it. */
+/** Pulls `cursor` from the root field of a delivered result (or an upstream event), when selected. */
 function cursorOf(result: ExecutionResult): string | null {
   const data = result.data as Record<string, unknown> | null | undefined;
   if (!data) return null;
   for (const v of Object.values(data)) {
-    if (v && typeof v === "object" && typeof (v as { cursor?: unknown }).cursor === "string") return (v as { cursor: string }).cursor;
+    if (!v || typeof v !== "object") continue;
+    const r = v as Record<string, unknown>;
+    if (typeof r[CURSOR_ALIAS] === "string") return r[CURSOR_ALIAS] as string;
+    if (typeof r.cursor === "string") return r.cursor;
   }
   return null;
 }
@@ -157,6 +159,8 @@ class ActiveSubscription {
     private readonly plan: PlannedSubscription,
     private readonly variables: Record<string, unknown> | undefined,
     private readonly ctx: SubscriptionContext,
+    /** The upstream operation when it is not the plan's primary fetch (a room member's catch-up asks for the cursor too). */
+    private readonly upstreamQuery: string = plan.primary.operation,
   ) {
     this.channel = new Channel<ExecutionResult>(
       gw.hardCap,
@@ -167,9 +171,7 @@ class ActiveSubscription {
 
   private slow(why: string): GraphQLError {
     this.gw.stats.slowClosed++;
-    return new GraphQLError(`too slow (${why}); resubscribe with after: your last cursor`, {
-      extensions: { code: StreamErrorCode.SlowConsumer, cursor: this.lastCursor },
-    });
+    return slowConsumer(why, this.lastCursor);
   }
 
   /** Events still being executed plus results not yet written to the client. */
@@ -189,7 +191,7 @@ class ActiveSubscription {
   start(upstream: Upstream): void {
     this.gw.stats.upstreamSubscriptions++;
     this.unsubscribe = upstream.client.subscribe<Record<string, unknown>>(
-      { query: this.plan.primary.operation, variables: this.executor.primaryVariables(this.plan, this.variables), operationName: this.plan.primary.operationName },
+      { query: this.upstreamQuery, variables: this.executor.primaryVariables(this.plan, this.variables), operationName: this.plan.primary.operationName },
       {
         next: (event) => {
           if (this.channel.isClosed) return;
@@ -210,6 +212,7 @@ class ActiveSubscription {
             // where in the stream it is, so it can resume after it.
             const upstreamCursor = cursorOf(event as ExecutionResult);
             if (upstreamCursor && cursorOf(result) === null) result = { ...result, extensions: { ...(result.extensions ?? {}), cursor: upstreamCursor } };
+            (result as CursoredResult)[STREAM_CURSOR] = upstreamCursor;
             if (this.channel.push(result)) this.lastCursor = upstreamCursor ?? cursorOf(result) ?? this.lastCursor;
           });
         },
@@ -252,26 +255,20 @@ function onlyRootField(args: ExecutionArgs, field: string): boolean {
   return sel.length === 1 && sel[0].kind === "Field" && sel[0].name.value === field;
 }
 
-function upstreamError(err: unknown): GraphQLError {
-  if (Array.isArray(err) && err.length > 0) {
-    const e = err[0] as GraphQLFormattedError;
-    return new GraphQLError(e.message, { extensions: e.extensions });
-  }
-  const close = err as { code?: number; reason?: string } | undefined;
-  if (close && typeof close.code === "number") {
-    return new GraphQLError(`the gift stream was interrupted (${close.code}${close.reason ? `: ${close.reason}` : ""}); resubscribe with after: your last cursor`, {
-      extensions: { code: StreamErrorCode.StreamInterrupted, upstreamCloseCode: close.code },
-    });
-  }
-  return new GraphQLError("the gift stream was interrupted; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.StreamInterrupted } });
-}
-
 /**
  * graphql-ws on the gateway's own HTTP server and path (ws://host:4000/graphql).
  * Subscriptions run through SubscriptionExecutor; everything else stays on HTTP.
  */
-export class SubscriptionGateway {
+export class SubscriptionGateway implements RoomHost {
   private executor: SubscriptionExecutor;
+  /** connection_init of a shared room upstream: the service credential, no viewer (RoomHost). */
+  roomConnectionParams(service: string): Promise<Record<string, string>> {
+    return this.signer.connectionParams(service, {});
+  }
+
+  /** Public streams: one upstream per room, executed once per event for all its viewers (rooms.ts). */
+  readonly rooms: Rooms;
+  readonly config: RoomStreamConfig;
   private wss: WebSocketServer | null = null;
   private dispose: (() => void | Promise<void>) | null = null;
   private detach: (() => void) | null = null;
@@ -288,7 +285,7 @@ export class SubscriptionGateway {
   /** How long a subscription may stay over the pause mark before it is ended as too slow. */
   readonly slowMs: number;
   /** Counters for tests, metrics and leak checks. */
-  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0 };
+  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0, ...emptyRoomStats() };
 
   /** Entity fetches shared between subscribers, per subgraph, for the current schema (metrics, tests). */
   get sharedFetches(): SubscriptionExecutor["sharedFetches"] {
@@ -305,6 +302,8 @@ export class SubscriptionGateway {
     this.pauseAt = Math.max(1, Math.floor(this.maxQueue / 4));
     this.hardCap = this.maxQueue + 2000;
     this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
+    this.config = { ...roomStreamConfigFromEnv(), ...opts.rooms };
+    this.rooms = new Rooms(this, this.executor.urls);
   }
 
   /** Open downstream WebSocket connections. */
@@ -322,6 +321,7 @@ export class SubscriptionGateway {
     this.stats.reloads++;
     const reason = new GraphQLError("the graph's schema was reloaded; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.SchemaReloaded } });
     for (const sub of [...this.active]) sub.end(reason);
+    this.rooms.endAll(reason);
   }
 
   forget(sub: ActiveSubscription): void {
@@ -366,7 +366,7 @@ export class SubscriptionGateway {
         ...this.opts.guard.graphqlWsOptions<Record<string, unknown>, ConnectionExtra>(() => this.executor.apiSchema),
         onConnect: (ctx) => this.authenticate(ctx.extra, ctx.connectionParams),
         onClose: (ctx) => this.closeConnection(ctx.extra),
-        context: (ctx): Record<string, unknown> => ({ authorization: ctx.extra.authorization, requestId: randomUUID(), extra: ctx.extra }) satisfies SubscriptionContext,
+        context: (ctx, id): Record<string, unknown> => ({ authorization: ctx.extra.authorization, requestId: randomUUID(), id, extra: ctx.extra }) satisfies SubscriptionContext,
         subscribe: (args) => {
           const gate = this.opts.beforeSubscribe;
           if (!gate) return this.subscribe(args);
@@ -474,7 +474,21 @@ export class SubscriptionGateway {
     } catch (err) {
       return { errors: [asGraphQLError(err)] };
     }
-    const sub = new ActiveSubscription(this, this.executor, plan, args.variableValues as Record<string, unknown> | undefined, ctx);
+    const variables = args.variableValues as Record<string, unknown> | undefined;
+    const room = roomShape(this.executor.apiSchema, plan.primary, plan.rest, this.executor.primaryVariables(plan, variables));
+    if (room) {
+      // A public stream: join its room (one upstream, one execution per event for everyone in it).
+      const member = this.rooms.join(this.executor, plan, variables, ctx, room);
+      this.stats.subscriptions++;
+      this.stats.opened++;
+      const onEnd = member.onEnd;
+      member.onEnd = () => {
+        onEnd();
+        this.stats.subscriptions--;
+      };
+      return member;
+    }
+    const sub = new ActiveSubscription(this, this.executor, plan, variables, ctx);
     this.active.add(sub);
     this.stats.subscriptions++;
     this.stats.opened++;
@@ -482,9 +496,17 @@ export class SubscriptionGateway {
     return sub.channel;
   }
 
+  /** RoomHost: the per-client path for one room member's catch-up replay (not counted as a client subscription). */
+  openPrivate(plan: PlannedSubscription, variables: Record<string, unknown> | undefined, ctx: SubscriptionContext, upstreamQuery: string): PrivateStream {
+    const sub = new ActiveSubscription(this, this.executor, plan, variables, ctx, upstreamQuery);
+    sub.start(this.upstream(ctx.extra, plan.primary.serviceName));
+    return sub.channel as PrivateStream;
+  }
+
   async stop(): Promise<void> {
     const bye = new GraphQLError("the gateway is shutting down; reconnect with your last cursor", { extensions: { code: StreamErrorCode.ShuttingDown } });
     for (const sub of [...this.active]) sub.end(bye);
+    await this.rooms.stop(bye);
     for (const client of this.wss?.clients ?? []) client.close(WsCloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");
     await Promise.resolve(this.dispose?.()).catch((err: unknown) => logger.debug({ err: String(err) }, "ws dispose"));
     this.detach?.();

@@ -47,7 +47,13 @@ describe("benchmark harness (smoke)", () => {
     expect(report.results.sendSpread.result.ok).toBeGreaterThan(0);
     expect(report.results.sendHot.result.ok).toBeGreaterThan(0);
     expect(report.results.delivery[0].delivered).toBeGreaterThan(0);
-    for (const f of report.results.fanout) expect(f.deliveredMessages).toBeGreaterThan(0);
+    for (const f of report.results.fanout) {
+      expect(f.deliveredMessages).toBeGreaterThan(0);
+      // The anchor ran in the same run, on the same client, and its figure sits beside the project's.
+      expect(f.anchorMessagesPerSec).toBeGreaterThan(0);
+      expect(f.anchor.deliveredMessages).toBeGreaterThan(0);
+    }
+    expect(report.results.fanout.some((f: { rooms: number }) => f.rooms > 1)).toBe(true);
     // pgbench is optional on a machine without the binary, but then it says why.
     expect(report.results.pgbench.tps ?? report.results.pgbench.skipped).toBeTruthy();
     // The printed table is the README's format.

@@ -65,4 +65,33 @@ describe("fan-out across instances", () => {
     expect(hubs.map((h) => h.stats.subscribers)).toEqual([3, 3]);
     await Promise.all(subs.map((s) => s.dispose()));
   });
+
+  it("a room's viewers on two gateways over two earnings instances each get every gift exactly once, in order, with ONE upstream subscription per gateway", async () => {
+    const gifts = await catalogGifts(stack);
+    const session = await stack.subgraphs.earnings.services.sessions.start({ id: "host-f", name: "HOST-F", roles: ["host"], region: "US", adult: true, exp: undefined }, "two gateways");
+    const q = `subscription($s: ID!, $after: String) { liveGiftFeed(liveSessionId: $s, after: $after) { id cursor gift { name } } }`;
+    const hubs = [stack.subgraphs.earnings.services.stream, earnings2.services.stream];
+    const gateways = [stack.gateway.subscriptions, gateway2.subscriptions];
+    const before = hubs.map((h) => h.stats.subscribers);
+    const subs: Sub[] = [];
+    for (let i = 0; i < 20; i++) {
+      const token = await stack.token({ sub: `room-viewer-${i}`, roles: ["viewer"] });
+      subs.push(subscribe((i % 2 === 0 ? stack.gateway : gateway2).url, token, q, { s: session.id }));
+    }
+    await until(() => gateways.every((g) => g.stats.roomMembers === 10) && hubs.every((h, i) => h.stats.subscribers === before[i] + 1), "each gateway's room to reach its earnings instance");
+    const ids: string[] = [];
+    for (let b = 0; b < 10; b++) {
+      const batch = Array.from({ length: 5 }, (_, k) => item({ hostId: "host-f", giftId: gifts[0].id, liveSessionId: session.id, giftEventId: `room-fan-${b * 5 + k}` }));
+      ids.push(...batch.map((x) => x.giftEventId));
+      await (b % 2 === 0 ? stack.subgraphs.earnings : earnings2).dataSource.transaction((m) => appendToFeed(m, batch));
+    }
+    for (const s of subs) expect((await s.waitFor(ids.length)).map((e) => e.data.liveGiftFeed.id)).toEqual(ids);
+    await credit(stack, [item({ hostId: "host-f", giftId: gifts[0].id, liveSessionId: session.id, giftEventId: "room-fan-last" })]);
+    for (const s of subs) await s.waitFor(ids.length + 1);
+    for (const s of subs) expect(s.events.map((e) => e.data.liveGiftFeed.id)).toEqual([...ids, "room-fan-last"]);
+    // One upstream subscription (and at most one socket) per gateway for the whole room, not one per viewer.
+    expect(hubs.map((h, i) => h.stats.subscribers - before[i])).toEqual([1, 1]);
+    for (const g of gateways) expect(g.stats.upstreamSockets).toBeLessThanOrEqual(1);
+    await Promise.all(subs.map((s) => s.dispose()));
+  });
 });

@@ -126,10 +126,21 @@ export async function credit(stack: Stack, items: FeedItem[]): Promise<void> {
 }
 
 
-/** Runs `open`, then waits until the earnings hub has registered that many more subscribers. */
-export async function opened<T>(stack: Stack, open: () => T, n = 1): Promise<T> {
-  const before = stack.subgraphs.earnings.services.stream.stats.opened;
+/**
+ * Runs `open`, then waits until its `n` subscriptions reach earnings: the hub registered that many
+ * more subscribers, or (viewers of a public feed share one upstream subscription per room) the
+ * gateway accepted `n` more and every upstream subscription it holds is registered at the hub.
+ */
+export async function opened<T>(stack: Stack, open: () => T, n = 1, ms = 15_000): Promise<T> {
+  const hub = stack.subgraphs.earnings.services.stream;
+  const gw = stack.gateway.subscriptions;
+  const before = hub.stats.opened;
+  const gwBefore = gw.stats.opened;
   const result = open();
-  await until(() => stack.subgraphs.earnings.services.stream.stats.opened >= before + n, "the subscription to reach earnings");
+  await until(
+    () => hub.stats.opened >= before + n || (gw.stats.opened >= gwBefore + n && gw.stats.upstreamSubscriptions > 0 && hub.stats.subscribers >= gw.stats.upstreamSubscriptions),
+    "the subscription to reach earnings",
+    ms,
+  );
   return result;
 }

@@ -64,6 +64,29 @@ describe("subscription leaks", () => {
     await sub.dispose();
   });
 
+  it("500 subscribe/unsubscribe cycles on a room's public feed (live and resuming) leave no room, member, upstream subscription or socket behind", async () => {
+    const hub = stack.subgraphs.earnings.services.stream;
+    const gw = stack.gateway.subscriptions;
+    const session = await stack.subgraphs.earnings.services.sessions.start({ id: "host-l", name: "HOST-L", roles: ["host"], region: "US", adult: true, exp: undefined }, "leak room");
+    const token = await stack.token({ sub: "viewer-leak", roles: ["viewer"] });
+    const client = createClient({ url: wsUrl(stack.gateway.url), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const query = `subscription($s: ID!, $after: String) { liveGiftFeed(liveSessionId: $s, after: $after) { id cursor } }`;
+    const old = Buffer.from("gf1:0").toString("base64url"); // older than anything the room has: replays through its own upstream
+    for (let i = 0; i < 500; i++) {
+      const gwBefore = gw.stats.opened;
+      const dispose = client.subscribe({ query, variables: { s: session.id, after: i % 3 === 0 ? old : null } }, { next: () => {}, error: () => {}, complete: () => {} });
+      await until(() => gw.stats.opened > gwBefore, `cycle ${i} to reach the gateway`);
+      if (i % 2 === 0) await until(() => gw.stats.upstreamSubscriptions > 0 && hub.stats.subscribers >= gw.stats.upstreamSubscriptions, `cycle ${i} to reach earnings`);
+      dispose();
+    }
+    await until(() => gw.stats.roomMembers === 0 && gw.stats.subscriptions === 0, "every member to leave");
+    await until(() => gw.stats.rooms === 0 && gw.stats.upstreamSubscriptions === 0 && hub.stats.subscribers === 0, "the room and every replay to end");
+    await until(() => gw.stats.upstreamSockets === 0, "upstream sockets to close");
+    expect(gw.stats.roomCatchUps).toBeGreaterThan(0);
+    expect(hub.listeners).toBe(1);
+    await client.dispose();
+  });
+
   it("keeps delivering when the feed listener's database connection is killed, and reconnects it", async () => {
     const gifts = await catalogGifts(stack);
     const token = await stack.token({ sub: "host-l", roles: ["host"] });
