@@ -15,6 +15,7 @@ import { WebhookService } from "../../subgraphs/earnings/domain/webhooks/service
 import { post } from "../support/http.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, credit, item, makeHost, until } from "../stream/helpers.js";
+import { gift as giftSent, produce } from "../earnings/support.js";
 
 /**
  * Partner webhooks end to end: a real HTTP receiver, the partner endpoint (API key), the
@@ -342,6 +343,34 @@ describe("partner webhooks: delivery", () => {
       await dispatcher.start();
       await rcv.close();
     }
+  });
+});
+
+describe("partner webhooks: GOAL_REACHED", () => {
+  it("delivers one GOAL_REACHED when concurrent gifts carry a host's goal past its target", async () => {
+    const key = await partnerKey("hooks-goals");
+    const rcv = await receiver();
+    const session = await liveSession("host-goal");
+    const sub = await subscribeWebhook(key, { topics: ["GOAL_REACHED"], url: rcv.url, hostId: "host-goal" });
+    await until(async () => (await statusOf(key, sub.id)).status === "ENABLED", "verification");
+    const hostToken = await stack.token({ sub: "host-goal", roles: ["viewer", "host"] });
+    const created = await stack.gql(
+      `mutation($input: CreateLiveGoalInput!) { createLiveGoal(input: $input) { goal { id } userErrors { code } } }`,
+      { input: { liveSessionId: session, title: "A song", targetCoins: 100 } },
+      hostToken,
+    );
+    const goalId = created.data.createLiveGoal.goal.id;
+    // 30 gifts of 10 coins in three concurrent producers: the goal crosses 100 once, whichever batch carries it.
+    await Promise.all([0, 1, 2].map((p) => produce(stack.subgraphs.earnings.dataSource, Array.from({ length: 10 }, (_, i) => giftSent({ hostId: "host-goal", liveSessionId: session, senderId: `gv-${p}-${i}`, unitCost: 10 })))));
+    await until(() => rcv.events().length >= 1, "the GOAL_REACHED delivery", 30_000);
+    await stack.subgraphs.earnings.services.credits.drain();
+    const [{ n }] = await stack.subgraphs.earnings.dataSource.query(`SELECT count(*)::int AS n FROM earnings.webhook_events WHERE topic = 'GOAL_REACHED'`);
+    expect(n).toBe(1);
+    expect(rcv.events()).toHaveLength(1);
+    expect(rcv.events()[0].body).toMatchObject({ topic: "GOAL_REACHED", event: { goalId, liveSessionId: session, hostId: "host-goal", title: "A song", targetCoins: 100 } });
+    expect(rcv.events()[0].body.event.progressCoins).toBeGreaterThanOrEqual(100);
+    expect(signatureOk(rcv.events()[0], sub.secret)).toBe(true);
+    await rcv.close();
   });
 });
 

@@ -14,6 +14,7 @@ export enum WebhookTopicEnum {
   LIVE_GIFT = "LIVE_GIFT",
   LIVE_STARTED = "LIVE_STARTED",
   LIVE_ENDED = "LIVE_ENDED",
+  GOAL_REACHED = "GOAL_REACHED",
 }
 registerEnumType(WebhookTopicEnum, {
   name: "WebhookTopic",
@@ -22,6 +23,7 @@ registerEnumType(WebhookTopicEnum, {
     LIVE_GIFT: { description: "A gift (or a combo end) on a room's public feed: the liveGiftFeed event, public fields only." },
     LIVE_STARTED: { description: "A host went live." },
     LIVE_ENDED: { description: "A live session ended." },
+    GOAL_REACHED: { description: "A host's LIVE goal reached its target (once per goal): goalId, liveSessionId, hostId, title, targetCoins, giftId, progressCoins, reachedAt." },
   },
 });
 

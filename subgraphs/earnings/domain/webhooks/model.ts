@@ -1,5 +1,5 @@
 /** Partner webhook vocabulary shared by the service, the dispatcher and the schema. */
-export const WEBHOOK_TOPICS = ["LIVE_GIFT", "LIVE_STARTED", "LIVE_ENDED"] as const;
+export const WEBHOOK_TOPICS = ["LIVE_GIFT", "LIVE_STARTED", "LIVE_ENDED", "GOAL_REACHED"] as const;
 export type WebhookTopic = (typeof WEBHOOK_TOPICS)[number];
 
 export const WEBHOOK_STATUSES = ["VERIFICATION_PENDING", "ENABLED", "VERIFICATION_FAILED", "DISABLED", "DELETED"] as const;
