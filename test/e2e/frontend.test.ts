@@ -70,7 +70,7 @@ describe("3. people have names", () => {
     await wallet.dataSource.query(`INSERT INTO wallet.user_profiles (user_id, display_name) VALUES ${values}`);
     const representations = Array.from({ length: 100 }, (_, i) => ({ __typename: "User", id: `fe-u${i}` }));
     wallet.queries.reset();
-    const res = await post(wallet.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName avatarUrl } } }`, { r: representations });
+    const res = await post(wallet.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName avatarUrl } } }`, { r: representations }, { service: "wallet" });
     expect(res.errors).toBeUndefined();
     expect(res.data._entities[42]).toEqual({ id: "fe-u42", displayName: "User 42", avatarUrl: null });
     expect(wallet.queries.queries.filter((q) => q.includes("user_profiles"))).toHaveLength(1);

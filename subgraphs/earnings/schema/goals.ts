@@ -158,19 +158,19 @@ function goalsLoader(ctx: EarningsContext): DataLoader<string, LiveGoalRow[]> {
 @Resolver(() => LiveGoal)
 export class LiveGoalResolver {
   @Mutation(() => LiveGoalPayload, { description: "Host: add a goal bar to your live session (at most 3 open at once). Progress events ride the gift streams (GiftEvent.goalProgress)." })
-  async createLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => CreateLiveGoalInput) input: CreateLiveGoalInput): Promise<LiveGoalPayload> {
+  async createLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => CreateLiveGoalInput, { description: "See CreateLiveGoalInput." }) input: CreateLiveGoalInput): Promise<LiveGoalPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.create(user, input)) })) as Promise<LiveGoalPayload>;
   }
 
   @Mutation(() => LiveGoalPayload, { description: "Host: edit an active goal's title, target (above the progress so far) or end." })
-  async updateLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => UpdateLiveGoalInput) input: UpdateLiveGoalInput): Promise<LiveGoalPayload> {
+  async updateLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => UpdateLiveGoalInput, { description: "See UpdateLiveGoalInput." }) input: UpdateLiveGoalInput): Promise<LiveGoalPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.update(user, input)) })) as Promise<LiveGoalPayload>;
   }
 
   @Mutation(() => LiveGoalPayload, { description: "Host: cancel a goal before it is reached. Canceling a canceled goal returns it unchanged." })
-  async cancelLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelLiveGoalInput) input: CancelLiveGoalInput): Promise<LiveGoalPayload> {
+  async cancelLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => CancelLiveGoalInput, { description: "See CancelLiveGoalInput." }) input: CancelLiveGoalInput): Promise<LiveGoalPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.cancel(user, input.goalId)) })) as Promise<LiveGoalPayload>;
   }

@@ -85,7 +85,7 @@ export class OverlayResolver {
   }
 
   @Mutation(() => RevokeOverlayTokenPayload, { description: "Host role: revoke one of your overlay tokens; overlays using it are disconnected within a second." })
-  async revokeOverlayToken(@Ctx() ctx: EarningsContext, @Arg("input", () => RevokeOverlayTokenInput) input: RevokeOverlayTokenInput): Promise<RevokeOverlayTokenPayload> {
+  async revokeOverlayToken(@Ctx() ctx: EarningsContext, @Arg("input", () => RevokeOverlayTokenInput, { description: "See RevokeOverlayTokenInput." }) input: RevokeOverlayTokenInput): Promise<RevokeOverlayTokenPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ overlayToken: OverlayToken.from(await ctx.services.overlays.revoke(user, input.id)) })) as Promise<RevokeOverlayTokenPayload>;
   }
@@ -95,7 +95,7 @@ export class OverlayResolver {
       "Host role: a clearly marked test gift (isTest true) on your own giftReceived stream and overlay, to place the overlay before going live. " +
       "It costs nothing and never counts: no diamonds, totals, leaderboards or coin ledger, and it never appears on a room's public feed.",
   })
-  async sendTestGift(@Ctx() ctx: EarningsContext, @Arg("input", () => SendTestGiftInput) input: SendTestGiftInput): Promise<SendTestGiftPayload> {
+  async sendTestGift(@Ctx() ctx: EarningsContext, @Arg("input", () => SendTestGiftInput, { description: "See SendTestGiftInput." }) input: SendTestGiftInput): Promise<SendTestGiftPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ giftEvent: GiftEvent.from(await ctx.services.overlays.sendTestGift(user, input.giftId, input.quantity ?? 1), "host") })) as Promise<SendTestGiftPayload>;
   }

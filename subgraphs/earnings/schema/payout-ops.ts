@@ -116,14 +116,14 @@ export class CreatorPayoutHoldResolver {
 export class PayoutHoldResolver {
   @Directive('@tag(name: "internal")')
   @Mutation(() => PayoutHoldPayload, { description: "Admin: hold a creator's payouts (REQUESTED ones are not submitted until released; in-flight ones finish). Holding again keeps the first hold." })
-  async holdCreatorPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => PayoutHoldInput) input: PayoutHoldInput): Promise<PayoutHoldPayload> {
+  async holdCreatorPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => PayoutHoldInput, { description: "See PayoutHoldInput." }) input: PayoutHoldInput): Promise<PayoutHoldPayload> {
     const admin = requireRole(ctx.user, "admin");
     return withUserErrors(async () => ({ hold: holdView(await ctx.services.payoutHolds.hold(admin.id, input.creatorId, input.reason), true) })) as Promise<PayoutHoldPayload>;
   }
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => PayoutHoldPayload, { description: "Admin: lift a creator's payout hold; the next run submits their REQUESTED payouts. Releasing twice changes nothing." })
-  async releaseCreatorPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => PayoutHoldInput) input: PayoutHoldInput): Promise<PayoutHoldPayload> {
+  async releaseCreatorPayouts(@Ctx() ctx: EarningsContext, @Arg("input", () => PayoutHoldInput, { description: "See PayoutHoldInput." }) input: PayoutHoldInput): Promise<PayoutHoldPayload> {
     const admin = requireRole(ctx.user, "admin");
     return withUserErrors(async () => {
       await ctx.services.payoutHolds.release(admin.id, input.creatorId, input.reason);

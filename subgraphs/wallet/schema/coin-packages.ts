@@ -320,7 +320,7 @@ export class CoinPackageAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => CoinPackagePayload, { description: "Operations (admin): puts a new coin package on sale. Audited." })
-  async createCoinPackage(@Arg("input", () => CreateCoinPackageInput) input: CreateCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
+  async createCoinPackage(@Arg("input", () => CreateCoinPackageInput, { description: "See CreateCoinPackageInput." }) input: CreateCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
     const r = await payload(async () => ({ coinPackage: view(await ctx.services.coinPackages.create(admin.id, { ...input, reason: input.reason ?? "new package" })) }));
     return Object.assign(new CoinPackagePayload(), { coinPackage: null, ...r });
@@ -328,7 +328,7 @@ export class CoinPackageAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => RepriceCoinPackagePayload, { description: "Operations (admin): changes a package's price at once or from a future instant; the price history keeps every period. Audited." })
-  async repriceCoinPackage(@Arg("input", () => RepriceCoinPackageInput) input: RepriceCoinPackageInput, @Ctx() ctx: WalletContext): Promise<RepriceCoinPackagePayload> {
+  async repriceCoinPackage(@Arg("input", () => RepriceCoinPackageInput, { description: "See RepriceCoinPackageInput." }) input: RepriceCoinPackageInput, @Ctx() ctx: WalletContext): Promise<RepriceCoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
     const r = await payload(async () => {
       const { pkg, period } = await ctx.services.coinPackages.reprice(admin.id, input);
@@ -339,7 +339,7 @@ export class CoinPackageAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => CoinPackagePayload, { description: "Operations (admin): takes a package off sale (recharge answers PACKAGE_RETIRED with the current offer). Repeating it changes nothing. Audited." })
-  async retireCoinPackage(@Arg("input", () => RetireCoinPackageInput) input: RetireCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
+  async retireCoinPackage(@Arg("input", () => RetireCoinPackageInput, { description: "See RetireCoinPackageInput." }) input: RetireCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
     const r = await payload(async () => ({ coinPackage: view(await ctx.services.coinPackages.retire(admin.id, input.packageId, input.reason)) }));
     return Object.assign(new CoinPackagePayload(), { coinPackage: null, ...r });
@@ -347,7 +347,7 @@ export class CoinPackageAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => CoinPromotionPayload, { description: "Operations (admin): schedules bonus coins on the packages of one size in some regions for a time window. Audited." })
-  async scheduleCoinPromotion(@Arg("input", () => ScheduleCoinPromotionInput) input: ScheduleCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
+  async scheduleCoinPromotion(@Arg("input", () => ScheduleCoinPromotionInput, { description: "See ScheduleCoinPromotionInput." }) input: ScheduleCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
     const admin = requireRole(ctx.user, "admin");
     const r = await payload(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.schedulePromotion(admin.id, input)) }));
     return Object.assign(new CoinPromotionPayload(), { promotion: null, ...r });
@@ -355,7 +355,7 @@ export class CoinPackageAdminResolver {
 
   @Directive('@tag(name: "internal")')
   @Mutation(() => CoinPromotionPayload, { description: "Operations (admin): ends a promotion now (cancels it before it starts). Repeating it changes nothing. Audited." })
-  async endCoinPromotion(@Arg("input", () => EndCoinPromotionInput) input: EndCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
+  async endCoinPromotion(@Arg("input", () => EndCoinPromotionInput, { description: "See EndCoinPromotionInput." }) input: EndCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
     const admin = requireRole(ctx.user, "admin");
     const r = await payload(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.endPromotion(admin.id, input.id, input.reason)) }));
     return Object.assign(new CoinPromotionPayload(), { promotion: null, ...r });
