@@ -34,6 +34,14 @@ export const PUBLIC_STREAMS: Record<string, readonly string[]> = {
 export const PUBLIC_EVENT_FIELDS: Record<string, Record<string, readonly string[]>> = {
   earnings: {
     GiftEvent: ["id", "senderName", "quantity", "unitCost", "coins", "comboId", "sentAt", "cursor", "comboCount", "comboEnded", "diamonds", "gift", "sender", "host", "liveSession"],
+    // The room feed's own type (DECISIONS 59): no diamonds; an anonymous sender is hidden from everyone
+    // on it, so message, anonymity, goal progress and levels are the same for every viewer (DECISIONS 66).
+    RoomGiftEvent: [
+      "id", "senderName", "quantity", "unitCost", "coins", "comboId", "sentAt", "cursor", "comboCount", "comboEnded", "gift", "sender", "host", "liveSession",
+      "isTest", "message", "anonymous", "videoId", "goalProgress", "senderLevel", "senderLevelUp",
+    ],
+    LiveGoalProgress: ["goalId", "title", "progressCoins", "targetCoins", "reached"],
+    GifterLevelUp: ["from", "to"],
     Gift: ["id"],
     User: ["id"],
     Creator: ["id", "displayName", "createdAt", "user", "lifetimeDiamonds", "giftsReceived"],

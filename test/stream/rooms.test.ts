@@ -16,12 +16,15 @@ beforeAll(async () => {
   process.env.STREAM_ROOM_REPLAY_EVENTS = String(REPLAY_EVENTS);
   process.env.STREAM_MAX_BUFFERED_BYTES = String(MAX_BUFFERED_BYTES);
   process.env.STREAM_ROOM_LINGER_MS = "300";
+  // A thousand viewers from one test process: one address, far above the edge's per-address socket cap.
+  process.env.WS_MAX_SOCKETS_PER_ADDRESS = "100000";
   try {
     stack = await startStack("streamrooms");
   } finally {
     delete process.env.STREAM_ROOM_REPLAY_EVENTS;
     delete process.env.STREAM_MAX_BUFFERED_BYTES;
     delete process.env.STREAM_ROOM_LINGER_MS;
+    delete process.env.WS_MAX_SOCKETS_PER_ADDRESS;
   }
   gifts = await catalogGifts(stack);
 });
