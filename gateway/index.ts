@@ -17,6 +17,9 @@ import { WsGuard } from "../platform/ws-limits.js";
 import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
+import { metricsPlugin, useMetrics } from "../platform/metrics.js";
+import { tracedFetcher } from "../platform/tracing.js";
+import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -76,7 +79,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
+      new AuthForwardingDataSource({ url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))) }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -102,6 +105,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         operationLimitsPlugin(limits),
         moneyRateLimitPlugin(rateLimiter, (ctx: GatewayContext) => ctx.user?.id),
         requestLogPlugin("gateway"),
+        metricsPlugin("gateway"),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       ],
     });
@@ -128,6 +132,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     host: process.env.HOST ?? "127.0.0.1",
     routes: [partner.route],
     production,
+    edge: true,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
       const checks = await Promise.all(
@@ -148,6 +153,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       }
     },
   });
+  const metrics = useMetrics({
+    service: "gateway",
+    sample: () => gatewaySample([{ endpoint: "/graphql", subscriptions }, { endpoint: "/partner/graphql", subscriptions: partner.subscriptions }]),
+  });
   logger.info({ url: server.url }, "gateway listening");
   return {
     ...server,
@@ -160,6 +169,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       await partner.closeStreams();
       await server.stop();
       await partner.stop(); // after the drain: in-flight partner requests finish first
+      metrics.stop();
     },
   };
 }

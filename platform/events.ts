@@ -22,4 +22,6 @@ export interface GiftSentPayload {
   comboId: string | null;
   /** ISO-8601. */
   sentAt: string;
+  /** W3C trace context of the sendGift request (optional, added 2026-12): the credit continues that trace. */
+  traceparent?: string;
 }

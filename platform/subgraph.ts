@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "./config.js";
 import { createDataSource, databaseAnswers, migrate, type DataSourceOptions, type QueryCounter } from "./db.js";
 import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } from "./http.js";
 import { logger } from "./logger.js";
+import { useMetrics, type Sample } from "./metrics.js";
 
 /** What every resolver receives. Subgraphs extend it with their own loaders/services. */
 export interface BaseContext {
@@ -34,6 +35,8 @@ export interface SubgraphDefinition<S, C extends BaseContext> {
   background?: (services: S) => Promise<() => Promise<void>>;
   /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
   attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, config: Config) => Promise<() => Promise<void>>;
+  /** State for /metrics, read at scrape time (consumer lag, streams, queues); pool gauges come without it. */
+  metrics?: (services: S, dataSource: DataSource) => Sample | Promise<Sample>;
 }
 
 export interface RunningSubgraph<S> extends RunningServer {
@@ -66,6 +69,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     await def.seed?.(dataSource);
   }
   const services = await def.services(dataSource, queries);
+  const metrics = useMetrics({ service: def.name, dataSource, sample: def.metrics ? () => def.metrics!(services, dataSource) : undefined });
   const { schema, sdl } = await def.schema();
   const verifier = new TokenVerifier(config);
   const stopBackground = def.background ? await def.background(services) : async () => {};
@@ -108,6 +112,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     sdl,
     async stop() {
       await stop();
+      metrics.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

@@ -15,6 +15,8 @@ import { WsCloseCode } from "../../platform/ws.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
+import { metricsPlugin } from "../../platform/metrics.js";
+import { tracedFetcher } from "../../platform/tracing.js";
 import { PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 
 /** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
@@ -156,7 +158,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     buildService: ({ name, url }) =>
       new PartnerDataSource({
         url: opts.subgraphUrls[name as SubgraphName] ?? url,
-        fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)),
+        fetcher: tracedFetcher(name, subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))),
       }),
   });
   const apollo = new ApolloServer<PartnerContext>({
@@ -167,7 +169,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     hideSchemaDetailsFromClientErrors: opts.production,
     csrfPrevention: true,
     formatError,
-    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), metricsPlugin("gateway-partner"), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();

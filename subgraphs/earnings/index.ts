@@ -20,6 +20,7 @@ import { currentLiveSessionLoader, liveSessionLoader } from "./schema/live-sessi
 import type { EarningsContext, EarningsServices } from "./schema/context.js";
 import { WebhookDispatcher } from "./domain/webhooks/dispatcher.js";
 import { WebhookService } from "./domain/webhooks/service.js";
+import { earningsSample } from "./metrics.js";
 
 export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
@@ -48,6 +49,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier, config) => attachGiftStream(http, services, schema, verifier, (base) => earnings.context(base, services), config),
   routes: (services) => [consumerRoute(services.credits)],
+  metrics: earningsSample,
   // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {
     await services.credits.start();

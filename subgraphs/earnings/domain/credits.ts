@@ -4,6 +4,8 @@ import { EventConsumer, type LoggedEvent } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
+import { observeEventLag } from "../../../platform/metrics.js";
+import { withEventSpans } from "../../../platform/tracing.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
 import { calendarScopes, diamondsFor, sessionScope, shareAt, type ShareRow } from "./revenue.js";
 import { isUuid } from "./sessions.js";
@@ -319,8 +321,12 @@ export class GiftCreditConsumer {
       batchSize: opts.batchSize ?? 500,
       idleMs: opts.idleMs ?? 250,
       handle: async (m, events) => {
-        const r = await applyGiftBatch(m, events, this.hooks);
+        // Each gift's trace continues here (its payload carries the sendGift request's traceparent).
+        const traced = events.map((e) => ({ traceparent: e.payload?.traceparent, attributes: { "gift.event_id": String(e.id) } }));
+        const r = await withEventSpans("earnings credit gift.sent", traced, () => applyGiftBatch(m, events, this.hooks));
         for (const k of Object.keys(r) as (keyof BatchResult)[]) this.totals[k] += r[k];
+        const now = Date.now();
+        for (const e of events) observeEventLag("earnings", "credited", e.createdAt, now);
       },
     });
   }

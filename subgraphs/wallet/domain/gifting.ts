@@ -5,6 +5,7 @@ import type { AuthUser } from "../../../platform/auth.js";
 import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
+import { currentTraceparent } from "../../../platform/tracing.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
 
@@ -338,6 +339,7 @@ export class GiftingService {
       quantity: cmd.quantity,
       coins,
       comboId: cmd.comboId,
+      traceparent: currentTraceparent(),
     };
     // ONE statement for the debit and everything it implies (bench: each round trip costs more
     // than the writes themselves): the conditional debit — only when the sender owes nothing and
