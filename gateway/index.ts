@@ -18,7 +18,7 @@ import { RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit
 import { subgraphFetcher } from "./fetcher.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { metricsPlugin, useMetrics } from "../platform/metrics.js";
-import { tracedFetcher } from "../platform/tracing.js";
+import { shutdownTracing, tracedFetcher } from "../platform/tracing.js";
 import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
@@ -177,7 +177,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
 if (isEntryPoint(import.meta.url)) {
   startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
     (server) => {
-      const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
+      const shutdown = () => server.stop().then(shutdownTracing).then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);
       process.on("SIGTERM", shutdown);
     },

@@ -2,9 +2,9 @@ import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadObservabilityConfig } from "../../platform/config.js";
 import { reloadMetricsConfig } from "../../platform/metrics.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { post, startStack, type Stack } from "../support/stack.js";
 import { eventually } from "../support/eventually.js";
-import { catalogGifts, fund, goLive, key, sendGift, viewerToken } from "../gifting/support.js";
+import { SEND_GIFT, catalogGifts, fund, goLive, key, sendGift, viewerToken } from "../gifting/support.js";
 import { scrape, valueOf } from "./prom.js";
 
 const OPERATION_CAP = 20;
@@ -145,5 +145,18 @@ describe("event lag", () => {
       expect(valueOf(m.samples, "eventlog_lag_seconds", labels)).toBe(0);
       expect(valueOf(m.samples, "event_lag_seconds_count", { service: "earnings", stage: "credited" }) - creditedBefore).toBe(3);
     });
+  });
+});
+
+describe("tracing off (the default)", () => {
+  it("records no spans, yet a client's traceparent passes through the gateway and the wallet into the gift.sent event unchanged", async () => {
+    const rose = (await catalogGifts(stack)).get("rose")!;
+    await fund(stack, "passthrough-sender", 30);
+    const token = await viewerToken(stack, "passthrough-sender");
+    const traceparent = `00-${"ab".repeat(16)}-${"cd".repeat(8)}-01`;
+    const res = await post(stack.gateway.url, SEND_GIFT, { input: { giftId: rose.id, hostId: "metrics-host", idempotencyKey: key("pass") } }, { token, headers: { traceparent } });
+    expect(res.data.sendGift.userErrors).toEqual([]);
+    const [event] = await stack.subgraphs.wallet.dataSource.query(`SELECT payload FROM eventlog.events WHERE event_id = $1`, [res.data.sendGift.giftEvent.id]);
+    expect(event.payload.traceparent).toBe(traceparent);
   });
 });
