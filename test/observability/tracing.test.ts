@@ -6,6 +6,7 @@ import { initTracing } from "../../platform/tracing.js";
 import { post, startStack, type Stack } from "../support/stack.js";
 import { eventually } from "../support/eventually.js";
 import { SEND_GIFT, catalogGifts, fund, goLive, key, viewerToken } from "../gifting/support.js";
+import { subscribe, wsUrl } from "../stream/helpers.js";
 
 const exporter = new InMemorySpanExporter();
 let stack: Stack;
@@ -69,9 +70,13 @@ describe("W3C traceparent from the client", () => {
     expect(span.status.message).toBe("UNAUTHENTICATED");
   });
 
-  it("the credit of a gift continues the gift's trace (same trace id), through the gift.sent event", async () => {
+  it("the credit and the stream delivery of a gift continue the gift's trace (same trace id), through the gift.sent event and the feed", async () => {
     const rose = (await catalogGifts(stack)).get("rose")!;
     await goLive(stack, "trace-host");
+    const hostToken = await stack.token({ sub: "trace-host", name: "Host", roles: ["viewer", "host"] });
+    const stream = subscribe(wsUrl(stack.gateway.url), hostToken, `subscription($h: ID!) { giftReceived(hostId: $h) { id cursor } }`, { h: "trace-host" });
+    // Subscribed once the earnings hub has the room.
+    await eventually(async () => expect(stack.subgraphs.earnings.services.stream.roomStats().hostRooms).toEqual([1]));
     await fund(stack, "trace-sender", 30);
     const token = await viewerToken(stack, "trace-sender");
     const client = clientTrace();
@@ -89,5 +94,15 @@ describe("W3C traceparent from the client", () => {
     // Its parent is the wallet's request span that wrote the event.
     const wallet = spansOf(client.traceId).find((x) => x.attributes["service.component"] === "wallet")!;
     expect(parentOf(credit)).toBe(wallet.spanContext().spanId);
+    const [delivered] = await stream.waitFor(1);
+    expect(delivered.data.giftReceived.id).toBe(giftEventId);
+    const deliver = await eventually(async () => {
+      const s = spansOf(client.traceId).find((x) => x.name === "earnings stream deliver");
+      expect(s).toBeDefined();
+      return s!;
+    });
+    expect(deliver.attributes["gift.event_id"]).toBe(giftEventId);
+    expect(parentOf(deliver)).toBe(wallet.spanContext().spanId);
+    await stream.dispose();
   });
 });

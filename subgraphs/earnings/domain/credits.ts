@@ -29,7 +29,11 @@ export interface Credit {
   diamonds: number;
   comboId: string | null;
   sentAt: Date;
+  /** The send's W3C trace context when well-formed (an optional payload field: a bad one is dropped, never rejected). */
+  traceparent: string | null;
 }
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export interface BatchResult {
   /** Events newly credited (re-delivered ones are skipped). */
@@ -151,6 +155,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       diamonds: diamondsFor(p.coins, shareBps),
       comboId: p.comboId ?? null,
       sentAt,
+      traceparent: typeof p.traceparent === "string" && TRACEPARENT.test(p.traceparent) ? p.traceparent : null,
     };
   });
 
@@ -261,6 +266,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     diamonds: c.diamonds,
     comboId: c.comboId,
     sentAt: c.sentAt,
+    traceparent: c.traceparent,
   }));
   await appendToFeed(m, items);
 

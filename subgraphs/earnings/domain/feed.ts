@@ -36,6 +36,8 @@ export interface FeedItem {
   diamonds: number;
   comboId: string | null;
   sentAt: Date;
+  /** W3C trace context of the send (optional): the stream's delivery continues that trace. */
+  traceparent?: string | null;
 }
 
 export type FeedKind = "gift" | "combo_end";
@@ -58,6 +60,8 @@ export interface FeedRow {
   comboCount: number | null;
   comboEnded: boolean | null;
   sentAt: Date;
+  /** Present on gifts sent in a trace. */
+  traceparent?: string;
 }
 
 interface OpenCombo {
@@ -121,6 +125,7 @@ export function planAppend(open: Map<string, OpenCombo>, items: FeedItem[]): { r
       comboCount,
       comboEnded: item.comboId === null ? null : false,
       sentAt: item.sentAt,
+      ...(item.traceparent ? { traceparent: item.traceparent } : {}),
     };
     rows.push(row);
     lastRow.set(k, row);
@@ -138,6 +143,7 @@ export function planAppend(open: Map<string, OpenCombo>, items: FeedItem[]): { r
 function comboEndRow(combo: OpenCombo, last: NewRow | undefined): NewRow {
   return {
     ...(last ?? ({} as NewRow)),
+    traceparent: undefined,
     id: `${combo.lastFeedId}${COMBO_END_SUFFIX}`,
     kind: "combo_end",
     hostId: combo.hostId,
@@ -227,16 +233,17 @@ async function insertRows(manager: EntityManager, rows: NewRow[]): Promise<void>
     sender_id: r.senderId, sender_name: r.senderName ?? null, gift_id: r.giftId, quantity: r.quantity, unit_cost: r.unitCost ?? null,
     coins: r.coins, diamonds: r.diamonds, combo_id: r.comboId, combo_count: r.comboCount, combo_ended: r.comboEnded,
     sent_at: r.sentAt ? r.sentAt.toISOString() : null,
+    traceparent: r.traceparent ?? null,
   }));
   for (let i = 0; i < payload.length; i += 1000) {
     await manager.query(
-      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at)
+      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, traceparent)
        SELECT x.v->>'id', x.v->>'kind', x.v->>'host_id',
               COALESCE(x.v->>'live_session_id', l.live_session_id),
               x.v->>'sender_id', COALESCE(x.v->>'sender_name', l.sender_name), x.v->>'gift_id',
               (x.v->>'quantity')::int, COALESCE((x.v->>'unit_cost')::bigint, l.unit_cost), (x.v->>'coins')::bigint, (x.v->>'diamonds')::bigint,
               x.v->>'combo_id', (x.v->>'combo_count')::int, (x.v->>'combo_ended')::boolean,
-              COALESCE((x.v->>'sent_at')::timestamptz, l.sent_at)
+              COALESCE((x.v->>'sent_at')::timestamptz, l.sent_at), x.v->>'traceparent'
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(v, ord)
          LEFT JOIN earnings.gift_feed l ON l.id = x.v->>'end_of'
         ORDER BY x.ord`,
@@ -282,7 +289,8 @@ export function toFeedRow(r: Record<string, any>): FeedRow {
     comboCount: r.combo_count === null ? null : Number(r.combo_count),
     comboEnded: r.combo_ended,
     sentAt: r.sent_at instanceof Date ? r.sent_at : new Date(r.sent_at),
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
   };
 }
 
-export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at`;
+export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, traceparent`;

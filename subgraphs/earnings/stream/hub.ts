@@ -6,6 +6,7 @@ import { Channel } from "../../../platform/channel.js";
 import { PgListener } from "../../../platform/pg-listener.js";
 import { encodeCursor } from "./cursor.js";
 import { observeEventLag } from "../../../platform/metrics.js";
+import { eventSpan } from "../../../platform/tracing.js";
 
 /** Which rows a stream carries. */
 export type FeedFilter = { hostId: string; liveSessionId?: string | null } | { hostId?: null; liveSessionId: string };
@@ -120,7 +121,11 @@ export class FeedHub {
         const row = toFeedRow(r);
         this.high = row.seq;
         this.stats.rowsRead++;
-        if (this.dispatch(row) > 0 && row.kind === "gift") observeEventLag("earnings", "delivered", row.sentAt);
+        const subscribers = this.dispatch(row);
+        if (subscribers > 0 && row.kind === "gift") {
+          observeEventLag("earnings", "delivered", row.sentAt);
+          eventSpan("earnings stream deliver", row.traceparent, { "gift.event_id": row.id, "stream.subscribers": subscribers });
+        }
       }
       if (raw.length < 1000) return;
     }
