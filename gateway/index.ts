@@ -21,6 +21,9 @@ import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
 import { publicCachePlugin } from "./cache-control.js";
+import { metricsPlugin, useMetrics } from "../platform/metrics.js";
+import { shutdownTracing, tracedFetcher } from "../platform/tracing.js";
+import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
@@ -94,7 +97,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) }),
+      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))) }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -129,6 +132,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
         subgraphRateLimitStatusPlugin(),
         requestLogPlugin("gateway"),
         publicCachePlugin<GatewayContext>(),
+        metricsPlugin("gateway"),
         // No Apollo landing page anywhere: it loads Apollo Sandbox from a CDN (blank offline). Development serves GraphiQL (ide.ts).
         ApolloServerPluginLandingPageDisabled(),
       ],
@@ -158,6 +162,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     // The IDE (development only) answers browsers on GET /graphql before Apollo's own landing page would.
     routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
+    edge: true,
     preflight: (body) => preflight(body, limits),
     ready: async () => {
       const checks = await Promise.all(
@@ -178,6 +183,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       }
     },
   });
+  const metrics = useMetrics({
+    service: "gateway",
+    sample: () => gatewaySample([{ endpoint: "/graphql", subscriptions }, { endpoint: "/partner/graphql", subscriptions: partner.subscriptions }]),
+  });
   logger.info({ url: server.url }, "gateway listening");
   return {
     ...server,
@@ -190,6 +199,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       await partner.closeStreams();
       await server.stop();
       await partner.stop(); // after the drain: in-flight partner requests finish first
+      metrics.stop();
     },
   };
 }
@@ -197,7 +207,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
 if (isEntryPoint(import.meta.url)) {
   startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
     (server) => {
-      const shutdown = () => server.stop().then(() => process.exit(0), () => process.exit(1));
+      const shutdown = () => server.stop().then(shutdownTracing).then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);
       process.on("SIGTERM", shutdown);
     },

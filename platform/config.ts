@@ -212,3 +212,43 @@ export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventT
     ackWaitMs: count("NATS_ACK_WAIT_MS", 30_000, env, 1000),
   };
 }
+
+/** Metrics (platform/metrics.ts) and tracing (platform/tracing.ts) settings; see docs/observability.md. */
+export interface ObservabilityConfig {
+  /**
+   * METRICS_PORT: when set, /metrics is served only on this port (one listener per process, on
+   * METRICS_HOST, default 127.0.0.1) and the service ports answer 404 for it. Unset: /metrics is on
+   * each service's own port, except the gateway's public port in production (see metricsToken).
+   */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /**
+   * METRICS_TOKEN: when set, /metrics answers only `Authorization: Bearer <token>` (401 otherwise),
+   * wherever it is served; it also opens /metrics on the gateway's public port in production.
+   */
+  metricsToken: string | undefined;
+  /** METRICS_MAX_OPERATIONS: distinct operation-name labels per service; later names count as "other". */
+  maxOperationLabels: number;
+  /** Tracing exporter on: OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP[_TRACES]_ENDPOINT set (and not "none", OTEL_SDK_DISABLED not "true"). */
+  tracingExporter: boolean;
+  /** OTEL_SERVICE_NAME, when the operator names the service themselves (otherwise the service's own name). */
+  otelServiceName: string | undefined;
+}
+
+export function loadObservabilityConfig(env: NodeJS.ProcessEnv = process.env): ObservabilityConfig {
+  const rawPort = env.METRICS_PORT;
+  const metricsPort = rawPort === undefined || rawPort === "" ? undefined : int("METRICS_PORT", 0, env);
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) throw new Error("METRICS_TOKEN must be at least 16 characters");
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const disabled = (env.OTEL_SDK_DISABLED ?? "").toLowerCase() === "true";
+  return {
+    metricsPort,
+    metricsHost: env.METRICS_HOST || "127.0.0.1",
+    metricsToken: token,
+    maxOperationLabels: count("METRICS_MAX_OPERATIONS", 100, env),
+    tracingExporter: !disabled && exporter !== "none" && (exporter !== "" || !!endpoint),
+    otelServiceName: env.OTEL_SERVICE_NAME || undefined,
+  };
+}

@@ -28,4 +28,6 @@ export interface GiftSentPayload {
   anonymous?: boolean;
   /** Optional: the video (owned outside this graph) the gift was sent on, outside a live session. */
   videoId?: string | null;
+  /** W3C trace context of the sendGift request (optional, added 2026-12): the credit continues that trace. */
+  traceparent?: string;
 }

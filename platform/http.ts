@@ -13,6 +13,8 @@ import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits 
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
 import { currentRequestId, requestContext } from "./request-context.js";
+import { acquireMetricsListener, metricsExposure, metricsPlugin, recordRefusal, serveMetrics } from "./metrics.js";
+import { initTracing, withServerSpan } from "./tracing.js";
 
 export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
 
@@ -170,6 +172,8 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   limits?: OperationLimits;
   /** Browser origins allowed (default: CORS_ORIGINS from the config). */
   cors?: CorsPolicy;
+  /** The public edge (the gateway): in production /metrics is not on this port without METRICS_TOKEN (platform/metrics.ts). */
+  edge?: boolean;
 }
 
 export interface RunningServer {
@@ -184,6 +188,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   const httpServer = http.createServer();
   const production = opts.production ?? process.env.NODE_ENV === "production";
   const limits = opts.limits ?? DEFAULT_LIMITS;
+  await initTracing({ service: opts.name });
+  const metricsAt = metricsExposure({ edge: opts.edge ?? false, production });
   // Subgraphs are reachable without the gateway: they apply the same operation limits themselves.
   const checkBody = opts.preflight ?? (opts.apollo ? undefined : (body: unknown) => preflight(body, limits));
   const apollo = opts.apollo
@@ -203,6 +209,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         ApolloServerPluginInlineTraceDisabled(),
         operationLimitsPlugin(limits),
         requestLogPlugin(opts.name),
+        metricsPlugin(opts.name),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
         ...(opts.plugins ?? []),
       ],
@@ -227,6 +234,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       sendJson(res, 200, { status: "ok", service: opts.name });
       return;
     }
+    if (url.pathname === "/metrics" && (await serveMetrics(req, res, metricsAt))) return;
     if (req.method === "GET" && url.pathname === "/ready") {
       const ok = await opts.ready();
       sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "unavailable", service: opts.name });
@@ -238,6 +246,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         body = await readBody(req);
       } catch (e) {
         if (e instanceof BodyTooLarge) {
+          recordRefusal(opts.name, "PAYLOAD_TOO_LARGE");
           sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, "PAYLOAD_TOO_LARGE"), { connection: "close" });
           return;
         }
@@ -271,15 +280,18 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
     if (refused) {
       const http = refused.extensions.http as { status?: number } | undefined;
       const { http: _h, ...extensions } = refused.extensions;
+      recordRefusal(opts.name, String(refused.extensions.code ?? "BAD_REQUEST"));
       sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
       return;
     }
     const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
     const result = await requestContext.run({ requestId }, () =>
-      apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-        context: () => opts.context(req, requestId),
-      }),
+      withServerSpan(req.headers, opts.name, () =>
+        apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+          context: () => opts.context(req, requestId),
+        }),
+      ),
     );
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.setHeader("x-request-id", requestId);
@@ -293,6 +305,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   }
 
   await opts.onServer?.(httpServer);
+  const metricsListener = acquireMetricsListener();
+  await metricsListener?.url;
   await new Promise<void>((resolve, reject) => {
     // ws' WebSocketServer swallows EADDRINUSE: listen for it ourselves.
     httpServer.once("error", reject);
@@ -313,6 +327,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         await opts.onStop?.();
         await apollo.stop(); // drains in-flight requests, then closes the server
         if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+        await metricsListener?.release();
       })();
       return stopping;
     },

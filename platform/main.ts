@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { logger } from "./logger.js";
+import { shutdownTracing } from "./tracing.js";
 
 /** True when `moduleUrl` is the file node was started with (not an import). */
 export function isEntryPoint(moduleUrl: string): boolean {
@@ -37,7 +38,7 @@ export function runMain(
         logger.info({ service: name, signal }, "stopping");
         const force = setTimeout(() => process.exit(1), 10_000);
         force.unref();
-        server.stop().then(
+        server.stop().then(shutdownTracing).then(
           () => process.exit(0),
           (err) => {
             logger.error({ err: String(err) }, "stop failed");

@@ -8,6 +8,7 @@ import { createDataSource, databaseAnswers, migrate, type DataSourceOptions, typ
 import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } from "./http.js";
 import { logger } from "./logger.js";
 import { SERVICE_HEADER, ServiceVerifier } from "./service-auth.js";
+import { useMetrics, type Sample } from "./metrics.js";
 
 /** What every resolver receives. Subgraphs extend it with their own loaders/services. */
 export interface BaseContext {
@@ -35,6 +36,8 @@ export interface SubgraphDefinition<S, C extends BaseContext> {
   background?: (services: S) => Promise<() => Promise<void>>;
   /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
   attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, serviceVerifier: ServiceVerifier, config: Config) => Promise<() => Promise<void>>;
+  /** State for /metrics, read at scrape time (consumer lag, streams, queues); pool gauges come without it. */
+  metrics?: (services: S, dataSource: DataSource) => Sample | Promise<Sample>;
 }
 
 export interface RunningSubgraph<S> extends RunningServer {
@@ -67,6 +70,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     await def.seed?.(dataSource);
   }
   const services = await def.services(dataSource, queries);
+  const metrics = useMetrics({ service: def.name, dataSource, sample: def.metrics ? () => def.metrics!(services, dataSource) : undefined });
   const { schema, sdl } = await def.schema();
   const verifier = new TokenVerifier(config);
   // Subgraphs answer only signed callers (the gateway, owner-read clients): see platform/service-auth.ts.
@@ -115,6 +119,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     sdl,
     async stop() {
       await stop();
+      metrics.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

@@ -18,6 +18,8 @@ import { WsCloseCode } from "../../platform/ws.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
+import { metricsPlugin } from "../../platform/metrics.js";
+import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
 
@@ -161,7 +163,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     buildService: ({ name, url }) =>
       new PartnerDataSource(name, signer, {
         url: opts.subgraphUrls[name as SubgraphName] ?? url,
-        fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)),
+        fetcher: tracedFetcher(name, subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))),
       }),
   });
   const apollo = new ApolloServer<PartnerContext>({
@@ -172,7 +174,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     hideSchemaDetailsFromClientErrors: opts.production,
     csrfPrevention: true,
     formatError,
-    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), metricsPlugin("gateway-partner"), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();

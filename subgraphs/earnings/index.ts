@@ -31,6 +31,7 @@ import { loadEventTransport } from "../../platform/config.js";
 import { NatsEventLog, openEventLog } from "../../platform/eventlog/index.js";
 import { GIFT_SENT } from "../../platform/events.js";
 import { FeedRelay } from "./stream/nats-feed.js";
+import { earningsSample } from "./metrics.js";
 
 export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   name: "earnings",
@@ -70,6 +71,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier, serviceVerifier, config) => attachGiftStream(http, services, schema, verifier, serviceVerifier, (base) => earnings.context(base, services), config),
   routes: (services) => [consumerRoute(services.credits)],
+  metrics: earningsSample,
   // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {
     for (const r of services.relays) await r.start();

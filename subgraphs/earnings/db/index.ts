@@ -12,7 +12,8 @@ import { GiftEngagement1733200100000 } from "./migrations/1733200100000-GiftEnga
 import { GifterLevels1733200200000 } from "./migrations/1733200200000-GifterLevels.js";
 import { CreatorRankings1733200300000 } from "./migrations/1733200300000-CreatorRankings.js";
 import { GoalReachedWebhooks1733300000000 } from "./migrations/1733300000000-GoalReachedWebhooks.js";
+import { FeedTraceparent1733170000000 } from "./migrations/1733170000000-FeedTraceparent.js";
 export { entities, CreatorRow } from "./entities.js";
 
 /** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, MoneyRateLimits1733000000000, DiamondCarry1732300400000, PartnerWebhooks1733100000000, PayoutOperations1733100200000, LiveDirectoryOverlays1732300700000, LiveGoals1733200000000, GiftEngagement1733200100000, GifterLevels1733200200000, CreatorRankings1733200300000, GoalReachedWebhooks1733300000000];
+export const migrations = [CreateEarnings1732300000000, CreatorsLiveSessions1732300200000, GiftFeed1732300060000, DiamondsLedgerPayouts1732300300000, MoneyRateLimits1733000000000, DiamondCarry1732300400000, PartnerWebhooks1733100000000, PayoutOperations1733100200000, LiveDirectoryOverlays1732300700000, LiveGoals1733200000000, GiftEngagement1733200100000, GifterLevels1733200200000, CreatorRankings1733200300000, GoalReachedWebhooks1733300000000, FeedTraceparent1733170000000];

@@ -7,6 +7,8 @@ import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { sendJson, type Route } from "../../../platform/http.js";
 import { logger } from "../../../platform/logger.js";
 import { boardSender, engagementOf, giftEngagement, invalidEngagement } from "./engagement.js";
+import { observeEventLag } from "../../../platform/metrics.js";
+import { withEventSpans } from "../../../platform/tracing.js";
 import { appendToFeed, type FeedItem } from "./feed.js";
 import { applyGoalProgress } from "./goals.js";
 import { applyVideoTotals } from "./videos.js";
@@ -40,7 +42,11 @@ export interface Credit {
   message: string | null;
   anonymous: boolean;
   videoId: string | null;
+  /** The send's W3C trace context when well-formed (an optional payload field: a bad one is dropped, never rejected). */
+  traceparent: string | null;
 }
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export interface BatchResult {
   /** Events newly credited (re-delivered ones are skipped). */
@@ -172,6 +178,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
       message: p.message ?? null,
       anonymous: p.anonymous === true,
       videoId: p.videoId ?? null,
+      traceparent: typeof p.traceparent === "string" && TRACEPARENT.test(p.traceparent) ? p.traceparent : null,
     };
   });
 
@@ -312,6 +319,7 @@ export async function applyGiftBatch(m: EntityManager, events: LoggedEvent<GiftS
     comboId: c.comboId,
     sentAt: c.sentAt,
     engagement: engagementOf({ goals: goals.get(c.giftEventId) }, giftEngagement(c), levels.get(c.giftEventId)),
+    traceparent: c.traceparent,
   }));
   await appendToFeed(m, items);
 
@@ -439,8 +447,12 @@ export class GiftCreditConsumer {
       batchSize: opts.batchSize ?? 500,
       idleMs: opts.idleMs ?? 250,
       handle: async (m, events) => {
-        const r = await applyGiftBatch(m, events, this.hooks);
+        // Each gift's trace continues here (its payload carries the sendGift request's traceparent).
+        const traced = events.map((e) => ({ traceparent: e.payload?.traceparent, attributes: { "gift.event_id": String(e.id) } }));
+        const r = await withEventSpans("earnings credit gift.sent", traced, () => applyGiftBatch(m, events, this.hooks));
         for (const k of Object.keys(r) as (keyof BatchResult)[]) this.totals[k] += r[k];
+        const now = Date.now();
+        for (const e of events) observeEventLag("earnings", "credited", e.createdAt, now);
       },
     });
   }

@@ -39,6 +39,8 @@ export interface FeedItem {
   sentAt: Date;
   /** Goals, gifter level, message, anonymity, video (docs/engagement.md); null when none. */
   engagement?: FeedEngagement | null;
+  /** W3C trace context of the send (optional): the stream's delivery continues that trace. */
+  traceparent?: string | null;
 }
 
 export type FeedKind = "gift" | "combo_end";
@@ -64,6 +66,8 @@ export interface FeedRow {
   /** A host's test gift (sendTestGift): on the host's stream only, moves and counts nothing. */
   isTest: boolean;
   engagement: FeedEngagement | null;
+  /** Present on gifts sent in a trace. */
+  traceparent?: string;
 }
 
 interface OpenCombo {
@@ -128,6 +132,7 @@ export function planAppend(open: Map<string, OpenCombo>, items: FeedItem[]): { r
       comboEnded: item.comboId === null ? null : false,
       sentAt: item.sentAt,
       engagement: item.engagement ?? null,
+      ...(item.traceparent ? { traceparent: item.traceparent } : {}),
     };
     rows.push(row);
     lastRow.set(k, row);
@@ -145,6 +150,7 @@ export function planAppend(open: Map<string, OpenCombo>, items: FeedItem[]): { r
 function comboEndRow(combo: OpenCombo, last: NewRow | undefined): NewRow {
   return {
     ...(last ?? ({} as NewRow)),
+    traceparent: undefined,
     id: `${combo.lastFeedId}${COMBO_END_SUFFIX}`,
     kind: "combo_end",
     hostId: combo.hostId,
@@ -236,10 +242,11 @@ async function insertRows(manager: EntityManager, rows: NewRow[]): Promise<void>
     coins: r.coins, diamonds: r.diamonds, combo_id: r.comboId, combo_count: r.comboCount, combo_ended: r.comboEnded,
     sent_at: r.sentAt ? r.sentAt.toISOString() : null,
     engagement: r.engagement ?? null,
+    traceparent: r.traceparent ?? null,
   }));
   for (let i = 0; i < payload.length; i += 1000) {
     await manager.query(
-      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, engagement)
+      `INSERT INTO earnings.gift_feed (id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, engagement, traceparent)
        SELECT x.v->>'id', x.v->>'kind', x.v->>'host_id',
               COALESCE(x.v->>'live_session_id', l.live_session_id),
               x.v->>'sender_id', COALESCE(x.v->>'sender_name', l.sender_name), x.v->>'gift_id',
@@ -247,7 +254,8 @@ async function insertRows(manager: EntityManager, rows: NewRow[]): Promise<void>
               x.v->>'combo_id', (x.v->>'combo_count')::int, (x.v->>'combo_ended')::boolean,
               COALESCE((x.v->>'sent_at')::timestamptz, l.sent_at),
               -- a combo end of an anonymous gift stays anonymous
-              COALESCE(NULLIF(x.v->'engagement', 'null'::jsonb), CASE WHEN (l.engagement->>'anonymous')::boolean THEN '{"anonymous": true}'::jsonb END)
+              COALESCE(NULLIF(x.v->'engagement', 'null'::jsonb), CASE WHEN (l.engagement->>'anonymous')::boolean THEN '{"anonymous": true}'::jsonb END),
+              x.v->>'traceparent'
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(v, ord)
          LEFT JOIN earnings.gift_feed l ON l.id = x.v->>'end_of'
         ORDER BY x.ord`,
@@ -295,10 +303,11 @@ export function toFeedRow(r: Record<string, any>): FeedRow {
     sentAt: r.sent_at instanceof Date ? r.sent_at : new Date(r.sent_at),
     engagement: r.engagement ?? null,
     isTest: r.is_test === true,
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
   };
 }
 
-export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test, engagement`;
+export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test, engagement, traceparent`;
 
 export const TEST_GIFT_SENDER_NAME = "Test gift";
 

@@ -5,6 +5,8 @@ import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } fr
 import { Channel } from "../../../platform/channel.js";
 import { PgListener } from "../../../platform/pg-listener.js";
 import { encodeCursor } from "./cursor.js";
+import { observeEventLag } from "../../../platform/metrics.js";
+import { eventSpan } from "../../../platform/tracing.js";
 
 /** Which rows a stream carries. */
 export type FeedFilter = { hostId: string; liveSessionId?: string | null } | { hostId?: null; liveSessionId: string };
@@ -119,15 +121,36 @@ export class FeedHub {
         const row = toFeedRow(r);
         this.high = row.seq;
         this.stats.rowsRead++;
-        this.dispatch(row);
+        const subscribers = this.dispatch(row);
+        if (subscribers > 0 && row.kind === "gift") {
+          observeEventLag("earnings", "delivered", row.sentAt);
+          eventSpan("earnings stream deliver", row.traceparent, { "gift.event_id": row.id, "stream.subscribers": subscribers });
+        }
       }
       if (raw.length < 1000) return;
     }
   }
 
-  private dispatch(row: FeedRow): void {
-    for (const sub of this.byHost.get(row.hostId) ?? []) sub.offer(row);
-    if (row.liveSessionId) for (const sub of this.bySession.get(row.liveSessionId) ?? []) sub.offer(row);
+  /** Hands a row to the subscribers of its rooms; returns how many rooms' subscribers got it. */
+  private dispatch(row: FeedRow): number {
+    const host = this.byHost.get(row.hostId);
+    const session = row.liveSessionId ? this.bySession.get(row.liveSessionId) : undefined;
+    for (const sub of host ?? []) sub.offer(row);
+    for (const sub of session ?? []) sub.offer(row);
+    return (host?.size ?? 0) + (session?.size ?? 0);
+  }
+
+  /** Room sizes and queued live events, for /metrics (a distribution: no room ids leave the process). */
+  roomStats(): { hostRooms: number[]; sessionRooms: number[]; queued: number; maxQueued: number } {
+    let queued = 0;
+    let maxQueued = 0;
+    for (const set of [...this.byHost.values(), ...this.bySession.values()]) {
+      for (const sub of set) {
+        queued += sub.queued;
+        maxQueued = Math.max(maxQueued, sub.queued);
+      }
+    }
+    return { hostRooms: [...this.byHost.values()].map((s) => s.size), sessionRooms: [...this.bySession.values()].map((s) => s.size), queued, maxQueued };
   }
 
   /**
@@ -176,6 +199,11 @@ export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
   private readonly live: Channel<FeedRow>;
   private done = false;
   onRelease: () => void = () => {};
+
+  /** Live events waiting to be sent to this subscriber. */
+  get queued(): number {
+    return this.live.size;
+  }
 
   constructor(
     private readonly hub: FeedHub,

@@ -6,6 +6,7 @@ import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
+import { currentTraceparent } from "../../../platform/tracing.js";
 import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType } from "./ledger.js";
 import { MessageModeration, parseMessage } from "./gift-message.js";
@@ -364,6 +365,7 @@ export class GiftingService {
       ...(cmd.message !== null && { message: cmd.message }),
       ...(cmd.anonymous && { anonymous: true }),
       ...(cmd.videoId !== null && { videoId: cmd.videoId }),
+      traceparent: currentTraceparent(),
     };
     // ONE statement for the debit and everything it implies (bench: each round trip costs more
     // than the writes themselves): the conditional debit — only when the sender owes nothing and
