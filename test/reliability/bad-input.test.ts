@@ -89,9 +89,9 @@ async function raw(body: string, headers: Record<string, string> = {}): Promise<
   return { code, status: res.status, body: text };
 }
 
-/** Straight to one subgraph, bypassing the gateway (as a caller inside the network could). */
-const direct = (subgraph: "wallet" | "catalog" | "earnings", query: string, variables: Record<string, unknown> = {}, token?: string) =>
-  gql(query, variables, token, {}, stack.subgraphs[subgraph].url);
+/** Straight to one subgraph as the gateway would call it (signed): what a caller allowed in still meets. */
+const signed = async (subgraph: "wallet" | "catalog" | "earnings", query: string, variables: Record<string, unknown> = {}, token?: string) =>
+  direct(subgraph, query, variables, token, await serviceHeaders(subgraph));
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`;
 const PRICE_AT = `query($id: ID!, $at: DateTimeISO!) { gift(id: $id) { priceAt(at: $at) { coinCost } } }`;
 const priceAtLiteral = (at: string) => `{ gift(id: "${S.giftId}") { priceAt(at: ${at}) { coinCost } } }`;
@@ -244,16 +244,16 @@ const cases: Case[] = [
   { name: "scheduleGiftPrice effectiveAt \"tomorrow\" (admin, literal)", code: "GRAPHQL_VALIDATION_FAILED", run: () => gql(`mutation { scheduleGiftPrice(input: { giftId: "${S.giftId}", coinCost: 7, effectiveAt: "tomorrow" }) { userErrors { code } } }`, {}, T.admin) },
 
   // ---- _entities called directly with representations that are not entities
-  { name: "wallet _entities with an unknown typename", code: "BAD_USER_INPUT", run: () => direct("wallet", ENTITIES, { r: [{ __typename: "Nope", id: "x" }] }) },
-  { name: "wallet _entities with a type that is not an entity (WalletTransaction)", code: "BAD_USER_INPUT", run: () => direct("wallet", ENTITIES, { r: [{ __typename: "WalletTransaction", id: "x" }] }) },
-  { name: "catalog _entities with a type that is not an entity (GiftPrice)", code: "BAD_USER_INPUT", run: () => direct("catalog", ENTITIES, { r: [{ __typename: "GiftPrice", id: "x" }] }) },
-  { name: "earnings _entities without a __typename", code: "BAD_USER_INPUT", run: () => direct("earnings", ENTITIES, { r: [{ id: "rel-hank" }] }) },
+  { name: "wallet _entities with an unknown typename", code: "BAD_USER_INPUT", run: () => signed("wallet", ENTITIES, { r: [{ __typename: "Nope", id: "x" }] }) },
+  { name: "wallet _entities with a type that is not an entity (WalletTransaction)", code: "BAD_USER_INPUT", run: () => signed("wallet", ENTITIES, { r: [{ __typename: "WalletTransaction", id: "x" }] }) },
+  { name: "catalog _entities with a type that is not an entity (GiftPrice)", code: "BAD_USER_INPUT", run: () => signed("catalog", ENTITIES, { r: [{ __typename: "GiftPrice", id: "x" }] }) },
+  { name: "earnings _entities without a __typename", code: "BAD_USER_INPUT", run: () => signed("earnings", ENTITIES, { r: [{ id: "rel-hank" }] }) },
 
   // ---- the subgraphs' durable per-user guard (rel-spent's and rel-bob's buckets are empty, see beforeAll)
-  { name: "sendGift straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => direct("wallet", SEND, { input: sendInput() }, T.spent) },
+  { name: "sendGift straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => signed("wallet", SEND, { input: sendInput() }, T.spent) },
   { name: "sendGift through the gateway past the user's durable limit", code: "RATE_LIMITED", run: () => gql(SEND, { input: sendInput() }, T.spent) },
-  { name: "recharge straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => direct("wallet", RECHARGE, { input: rechargeInput() }, T.spent) },
-  { name: "requestPayout straight to earnings past the host's durable limit", code: "RATE_LIMITED", run: () => direct("earnings", PAYOUT, { input: payoutInput() }, T.bob) },
+  { name: "recharge straight to the wallet past the user's durable limit", code: "RATE_LIMITED", run: () => signed("wallet", RECHARGE, { input: rechargeInput() }, T.spent) },
+  { name: "requestPayout straight to earnings past the host's durable limit", code: "RATE_LIMITED", run: () => signed("earnings", PAYOUT, { input: payoutInput() }, T.bob) },
 
   // ---- JWTs: missing, expired, forged, alg none, wrong audience/issuer, tampered
   { name: "sendGift without a token", code: "UNAUTHENTICATED", run: () => gql(SEND, { input: sendInput() }) },
