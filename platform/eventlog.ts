@@ -245,16 +245,19 @@ export class EventConsumer<P = unknown> {
    * Applies at most one batch over `mine` (default: every partition). Returns how many events it
    * applied (0 when caught up, or when other instances hold every one of those positions).
    */
-  async pollOnce(mine: number[] = this.all): Promise<number> {
+  async pollOnce(mine: number[] = this.all, opts: { wait?: boolean } = {}): Promise<number> {
     const { schema, types } = this.opts;
     if (mine.length === 0) return 0;
     return this.ds.transaction(async (m) => {
+      // The run loop skips positions another instance is applying; drain() waits for them (it promises
+      // "everything committed so far"). Locked in name order, so two waiting drains cannot deadlock.
       const positions: PositionRow[] = await m.query(
         `SELECT consumer, tx::text AS tx, id::text AS id FROM "${schema}".consumer_positions
-          WHERE consumer = ANY($1) ORDER BY tx, id FOR UPDATE SKIP LOCKED`,
+          WHERE consumer = ANY($1) ORDER BY consumer FOR UPDATE${opts.wait ? "" : " SKIP LOCKED"}`,
         [mine.map((p) => this.positionName(p))],
       );
       if (positions.length === 0) return 0;
+      positions.sort((a, b) => (BigInt(a.tx) === BigInt(b.tx) ? (BigInt(a.id) < BigInt(b.id) ? -1 : 1) : BigInt(a.tx) < BigInt(b.tx) ? -1 : 1));
       const partOf = new Map(mine.map((p) => [this.positionName(p), p]));
       const parts = positions.map((r) => partOf.get(r.consumer)!);
       const rows: { id: string; tx: string; event_id: string; type: string; key: string; payload: P; created_at: Date; part: number }[] = await m.query(
@@ -289,7 +292,7 @@ export class EventConsumer<P = unknown> {
   /** Polls every partition until caught up (tests, operators), whatever this instance has claimed. */
   async drain(): Promise<number> {
     let total = 0;
-    for (let n = await this.pollOnce(); n > 0; n = await this.pollOnce()) total += n;
+    for (let n = await this.pollOnce(this.all, { wait: true }); n > 0; n = await this.pollOnce(this.all, { wait: true })) total += n;
     return total;
   }
 

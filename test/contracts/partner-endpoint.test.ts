@@ -181,7 +181,10 @@ describe("the partner endpoint /partner/graphql", () => {
     try {
       const { rows } = await db.query(`SELECT row_to_json(k)::text AS j, encode(secret_hash, 'hex') AS h FROM partners.api_keys k WHERE key_id = $1`, [info.keyId]);
       expect(rows).toHaveLength(1);
-      expect(rows[0].j).not.toContain(key.split("_")[2]);
+      // gep_<key id>_<secret>: the secret is everything after the second "_" (base64url may contain "_" itself).
+      const secret = key.slice(key.indexOf("_", "gep_".length) + 1);
+      expect(secret.length).toBeGreaterThanOrEqual(40);
+      expect(rows[0].j).not.toContain(secret);
       expect(rows[0].h).toHaveLength(64);
       expect(rows[0].j).not.toContain(key);
     } finally {

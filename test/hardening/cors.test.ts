@@ -75,7 +75,7 @@ describe("CORS configuration", () => {
   });
 
   it("allows no cross-origin caller in production unless listed, and refuses `*`", () => {
-    const prod = { NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32) };
+    const prod = { NODE_ENV: "production", JWT_SECRET: "p".repeat(40), PAYMENT_WEBHOOK_SECRET: "x".repeat(32), SERVICE_SECRET: "s".repeat(40) };
     expect(loadConfig(prod).corsOrigins).toEqual([]);
     expect(loadConfig({ ...prod, CORS_ORIGINS: "https://app.example.com, https://studio.example.com" }).corsOrigins).toEqual([
       "https://app.example.com",
