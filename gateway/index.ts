@@ -97,7 +97,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))) }),
+      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs)) }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };

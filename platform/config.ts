@@ -50,6 +50,8 @@ export interface Config {
    * bounds are the same).
    */
   internalWs: WsLimitSettings;
+  /** SUBGRAPH_TIMEOUT_MS: how long the gateway waits for one subgraph fetch (never retried: mutations move money). */
+  subgraphTimeoutMs: number;
   /** Per-user money-mutation limits (MONEY_RATE_LIMITS `action=burst:perMinute,...`): the gateway's buckets and the subgraphs' durable guard. */
   moneyRateLimits: Record<MoneyAction, BucketRule>;
   /** Browser origins allowed to call the HTTP endpoints (CORS_ORIGINS); `scheme://host:*` allows any port. */
@@ -174,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),
     ...loadWsLimits(env),
     moneyRateLimits: parseMoneyRateLimits(env.MONEY_RATE_LIMITS),
+    subgraphTimeoutMs: count("SUBGRAPH_TIMEOUT_MS", 10_000, env, 1),
     corsOrigins: corsOrigins(env, mode, webAppUrl),
     corsMaxAgeSeconds: maxAge,
     webPort,

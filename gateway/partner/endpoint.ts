@@ -163,7 +163,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     buildService: ({ name, url }) =>
       new PartnerDataSource(name, signer, {
         url: opts.subgraphUrls[name as SubgraphName] ?? url,
-        fetcher: tracedFetcher(name, subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000))),
+        fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)),
       }),
   });
   const apollo = new ApolloServer<PartnerContext>({

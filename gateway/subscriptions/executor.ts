@@ -47,7 +47,7 @@ let defaultSigner: ServiceSigner | undefined;
 
 /** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
 export const defaultDataSource: DataSourceFactory = (name, url) =>
-  new AuthForwardingDataSource(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, Number(process.env.SUBGRAPH_TIMEOUT_MS ?? 10_000)) });
+  new AuthForwardingDataSource(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema
