@@ -18,11 +18,14 @@ import { performance } from "node:perf_hooks";
  * `run` must be all-or-nothing per call and safe to repeat (idempotency keys make sendGift's so: a
  * retried batch whose commit did happen answers every send with its stored result).
  */
+/** Runs of one batch in all when it keeps failing transiently, unless `attempts` says otherwise. */
+export const BATCH_ATTEMPTS = 3;
+
 export interface GroupCommitOptions {
   maxSize: number;
   maxWaitMs: number;
   maxInFlight: number;
-  /** Runs of one batch in all when it fails transiently (default 3). */
+  /** Runs of one batch in all when it fails transiently (default BATCH_ATTEMPTS). */
   attempts?: number;
   /** Backoff before retry n (1-based), in ms (default 10 × 4^(n-1)). */
   backoffMs?: (retry: number) => number;
@@ -72,7 +75,7 @@ export class GroupCommit<I, O> {
     private readonly orderKey: (item: I) => string,
     private readonly isTransient: (err: unknown) => boolean,
   ) {
-    for (const [name, v, min] of [["maxSize", opts.maxSize, 1], ["maxWaitMs", opts.maxWaitMs, 0], ["maxInFlight", opts.maxInFlight, 1], ["attempts", opts.attempts ?? 3, 1]] as const) {
+    for (const [name, v, min] of [["maxSize", opts.maxSize, 1], ["maxWaitMs", opts.maxWaitMs, 0], ["maxInFlight", opts.maxInFlight, 1], ["attempts", opts.attempts ?? BATCH_ATTEMPTS, 1]] as const) {
       if (!Number.isSafeInteger(v) || v < min) throw new Error(`group commit: ${name} must be an integer >= ${min}, got ${v}`);
     }
   }
@@ -152,7 +155,7 @@ export class GroupCommit<I, O> {
 
   /** Runs one batch to an answer for each of its items (retrying, or splitting it). Never throws. */
   private async settle(batch: Entry<I, O>[]): Promise<void> {
-    const attempts = this.opts.attempts ?? 3;
+    const attempts = this.opts.attempts ?? BATCH_ATTEMPTS;
     const backoff = this.opts.backoffMs ?? ((n: number) => 10 * 4 ** (n - 1));
     for (let attempt = 1; ; attempt++) {
       let results: O[];

@@ -57,8 +57,14 @@ export interface SendBatchOptions extends Pick<GroupCommitOptions, "maxSize" | "
   maxCombo: number;
 }
 
+export interface SendBatchStats extends GroupCommitStats {
+  /** Sends answered with the result of the same key's send earlier in their own batch (a client's concurrent retry). */
+  duplicatesInBatch: number;
+}
+
 export class SendBatcher {
   private readonly commit: GroupCommit<PreparedSend, SendOutcome>;
+  private duplicatesInBatch = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -82,8 +88,8 @@ export class SendBatcher {
     return this.commit.submit(s);
   }
 
-  stats(): GroupCommitStats {
-    return this.commit.stats();
+  stats(): SendBatchStats {
+    return { ...this.commit.stats(), duplicatesInBatch: this.duplicatesInBatch };
   }
 
   drain(): Promise<void> {
@@ -101,7 +107,13 @@ export class SendBatcher {
     ]);
     const out: SendOutcome[] = new Array(sends.length);
     for (const r of rows) out[r.o_idx] = toOutcome(r, interval);
-    for (let i = 0; i < sends.length; i++) if (!out[i]) throw new Error(`send_gifts answered nothing for send ${i} of ${sends.length}`);
+    const sent = new Set<string>();
+    for (let i = 0; i < sends.length; i++) {
+      if (!out[i]) throw new Error(`send_gifts answered nothing for send ${i} of ${sends.length}`);
+      const key = `${sends[i].senderId}\u0000${sends[i].idempotencyKey}`;
+      if (out[i].kind === "SENT") sent.add(key);
+      else if (out[i].kind === "REPLAYED" && sent.has(key)) this.duplicatesInBatch++;
+    }
     return out;
   }
 }
