@@ -46,6 +46,10 @@ export interface GroupCommitStats {
   failed: number;
   /** Batches re-run item by item after a non-transient failure. */
   split: number;
+  /** Σ over answered items of the time from submit() to the start of their batch's first run (ms). */
+  queuedMs: number;
+  /** Σ over batches of the time from their first run to their answers, retries included (ms). */
+  runMs: number;
   /** Waiting for a batch now. */
   queued: number;
   /** Batches running now. */
@@ -66,7 +70,7 @@ export class GroupCommit<I, O> {
   private readonly busy = new Set<string>();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
-  private readonly counts = { batches: 0, items: 0, largest: 0, batchesWithRepeatedKeys: 0, retries: 0, failed: 0, split: 0 };
+  private readonly counts = { batches: 0, items: 0, largest: 0, batchesWithRepeatedKeys: 0, retries: 0, failed: 0, split: 0, queuedMs: 0, runMs: 0 };
   private readonly idle: (() => void)[] = [];
 
   constructor(
@@ -142,9 +146,12 @@ export class GroupCommit<I, O> {
     this.running++;
     this.counts.largest = Math.max(this.counts.largest, batch.length);
     if (keys.size < batch.length) this.counts.batchesWithRepeatedKeys++;
+    const started = performance.now();
+    for (const e of batch) this.counts.queuedMs += started - e.at;
     try {
       await this.settle(batch);
     } finally {
+      this.counts.runMs += performance.now() - started;
       for (const k of keys) this.busy.delete(k);
       this.running--;
       this.counts.batches++;
