@@ -40,6 +40,11 @@ export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}): G
   const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl, signer });
   const limiter = new MoneyRateLimiter("wallet", config.moneyRateLimits);
   const batch = loadSendBatchConfig();
+  // Each running batch holds a pool connection; the replay checks and balance reads need the rest.
+  const poolSize = (ds.options as { poolSize?: number }).poolSize;
+  if (poolSize !== undefined && batch.maxInFlight >= poolSize) {
+    throw new Error(`SEND_BATCH_MAX_IN_FLIGHT (${batch.maxInFlight}) must be below the wallet's database pool size (${poolSize}, DB_POOL_SIZE)`);
+  }
   return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, limiter, batch }), giftingPeers: { catalog, earnings } };
 }
 

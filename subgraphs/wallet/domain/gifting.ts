@@ -347,7 +347,7 @@ export class GiftingService {
     if (row.operation !== SEND_GIFT_OPERATION || row.request_hash !== requestHash(SEND_GIFT_OPERATION, request)) {
       throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
     }
-    // response is null only while the first call is still in flight: idempotent() waits for it.
+    // response is null only while the first call is still in flight: the batch's key claim waits for it.
     return row.response;
   }
 
