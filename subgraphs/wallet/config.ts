@@ -50,7 +50,7 @@ export interface SendBatchConfig {
   maxInFlight: number;
 }
 
-export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 1, maxInFlight: 2 };
+export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 0, maxInFlight: 2 };
 
 function intIn(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
