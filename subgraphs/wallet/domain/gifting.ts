@@ -7,7 +7,7 @@ import { EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { MoneyRateLimiter, rateLimitError } from "../../../platform/rate-limit.js";
 import { currentTraceparent } from "../../../platform/tracing.js";
-import { requestHash, validateIdempotencyKey } from "./idempotency.js";
+import { requestHash, StoredKeys, validateIdempotencyKey } from "./idempotency.js";
 import { MessageModeration, parseMessage } from "./gift-message.js";
 import { SEND_BATCH_DEFAULTS, type SendBatchConfig } from "../config.js";
 import { SendBatcher, type PreparedSend, type SendOutcome } from "./send-batch.js";
@@ -257,6 +257,7 @@ export class GiftingService {
   private readonly moderation: MessageModeration;
   /** Every send's writes go through here: one statement and one commit per batch of concurrent sends. */
   readonly batches: SendBatcher;
+  private readonly keys: StoredKeys;
 
   constructor(
     private readonly ds: DataSource,
@@ -267,6 +268,7 @@ export class GiftingService {
     this.limiter = opts.limiter ?? new MoneyRateLimiter("wallet");
     this.moderation = opts.moderation ?? MessageModeration.fromRepoList();
     this.notifier = new EventNotifier(ds);
+    this.keys = new StoredKeys(ds);
     this.batches = new SendBatcher(ds, { ...(opts.batch ?? SEND_BATCH_DEFAULTS), rateRule: this.limiter.rules.sendGift, maxCombo: MAX_COMBO_QUANTITY });
   }
 
@@ -339,16 +341,13 @@ export class GiftingService {
   }
 
   private async replay(userId: string, key: string, request: unknown): Promise<GiftEventRecord | null> {
-    const [row]: { operation: string; request_hash: string; response: GiftEventRecord | null }[] = await this.ds.query(
-      `SELECT operation, request_hash, response FROM wallet.idempotency_keys WHERE user_id = $1 AND key = $2`,
-      [userId, key],
-    );
+    const row = await this.keys.get(userId, key);
     if (!row) return null;
     if (row.operation !== SEND_GIFT_OPERATION || row.request_hash !== requestHash(SEND_GIFT_OPERATION, request)) {
       throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
     }
     // response is null only while the first call is still in flight: the batch's key claim waits for it.
-    return row.response;
+    return row.response as GiftEventRecord | null;
   }
 
   /** The send as the batch writes it: the gift event id chosen here, the price fixed, the gift.sent payload built. */

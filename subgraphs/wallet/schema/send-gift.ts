@@ -86,7 +86,7 @@ export class SendGiftResolver {
       return { giftEvent: GiftEvent.from(giftEvent, user) };
     });
     // Read after the send (not the event's balanceAfter): a replay or a concurrent send must not show an old balance.
-    const [balance] = await ctx.services.accounts.balances([user.id]);
+    const balance = await ctx.services.accounts.balanceNow(user.id);
     return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload, { wallet: walletView(balance) });
   }
 }
