@@ -42,6 +42,12 @@ export interface StackOptions {
   pgStatements?: boolean;
 }
 
+/**
+ * The stream scenarios take "commit" from the database: each gift event's own commit timestamp
+ * (`pg_xact_commit_timestamp(xmin)`, bench/lib/commit-clock.ts), which needs this setting at server start.
+ */
+const COMMIT_CLOCK = { track_commit_timestamp: "on" };
+
 export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
   let embedded: EmbeddedServer | null = null;
   let tmp: string | null = null;
@@ -50,7 +56,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     mkdirSync(path.join(ROOT, ".data"), { recursive: true });
     tmp = mkdtempSync(path.join(os.tmpdir(), "gift-bench-pg-"));
     chmodSync(tmp, 0o755); // PostgreSQL runs as the `postgres` OS user when we are root
-    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: true, quiet: true }); // we remove the folder ourselves
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: true, quiet: true, settings: COMMIT_CLOCK }); // we remove the folder ourselves
     adminUrl = embedded.url;
     if (opts.pgStatements) {
       // Diagnosis: per-statement time needs the library preloaded, i.e. a restart of the server.
@@ -61,7 +67,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       await c.end();
       const port = embedded.port;
       await embedded.stop();
-      embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), port, persistent: true, quiet: true }); // we remove the folder ourselves
+      embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), port, persistent: true, quiet: true, settings: COMMIT_CLOCK }); // we remove the folder ourselves
     }
   }
   const databaseName = `gift_bench_${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;
