@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
   const nats = values.transport !== "postgres" && (await natsAnswers(natsUrl)) ? natsUrl : null;
   if (values.transport === "nats" && !nats) throw new Error(`--transport nats: no NATS answers at ${natsUrl}`);
-  log(`tiers ${JSON.stringify(counts)}; event transport: ${nats ? `NATS at ${nats}` : "PostgreSQL (no NATS answered)"}`);
+  log(`tiers ${JSON.stringify(counts)}; event transport: ${nats ? `NATS at ${nats}` : values.transport === "postgres" ? "PostgreSQL (--transport postgres)" : "PostgreSQL (no NATS answered)"}`);
 
   let embedded: EmbeddedServer | null = null;
   let tmp: string | null = null;
@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   const databaseUrl = await ensureDatabase(adminUrl, `gift_scale_${Date.now()}_${randomBytes(3).toString("hex")}`);
   await migrateAndSeed(databaseUrl);
   const jwtSecret = randomBytes(32).toString("base64url");
+  const runTag = randomBytes(4).toString("hex");
   const fleet = new Fleet({
     databaseUrl,
     counts,
@@ -142,7 +143,8 @@ async function main(): Promise<void> {
       WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS: "1000000",
       MONEY_RATE_LIMITS: "sendGift=100000:6000000,recharge=100000:6000000",
       DB_POOL_SIZE: "8",
-      ...(nats ? { NATS_URL: nats, NATS_STREAM: `SCALE_${randomBytes(4).toString("hex")}` } : {}),
+      // Its own stream and subjects on a shared server (the machine's NATS also serves tests and npm start).
+      ...(nats ? { NATS_URL: nats, NATS_STREAM: `SCALE_${runTag}`, NATS_SUBJECT_PREFIX: `scale${runTag}`, NATS_FEED_SUBJECT_PREFIX: `scalefeed${runTag}` } : {}),
     },
   });
   const result: Record<string, unknown> = { startedAt: new Date().toISOString(), counts, transport: nats ? "nats" : "postgres", cores: os.cpus().length, node: process.version };
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
   try {
     await fleet.startAll();
     log(`fleet up: ${fleet.describe()}`);
-    const world = await buildWorld(fleet.gatewayUrls()[0], jwtSecret, { senders: SENDERS, hosts: n("rooms") - 1, viewers: n("viewers"), coinsPerSender: Math.ceil(n("sends") / SENDERS) * 2 + 10 });
+    const world = await buildWorld(fleet.gatewayUrls()[0], jwtSecret, { senders: SENDERS, hosts: n("rooms") - 1, viewers: n("viewers"), coinsPerSender: Math.max(1000, Math.ceil(n("sends") / SENDERS) * 2) });
     const rooms = [world.hot, ...world.hosts].slice(0, n("rooms"));
     log(`world: ${world.senders.length} senders, ${rooms.length} rooms, ${world.viewers.length} viewers`);
 
