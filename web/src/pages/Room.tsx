@@ -17,7 +17,7 @@ function FeedItem({ l }: { l: FeedLine }) {
     return (
       <li data-testid="feed-levelup" className="level-up">
         <span>
-          🎉 <strong>{l.senderName}</strong> reached gifter level <strong>{l.level}</strong>
+          ★ <strong>{l.senderName}</strong> reached gifter level <strong>{l.level}</strong>
         </span>
       </li>
     );
