@@ -24,7 +24,7 @@ export async function startReliabilityStack(label: string, opts: { realRateLimit
   const db = await createTestDatabase(label);
   const o = { databaseUrl: db.url, port: 0, poolSize: 10 };
   const catalog = await startCatalog(o);
-  const earnings = await startEarnings(o);
+  const earnings = await startEarnings({ ...o, peers: { catalog: catalog.url } });
   const wallet = await startWallet({ ...o, peers: { catalog: catalog.url, earnings: earnings.url } });
   const { supergraph } = await composeSupergraph();
   const generous = Object.fromEntries(Object.keys(MONEY_MUTATION_LIMITS).map((k) => [k, { capacity: 1_000_000, refillPerSecond: 1_000_000 }]));

@@ -36,7 +36,7 @@ export async function startStack(label = "stack"): Promise<Stack> {
   // Sequential start: migrations take an advisory lock per schema anyway. The wallet starts last:
   // sendGift's owner reads need the catalog's and earnings' URLs.
   const catalog = await startCatalog(opts);
-  const earnings = await startEarnings(opts);
+  const earnings = await startEarnings({ ...opts, peers: { catalog: catalog.url } });
   const wallet = await startWallet({ ...opts, peers: { catalog: catalog.url, earnings: earnings.url } });
   const { supergraph } = await composeSupergraph();
   const gateway = await startGateway({
