@@ -40,16 +40,25 @@ async function applyEvent(m: EntityManager, event: WebhookEvent): Promise<{ outc
     logger.error({ eventId: event.id, orderId: o.id }, "webhook amount/currency does not match the order; not applied");
     return { outcome: "amount_mismatch", orderId: o.id };
   }
-  const rule = WEBHOOK_EVENTS[event.type];
-  if (!rule) return { outcome: "ignored_type", orderId: o.id };
-  let changed: boolean;
-  if (rule.on === "succeeded") changed = await succeed(m, o.id, "webhook");
-  else if (rule.on === "failed") changed = await fail(m, o.id, event.data.failureCode ?? "async_payment_failed", "webhook");
-  else if (rule.on === "refunded" || rule.on === "charged_back") {
-    if (rule.succeededFirst && isOpen(o.status)) await succeed(m, o.id, "webhook");
-    changed = await reverse(m, o.id, rule.on, rule.reason!, "webhook");
-  } else return { outcome: "ignored_type", orderId: o.id };
-  return { outcome: changed ? "applied" : "no_change", orderId: o.id };
+  const changed = await applyRule(m, o, event);
+  return { outcome: changed === null ? "ignored_type" : changed ? "applied" : "no_change", orderId: o.id };
+}
+
+/** The event the webhook means, applied to the order; null for a type this wallet does not act on. */
+async function applyRule(m: EntityManager, o: PaidOrder, event: WebhookEvent): Promise<boolean | null> {
+  const rule = Object.hasOwn(WEBHOOK_EVENTS, event.type) ? WEBHOOK_EVENTS[event.type] : null;
+  switch (rule?.on) {
+    case "succeeded":
+      return succeed(m, o.id, "webhook");
+    case "failed":
+      return fail(m, o.id, event.data.failureCode ?? "async_payment_failed", "webhook");
+    case "refunded":
+    case "charged_back":
+      if (rule.succeededFirst && isOpen(o.status)) await succeed(m, o.id, "webhook");
+      return reverse(m, o.id, rule.on, rule.reason!, "webhook");
+    default:
+      return null;
+  }
 }
 
 interface PaidOrder {
