@@ -80,6 +80,15 @@ export class NatsFeedBus implements FeedBus {
     await this.nc?.flush();
   }
 
+  /** Every NATS subscription the rooms made, until it closes. */
+  readonly natsSubscriptions = new Set<Subscription>();
+
+  /** NATS subscriptions open on the connection now (tests: "unsubscribe releases"). */
+  openSubscriptions(): number {
+    for (const s of this.natsSubscriptions) if (s.isClosed()) this.natsSubscriptions.delete(s);
+    return this.natsSubscriptions.size;
+  }
+
   forget(sub: NatsFeedSubscription): void {
     if (this.subs.delete(sub)) this.stats.busSubscriptions--;
   }
@@ -170,6 +179,7 @@ class NatsFeedSubscription implements FeedSubscription {
   attach(nc: NatsConnection): void {
     if (this.closed || this.sub) return;
     this.sub = nc.subscribe(this.bus.subjects.room(this.liveSessionId), { callback: (err, msg) => this.onMessage(err, msg) });
+    this.bus.natsSubscriptions.add(this.sub);
   }
 
   /** The connection closed for good: a new one attaches a new subscription. */
