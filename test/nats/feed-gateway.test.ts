@@ -84,6 +84,26 @@ describe("the room feed over NATS, through gateways", () => {
     await until(() => gw.stats.rooms === 0 && gw.stats.busSubscriptions === 0, "the room to close");
   });
 
+  it("refuses an unknown room as BAD_USER_INPUT, and a selection the bus cannot answer (host { displayName }) keeps its own subscription to earnings", { timeout: 120_000 }, async () => {
+    const gw = stack.gateway.subscriptions;
+    const hub = stack.subgraphs.earnings.services.stream;
+    const token = await stack.token({ sub: "natsfeed-odd", roles: ["viewer"] });
+    const unknown = subscribe(stack.gateway.url, token, ROOM, { s: "00000000-0000-4000-8000-000000000000" });
+    await unknown.waitForEnd();
+    expect(unknown.errors[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    await unknown.dispose();
+
+    const session = await goLive(stack, "natsfeed-host2");
+    const withHost = subscribe(stack.gateway.url, token, ROOM.replace("quantity", "quantity host { displayName }"), { s: session });
+    const plain = subscribe(stack.gateway.url, token, ROOM, { s: session });
+    await until(() => gw.stats.roomMembers === 2 && gw.stats.busSubscriptions === 1 && hub.stats.subscribers === 1, "one room on the bus and one on earnings", 60_000);
+    await (gw.rooms.bus as NatsFeedBus).flushed();
+    await stack.subgraphs.earnings.dataSource.transaction((m) => appendToFeed(m, [item({ hostId: "natsfeed-host2", giftId: gifts[0].id, liveSessionId: session, giftEventId: "natsfeed-odd-1" })]));
+    for (const s of [withHost, plain]) expect(ids({ events: await s.waitFor(1, 60_000) })).toEqual(["natsfeed-odd-1"]);
+    expect(withHost.events[0].data.liveGiftFeed.host.displayName).toBeTruthy();
+    await Promise.all([withHost.dispose(), plain.dispose()]);
+  });
+
   it("a gateway SIGKILLed with viewers attached: they reconnect to another gateway with their last cursor and get every event exactly once, in order", { timeout: 600_000 }, async () => {
     ensureBuilt();
     let doomed: GatewayProcess | null = await startGatewayProcess({
