@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../platform/config.js";
+import { loadConfig, loadEventTransport } from "../platform/config.js";
 
 export type SubgraphName = "wallet" | "catalog" | "earnings";
 export type SubgraphUrls = Record<SubgraphName, string>;
@@ -49,4 +49,20 @@ export function roomStreamConfigFromEnv(env: NodeJS.ProcessEnv = process.env): R
     roomLingerMs: positiveInt(env, "STREAM_ROOM_LINGER_MS", 2_000),
     roomReplayEvents: positiveInt(env, "STREAM_ROOM_REPLAY_EVENTS", 1_000),
   };
+}
+
+/**
+ * Where the gateway's rooms get their live feed (gateway/subscriptions/feed-bus.ts): with NATS_URL,
+ * one NATS subscription per room on `<NATS_FEED_SUBJECT_PREFIX>.room.<liveSessionId>`; without it,
+ * one subscription per room to earnings' stream (PostgreSQL NOTIFY behind it). Replay reads
+ * PostgreSQL through earnings either way.
+ */
+export interface FeedBusConfig {
+  natsUrl: string | undefined;
+  feedSubjectPrefix: string;
+}
+
+export function feedBusConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FeedBusConfig {
+  const { natsUrl, feedSubjectPrefix } = loadEventTransport(env);
+  return { natsUrl, feedSubjectPrefix };
 }

@@ -200,7 +200,13 @@ export interface EventTransportConfig {
   maxAgeMs: number;
   /** NATS_ACK_WAIT_MS: a delivered batch not acknowledged by then (its consumer died) is redelivered. */
   ackWaitMs: number;
+  /** NATS_SUBJECT_PREFIX: events go to `<prefix>.<type>.<partition>` (default `events`). */
+  subjectPrefix: string;
+  /** NATS_FEED_SUBJECT_PREFIX: the room feed goes to `<prefix>.room.<liveSessionId>` and `<prefix>.host.<hostId>` (default `feed`). */
+  feedSubjectPrefix: string;
 }
+
+const SUBJECT_PREFIX = /^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/;
 
 export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventTransportConfig {
   const natsUrl = env.NATS_URL || undefined;
@@ -213,7 +219,15 @@ export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventT
     duplicateWindowMs: count("NATS_DUPLICATE_WINDOW_SECONDS", 2 * 3600, env) * 1000,
     maxAgeMs: count("NATS_STREAM_MAX_AGE_HOURS", 7 * 24, env) * 3600_000,
     ackWaitMs: count("NATS_ACK_WAIT_MS", 30_000, env, 1000),
+    subjectPrefix: subjectPrefix("NATS_SUBJECT_PREFIX", "events", env),
+    feedSubjectPrefix: subjectPrefix("NATS_FEED_SUBJECT_PREFIX", "feed", env),
   };
+}
+
+function subjectPrefix(name: string, fallback: string, env: NodeJS.ProcessEnv): string {
+  const v = env[name] || fallback;
+  if (!SUBJECT_PREFIX.test(v)) throw new Error(`${name} must be NATS subject tokens (letters, digits, _ or -, dot-separated), got ${v}`);
+  return v;
 }
 
 /** Metrics (platform/metrics.ts) and tracing (platform/tracing.ts) settings; see docs/observability.md. */

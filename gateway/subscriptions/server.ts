@@ -13,7 +13,8 @@ import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, 
 import { Channel } from "../../platform/channel.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
-import { roomStreamConfigFromEnv, type RoomStreamConfig } from "../config.js";
+import { feedBusConfigFromEnv, roomStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
+import { emptyFeedBusStats, openFeedBus, roomCheck, type FeedBus } from "./feed-bus.js";
 import { emptyRoomStats, Rooms, STREAM_CURSOR, type CursoredResult, type PrivateStream, type RoomHost } from "./rooms.js";
 import { CURSOR_ALIAS, roomShape } from "./shareable.js";
 import { slowConsumer, StreamErrorCode, upstreamError } from "./stream-errors.js";
@@ -67,6 +68,8 @@ export interface SubscriptionGatewayOptions {
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
   /** The shared room path's bounds (default: roomStreamConfigFromEnv()). */
   rooms?: Partial<RoomStreamConfig>;
+  /** Where feed-fed rooms get their events (default: feedBusConfigFromEnv(): NATS with NATS_URL, earnings' stream otherwise). */
+  feedBus?: FeedBusConfig | ((earnings: () => Client) => FeedBus);
 }
 
 export type ConnectionAuthenticator = (
@@ -285,7 +288,7 @@ export class SubscriptionGateway implements RoomHost {
   /** How long a subscription may stay over the pause mark before it is ended as too slow. */
   readonly slowMs: number;
   /** Counters for tests, metrics and leak checks. */
-  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0, ...emptyRoomStats() };
+  readonly stats = { subscriptions: 0, opened: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0, ...emptyRoomStats(), ...emptyFeedBusStats() };
 
   /** Entity fetches shared between subscribers, per subgraph, for the current schema (metrics, tests). */
   get sharedFetches(): SubscriptionExecutor["sharedFetches"] {
@@ -303,7 +306,10 @@ export class SubscriptionGateway implements RoomHost {
     this.hardCap = this.maxQueue + 2000;
     this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
     this.config = { ...roomStreamConfigFromEnv(), ...opts.rooms };
-    this.rooms = new Rooms(this, this.executor.urls);
+    const bus = opts.feedBus ?? feedBusConfigFromEnv();
+    this.rooms = new Rooms(this, this.executor.urls, (upstream) =>
+      typeof bus === "function" ? bus(() => upstream("earnings")) : openFeedBus(bus, () => upstream("earnings"), this.stats, { check: roomCheck(this.executor.urls.earnings, this.signer) }),
+    );
   }
 
   /** Open downstream WebSocket connections. */

@@ -14,7 +14,20 @@ export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN || "/usr/sbin/nats-se
 /** A unique stream and subject prefix per run, so runs on one shared server never meet. */
 export function isolated(label: string, over: Partial<NatsEventLogOptions> = {}): NatsEventLogOptions {
   const tag = `${label}${process.pid}${Math.random().toString(36).slice(2, 8)}`;
-  return { url: NATS_URL, stream: `T_${tag}`, subjectPrefix: `t${tag}`, ackWaitMs: 2_000, ...over };
+  return { url: NATS_URL, stream: `T_${tag}`, subjectPrefix: `t${tag}`, feedSubjectPrefix: `f${tag}`, ackWaitMs: 2_000, ...over };
+}
+
+/** The environment of a service process on this run's own stream and subjects (NATS_URL and the rest, as platform/config.ts reads them). */
+export function natsEnv(opts: NatsEventLogOptions): Record<string, string> {
+  return { NATS_URL: opts.url, NATS_STREAM: opts.stream!, NATS_SUBJECT_PREFIX: opts.subjectPrefix!, NATS_FEED_SUBJECT_PREFIX: opts.feedSubjectPrefix!, NATS_ACK_WAIT_MS: String(opts.ackWaitMs ?? 30_000) };
+}
+
+/** Deletes what a run left on the server: its event stream and its feed stream. */
+export async function deleteStreams(opts: NatsEventLogOptions): Promise<void> {
+  const log = new NatsEventLog(opts);
+  const jsm = await log.jsm();
+  for (const name of [opts.stream!, `${opts.stream}_FEED`]) await jsm.streams.delete(name).catch(() => undefined);
+  await log.close();
 }
 
 /** The NATS transport for the contract suite: consumers and a relay on their own connections. */
