@@ -204,22 +204,31 @@ async function main(): Promise<void> {
     let lost = 0;
     let doubled = 0;
     const viewerLagMs: number[] = [];
-    for (const v of viewers) {
+    const lostBy: { viewer: number; room: string; reconnects: number; missing: number; firstMissingCommitSec: number | null; errors: string[] }[] = [];
+    for (const [vi, v] of viewers.entries()) {
       const ids = byRoom.get(v.room) ?? new Set<string>();
+      let missing = 0;
+      let firstMissing: number | null = null;
       for (const id of ids) {
         const c = v.seen.get(id) ?? 0;
-        if (c === 0) lost++;
+        if (c === 0) {
+          lost++;
+          missing++;
+          const at = checks.commitAt.get(id);
+          if (at !== undefined && (firstMissing === null || at < firstMissing)) firstMissing = at;
+        }
         if (c > 1) doubled += c - 1;
         const at = v.firstAt.get(id);
         const commit = checks.commitAt.get(id);
         if (at !== undefined && commit !== undefined) viewerLagMs.push(at - commit);
       }
+      if (missing > 0) lostBy.push({ viewer: vi, room: v.room, reconnects: v.reconnects, missing, firstMissingCommitSec: firstMissing === null ? null : round((firstMissing + performance.timeOrigin - t0) / 1000, 1), errors: v.errors });
     }
     const s = (xs: number[]) => summarize(xs);
     Object.assign(result, {
       sends: { requested: total, acknowledged: acked.length, refused: outcomes.filter((o) => !o.giftEventId).map((o) => o.error), retried: outcomes.filter((o) => o.attempts > 1).length, maxAttempts: Math.max(...outcomes.map((o) => o.attempts)) },
       kills,
-      viewers: { count: viewers.length, reconnects: viewers.reduce((a, v) => a + v.reconnects, 0), eventsExpected: viewers.reduce((a, v) => a + (byRoom.get(v.room)?.size ?? 0), 0), lost, doubled, errors: [...new Set(viewers.flatMap((v) => v.errors))].slice(0, 8) },
+      viewers: { count: viewers.length, reconnects: viewers.reduce((a, v) => a + v.reconnects, 0), eventsExpected: viewers.reduce((a, v) => a + (byRoom.get(v.room)?.size ?? 0), 0), lost, doubled, errors: [...new Set(viewers.flatMap((v) => v.errors))].slice(0, 8), viewersMissingEvents: lostBy.length, sampleMissing: lostBy.slice(0, 10) },
       database: checks.summary,
       lagMs: { commitToCredit: s(checks.creditLagMs), commitToViewer: s(viewerLagMs) },
       elapsedSec: round((Date.now() - t0) / 1000, 1),
