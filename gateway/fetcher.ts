@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Fetcher } from "@apollo/utils.fetcher";
-import { GraphQLError } from "graphql";
+import { subgraphFailure } from "../platform/codes.js";
 import { subgraphClientErrorStatus } from "./subgraph-errors.js";
 
 /**
@@ -33,10 +33,7 @@ export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher
     "http:": new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
     "https:": new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
   };
-  const failure = (timedOut: boolean) =>
-    new GraphQLError(timedOut ? `${serviceName} did not answer within ${timeoutMs} ms` : `${serviceName} is unavailable`, {
-      extensions: { code: timedOut ? "SUBGRAPH_TIMEOUT" : "SUBGRAPH_UNAVAILABLE", serviceName },
-    });
+  const failure = (timedOut: boolean) => subgraphFailure(serviceName, timedOut, timeoutMs);
   return (url, init) =>
     new Promise((resolve, reject) => {
       const u = new URL(url);

@@ -1,11 +1,13 @@
 import { GraphQLError } from "graphql";
+import { GraphQLErrorCode } from "./codes.js";
 import { Directive, Field, Int, ObjectType, registerEnumType } from "type-graphql";
 
 /**
  * Stable business error codes, shared by every subgraph so the composed graph has
  * one ErrorCode enum. Business failures travel as `userErrors` (they change nothing);
  * authentication/authorization are GraphQL errors (UNAUTHENTICATED / FORBIDDEN);
- * malformed input is BAD_USER_INPUT. Append new codes; never rename or remove one.
+ * malformed input is BAD_USER_INPUT (InputError). Append new codes; never rename or remove one.
+ * Every other code on the wire (GraphQL error, stream and close codes) is in platform/codes.ts.
  */
 export enum ErrorCode {
   INVALID_INPUT = "INVALID_INPUT",
@@ -126,6 +128,53 @@ export class DomainError extends Error {
   toUserError(): UserError {
     return Object.assign(new UserError(), { code: this.code, message: this.message, ...this.extra });
   }
+
+  /** The business failure as a GraphQL error (`code`, `field`), where the schema has no userErrors to carry it. */
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { code: this.code, field: this.extra.field } });
+  }
+}
+
+/**
+ * How a domain error reaches clients. graphql-js copies a thrown error's `extensions` into the
+ * GraphQL error it reports (locatedError), so a domain error that carries them is reported
+ * exactly as the equivalent GraphQLError would be: same code, message, path, and the same code
+ * in the request log and metrics, with no GraphQL import in domain code.
+ */
+abstract class ReportedDomainError extends Error {
+  abstract readonly code: GraphQLErrorCode;
+  abstract readonly extensions: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Malformed input (an id's shape, a page size, a timestamp): thrown by domain code, reported as
+ * a GraphQL error BAD_USER_INPUT with `field` (never a userError: nothing a user could act on
+ * in a form). withUserErrors lets it through (it is not a DomainError).
+ */
+export class InputError extends ReportedDomainError {
+  readonly code = GraphQLErrorCode.BadUserInput;
+  readonly extensions: { code: GraphQLErrorCode.BadUserInput; field: string[] | undefined };
+
+  constructor(
+    message: string,
+    readonly field?: string[],
+  ) {
+    super(message);
+    this.name = "InputError";
+    this.extensions = { code: this.code, field };
+  }
+}
+
+/** A dependency (an owner read) failed: nothing was written, the same request may be retried. Reported as SERVICE_UNAVAILABLE. */
+export class UnavailableError extends ReportedDomainError {
+  readonly code = GraphQLErrorCode.ServiceUnavailable;
+  readonly extensions: { code: GraphQLErrorCode.ServiceUnavailable };
+
+  constructor(message: string, cause?: unknown) {
+    super(message, cause instanceof Error ? { cause } : undefined);
+    this.name = "UnavailableError";
+    this.extensions = { code: this.code };
+  }
 }
 
 /** Runs a domain call and maps DomainError to `{ userErrors }`; anything else propagates. */
@@ -139,6 +188,7 @@ export async function withUserErrors<T extends object>(fn: () => Promise<T>): Pr
   }
 }
 
-export function badInput(message: string, field?: string[]): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", field } });
+/** Malformed input: an InputError (reported as BAD_USER_INPUT with `field`). Domain and schema code alike throw it. */
+export function badInput(message: string, field?: string[]): InputError {
+  return new InputError(message, field);
 }

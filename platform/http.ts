@@ -7,6 +7,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import cors from "cors";
+import { authFailure, GraphQLErrorCode } from "./codes.js";
 import { loadConfig } from "./config.js";
 import { isTransientDatabaseError } from "./db.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
@@ -113,7 +114,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-function graphqlErrorBody(message: string, code: string): unknown {
+export function graphqlErrorBody(message: string, code: string): unknown {
   return { errors: [{ message, extensions: { code } }] };
 }
 
@@ -124,7 +125,7 @@ function graphqlErrorBody(message: string, code: string): unknown {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const { stacktrace: _s, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-  if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+  if (code === GraphQLErrorCode.InternalServerError || code === undefined) {
     const original = unwrapResolverError(error);
     // Errors forwarded from a subgraph already carry their code in `extensions`.
     const errorId = currentRequestId() ?? randomUUID();
@@ -134,11 +135,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       return {
         message: `Temporarily unavailable (request ${errorId}); retry shortly, with the same idempotencyKey for a mutation`,
         path: formatted.path,
-        extensions: { code: "SERVICE_UNAVAILABLE", requestId: errorId },
+        extensions: { code: GraphQLErrorCode.ServiceUnavailable, requestId: errorId },
       };
     }
     logger.error({ requestId: errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
-    return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", requestId: errorId } };
+    return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: GraphQLErrorCode.InternalServerError, requestId: errorId } };
   }
   return { ...formatted, extensions };
 }
@@ -222,7 +223,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody("internal error", "INTERNAL_SERVER_ERROR"));
+      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody("internal error", GraphQLErrorCode.InternalServerError));
       else res.end();
     });
   });
@@ -246,8 +247,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         body = await readBody(req);
       } catch (e) {
         if (e instanceof BodyTooLarge) {
-          recordRefusal(opts.name, "PAYLOAD_TOO_LARGE");
-          sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, "PAYLOAD_TOO_LARGE"), { connection: "close" });
+          recordRefusal(opts.name, GraphQLErrorCode.PayloadTooLarge);
+          sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, GraphQLErrorCode.PayloadTooLarge), { connection: "close" });
           return;
         }
         throw e;
@@ -269,7 +270,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         try {
           parsed = JSON.parse(body.toString("utf8"));
         } catch {
-          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", "BAD_REQUEST"));
+          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", GraphQLErrorCode.BadRequest));
           return;
         }
       } else {
@@ -280,7 +281,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
     if (refused) {
       const http = refused.extensions.http as { status?: number } | undefined;
       const { http: _h, ...extensions } = refused.extensions;
-      recordRefusal(opts.name, String(refused.extensions.code ?? "BAD_REQUEST"));
+      recordRefusal(opts.name, String(refused.extensions.code ?? GraphQLErrorCode.BadRequest));
       sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
       return;
     }
@@ -334,6 +335,5 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   };
 }
 
-export function authFailure(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
-}
+// Built in platform/codes.ts with every other code; re-exported for existing callers.
+export { authFailure };

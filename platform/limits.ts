@@ -26,6 +26,7 @@ import {
   isAbstractType,
 } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
+import { LimitCode, limitError, withoutHttp } from "./codes.js";
 
 /**
  * Operation limits: ONE implementation for every entry point — the gateway's HTTP endpoints
@@ -53,19 +54,8 @@ export const DEFAULT_LIMITS: OperationLimits = {
   maxBatch: 10,
 };
 
-export enum LimitCode {
-  QUERY_TOO_DEEP = "QUERY_TOO_DEEP",
-  TOO_MANY_ALIASES = "TOO_MANY_ALIASES",
-  TOO_MANY_TOKENS = "TOO_MANY_TOKENS",
-  QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
-  BATCH_TOO_LARGE = "BATCH_TOO_LARGE",
-  /** WebSocket only: more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET active on one socket (the socket stays open). */
-  TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS",
-}
-
-export function limitError(code: LimitCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra, http: { status: 400 } } });
-}
+// The codes and their error builders live in platform/codes.ts; re-exported for existing callers.
+export { LimitCode, limitError, withoutHttp };
 
 /** Counts lexical tokens, stopping once past `max` (cheap: no AST is built). */
 export function countTokens(query: string, max: number): number {
@@ -199,12 +189,6 @@ export function operationLimitsPlugin(limits: OperationLimits = DEFAULT_LIMITS):
       };
     },
   };
-}
-
-/** The limit errors (codes and messages) as a WebSocket `error` message carries them: no HTTP status. */
-export function withoutHttp(error: GraphQLError): GraphQLError {
-  const { http: _h, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { extensions });
 }
 
 /** Validation messages without "Did you mean …?" (production: suggestions reveal the schema). Apollo's rule, also used over WebSocket. */

@@ -4,9 +4,9 @@ import type { Context, SubscribePayload } from "graphql-ws";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { WsLimitSettings } from "./config.js";
 import { clientAddress } from "./http.js";
-import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, limitError, LimitCode, measureOperation, withoutHttp, type OperationLimits } from "./limits.js";
+import { LimitCode, limitError, parseFailed, validationFailed, withoutHttp, WsCloseCode } from "./codes.js";
+import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, measureOperation, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
-import { WsCloseCode } from "./ws.js";
 
 /**
  * The bounds of every graphql-ws endpoint, in one place: the gateway's /graphql and
@@ -159,11 +159,11 @@ export class WsGuard {
     } catch (e) {
       // graphql-ws itself would let the syntax error escape and close the socket with 4500.
       const message = e instanceof GraphQLError ? e.message : "the query could not be parsed";
-      return [new GraphQLError(message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+      return [parseFailed(message)];
     }
     const invalid = validate(schema, document);
     if (invalid.length > 0) {
-      return invalid.map((e) => new GraphQLError(this.opts.production ? hideSuggestions(e.message) : e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+      return invalid.map((e) => validationFailed(this.opts.production ? hideSuggestions(e.message) : e.message, { nodes: e.nodes }));
     }
     const variables = (payload.variables ?? {}) as Record<string, unknown>;
     const operation = getOperationAST(document, payload.operationName ?? undefined);

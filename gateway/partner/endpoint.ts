@@ -4,7 +4,6 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { GraphQLError } from "graphql";
 import { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { formatError, sendJson, type Route } from "../../platform/http.js";
@@ -14,17 +13,14 @@ import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../../platform/limits.js";
-import { WsCloseCode } from "../../platform/ws.js";
+import { authFailure, badRequest, GraphQLErrorCode, rateLimited, rateLimitError, unauthenticated, validationFailed, WsCloseCode } from "../../platform/codes.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
-import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
-import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
+import { clientAddress, RateLimiter, type BucketRule } from "../rate-limit.js";
+import { SubscriptionGateway } from "../subscriptions/server.js";
 import { metricsPlugin } from "../../platform/metrics.js";
 import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
-
-/** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
-export const RATE_LIMITED_CLOSE = WsCloseCode.RateLimited;
 
 export const PARTNER_PATH = "/partner/graphql";
 
@@ -77,14 +73,10 @@ const contractOperationsOnly: ApolloServerPlugin<PartnerContext> = {
       async didResolveOperation({ operation, schema }) {
         if (!operation) return;
         if (!schema.getRootType(operation.operation)) {
-          throw new GraphQLError(`the partner API has no ${operation.operation} operations`, {
-            extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } },
-          });
+          throw validationFailed(`the partner API has no ${operation.operation} operations`, { httpStatus: 400 });
         }
         if (operation.operation === "subscription") {
-          throw new GraphQLError("subscriptions are served over graphql-ws on this path, not over HTTP", {
-            extensions: { code: "BAD_REQUEST", http: { status: 400 } },
-          });
+          throw badRequest("subscriptions are served over graphql-ws on this path, not over HTTP", 400);
         }
       },
     };
@@ -118,6 +110,9 @@ export interface PartnerEndpointOptions {
 
 const INVALID_KEY = "invalid API key";
 
+const keyRateMessage = (key: AuthenticatedKey, retryAfterSeconds: number) =>
+  `rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${retryAfterSeconds}s`;
+
 export interface PartnerEndpoint {
   route: Route;
   /** graphql-ws on the same path (the public live gift feed). */
@@ -127,10 +122,6 @@ export interface PartnerEndpoint {
   subscriptions: SubscriptionGateway | null;
   store: PartnerKeyStore | null;
   stop(): Promise<void>;
-}
-
-function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
 }
 
 /**
@@ -145,7 +136,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
       store: null,
       route: (req, res) => {
         if (new URL(req.url ?? "/", "http://localhost").pathname !== PARTNER_PATH) return false;
-        sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: "SERVICE_UNAVAILABLE" } }] });
+        sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: GraphQLErrorCode.ServiceUnavailable } }] });
         return true;
       },
       attach: () => undefined,
@@ -198,19 +189,13 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     const auth = await authenticateFrom(clientAddress(req, opts.trustProxyHops), typeof header === "string" ? header : undefined);
     if (!auth.ok) {
       if (auth.reason === "blocked") throw rateLimitError(INVALID_KEY, auth.retryAfterSeconds);
-      if (auth.reason === "missing") throw unauthenticated("an API key is required in the x-api-key header");
-      if (auth.reason === "revoked") throw unauthenticated("this API key has been revoked or has expired");
-      throw unauthenticated("invalid API key");
+      if (auth.reason === "missing") throw authFailure("an API key is required in the x-api-key header");
+      if (auth.reason === "revoked") throw authFailure("this API key has been revoked or has expired");
+      throw authFailure("invalid API key");
     }
     const decision = await store.consume(auth.key);
     if (!decision.allowed) {
-      throw new GraphQLError(`rate limit of ${auth.key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
-        extensions: {
-          code: "RATE_LIMITED",
-          retryAfterSeconds: decision.retryAfterSeconds,
-          http: { status: 429, headers: new HeaderMap([["retry-after", String(decision.retryAfterSeconds)]]) },
-        },
-      });
+      throw rateLimited(keyRateMessage(auth.key, decision.retryAfterSeconds), decision.retryAfterSeconds);
     }
     return { key: auth.key, requestId };
   }
@@ -230,7 +215,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
         try {
           parsed = JSON.parse(body.toString("utf8"));
         } catch {
-          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: GraphQLErrorCode.BadRequest } }] });
           return true;
         }
       } else {
@@ -281,7 +266,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const openSockets = new Map<string, Set<WebSocket>>();
   /** A key in its rotation grace period: re-checked when the grace ends. */
   const graceTimers = new Map<string, NodeJS.Timeout>();
-  const revokedClose = (socket: WebSocket) => socket.close(CloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
+  const revokedClose = (socket: WebSocket) => socket.close(WsCloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
   const recheck = async (keyUuid: string): Promise<void> => {
     const sockets = openSockets.get(keyUuid);
     if (!sockets?.size) return;
@@ -329,17 +314,17 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
       const presented = typeof raw === "string" ? raw : undefined;
       const auth = await authenticateFrom(request ? clientAddress(request, opts.trustProxyHops) : "unknown", presented);
       if (!auth.ok && auth.reason === "blocked") {
-        socket.close(RATE_LIMITED_CLOSE, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
+        socket.close(WsCloseCode.RateLimited, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
         return null;
       }
       if (!auth.ok) {
         const why = auth.reason === "missing" ? 'send connection_init { "x-api-key": "<key>" }' : auth.reason === "revoked" ? "API key revoked or expired" : "invalid API key";
-        socket.close(CloseCode.Unauthenticated, `Unauthorized: ${why}`);
+        socket.close(WsCloseCode.Unauthenticated, `Unauthorized: ${why}`);
         return null;
       }
       const decision = await store.consume(auth.key);
       if (!decision.allowed) {
-        socket.close(RATE_LIMITED_CLOSE, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
+        socket.close(WsCloseCode.RateLimited, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
         return null;
       }
       socketKeys.set(socket, auth.key);
@@ -369,17 +354,15 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     // Each subscription spends a unit too: one socket must not open unlimited upstream streams.
     beforeSubscribe: async (socket) => {
       const key = socketKeys.get(socket);
-      if (!key) return new GraphQLError("not authenticated", { extensions: { code: "UNAUTHENTICATED" } });
+      if (!key) return unauthenticated("not authenticated");
       // Refused at once after a revocation, on every instance, whether or not its NOTIFY arrived yet.
       if (!(await store.activeUntil(key.id))) {
         revokedClose(socket);
-        return new GraphQLError("this API key has been revoked or has expired", { extensions: { code: "UNAUTHENTICATED" } });
+        return unauthenticated("this API key has been revoked or has expired");
       }
       const decision = await store.consume(key);
       if (decision.allowed) return null;
-      return new GraphQLError(`rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
-        extensions: { code: "RATE_LIMITED", retryAfterSeconds: decision.retryAfterSeconds },
-      });
+      return rateLimited(keyRateMessage(key, decision.retryAfterSeconds), decision.retryAfterSeconds, { http: false });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));

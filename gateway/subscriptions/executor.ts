@@ -1,6 +1,7 @@
 import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
 import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { badRequest, GraphQLErrorCode } from "../../platform/codes.js";
 import { loadConfig } from "../../platform/config.js";
 import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { subgraphFetcher } from "../fetcher.js";
@@ -12,6 +13,9 @@ export interface SubscriptionRequestContext {
   authorization: string | undefined;
   requestId: string;
 }
+
+/** BAD_REQUEST for a query or mutation sent over WebSocket. */
+export const ONLY_SUBSCRIPTIONS = "only subscriptions are served over WebSocket; send queries and mutations over HTTP";
 
 /** A planned subscription: the root fetch runs on the owning subgraph, `rest` per event. */
 export interface PlannedSubscription {
@@ -96,7 +100,7 @@ export class SubscriptionExecutor {
     const operation = operationFromDocument(this.api, document, { operationName });
     const queryPlan: QueryPlan = this.planner.buildQueryPlan(operation);
     const node = queryPlan.node;
-    if (!node || node.kind !== "Subscription") throw new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } });
+    if (!node || node.kind !== "Subscription") throw badRequest(ONLY_SUBSCRIPTIONS);
     const planned: PlannedSubscription = {
       primary: node.primary,
       rest: node.rest,
@@ -160,5 +164,5 @@ export class SubscriptionExecutor {
 export function asGraphQLError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError) return err;
   const e = err as { message?: string; extensions?: Record<string, unknown> } | undefined;
-  return new GraphQLError(e?.message ?? String(err), { extensions: { code: "INTERNAL_SERVER_ERROR", ...(e?.extensions ?? {}) } });
+  return new GraphQLError(e?.message ?? String(err), { extensions: { code: GraphQLErrorCode.InternalServerError, ...(e?.extensions ?? {}) } });
 }

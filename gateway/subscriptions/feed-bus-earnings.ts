@@ -3,15 +3,14 @@ import type { Client } from "graphql-ws";
 import { encodeFeedCursor, feedCursorSeq, ROOM_EVENT_SELECTION, type RoomFeedEvent } from "../../platform/feed.js";
 import { logger } from "../../platform/logger.js";
 import type { FeedBus, FeedBusStats, FeedSink, FeedSubscription } from "./feed-bus.js";
-import { StreamErrorCode, upstreamError } from "./stream-errors.js";
+import { REFUSING_CLOSE_CODES, StreamErrorCode } from "../../platform/codes.js";
+import { upstreamError } from "./stream-errors.js";
 
 /** The one operation of this bus: a room's public feed, every row field, from a cursor. */
 export const FEED_BUS_QUERY = `subscription FeedBus($liveSessionId: ID!, $after: String) { liveGiftFeed(liveSessionId: $liveSessionId, after: $after) ${ROOM_EVENT_SELECTION} }`;
 
 /** Resubscriptions from the last cursor allowed in a row without an event in between. */
 const MAX_RESUBSCRIBES = 3;
-/** Upstream close codes that refuse the subscription (resubscribing would be refused again). */
-const REFUSALS = new Set([1002, 1003, 1007, 1008, 1009, 4400, 4403, 4406, 4409, 4429, 4500]);
 
 /**
  * The PostgreSQL feed bus: each room is one graphql-ws subscription to earnings' `liveGiftFeed`
@@ -118,7 +117,7 @@ class EarningsFeedSubscription implements FeedSubscription {
     // under load, a restart): pick up exactly where we were (earnings replays from the cursor), unseen
     // by the room. A refusal, three tries in a row without an event, or no cursor yet (a resubscription
     // could not say where the room was) end the feed instead.
-    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSALS.has(closeCode));
+    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSING_CLOSE_CODES.has(closeCode));
     if (resumable && this.last !== null && this.resubscribes < MAX_RESUBSCRIBES) {
       const attempt = this.resubscribes++;
       this.stats.roomResubscribes++;

@@ -1,9 +1,9 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import { connect, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { feedSubjects, type RoomFeedMessage } from "../../platform/feed.js";
 import { logger } from "../../platform/logger.js";
 import type { FeedBus, FeedBusStats, FeedEvent, FeedSink, FeedSubscription, RoomCheck } from "./feed-bus.js";
-import { StreamErrorCode } from "./stream-errors.js";
+import { streamError, StreamErrorCode } from "../../platform/codes.js";
 
 export interface NatsFeedBusOptions {
   url: string;
@@ -263,7 +263,7 @@ class NatsFeedSubscription implements FeedSubscription {
     this.durable = this.bus.durable.subscribe(this.liveSessionId, this.last, {
       next: (e) => this.onReplay(e),
       error: (err) => this.replayEnded(err),
-      complete: () => this.replayEnded(new GraphQLError("earnings ended the room's feed; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.StreamInterrupted } })),
+      complete: () => this.replayEnded(streamError(StreamErrorCode.StreamInterrupted, "earnings ended the room's feed; resubscribe with after: your last cursor")),
     });
   }
 

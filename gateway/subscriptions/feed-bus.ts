@@ -1,6 +1,7 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import type { Client } from "graphql-ws";
 import type { RoomFeedEvent } from "../../platform/feed.js";
+import { badUserInput, GraphQLErrorCode } from "../../platform/codes.js";
 import { logger } from "../../platform/logger.js";
 import { SERVICE_HEADER, type ServiceSigner } from "../../platform/service-auth.js";
 import type { FeedBusConfig } from "../config.js";
@@ -87,8 +88,8 @@ export function roomCheck(earningsUrl: string, signer: ServiceSigner, timeoutMs 
         signal: AbortSignal.timeout(timeoutMs),
       });
       const body = (await res.json()) as { data?: { liveSession: { id: string } | null } | null; errors?: { extensions?: { code?: string } }[] };
-      const refused = body.data?.liveSession === null || body.errors?.some((e) => e.extensions?.code === "BAD_USER_INPUT");
-      return refused ? new GraphQLError("no such live session", { extensions: { code: "BAD_USER_INPUT", field: ["liveSessionId"] } }) : null;
+      const refused = body.data?.liveSession === null || body.errors?.some((e) => e.extensions?.code === GraphQLErrorCode.BadUserInput);
+      return refused ? badUserInput("no such live session", ["liveSessionId"]) : null;
     } catch (err) {
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, "feed bus: could not check a room with earnings");
       return null;

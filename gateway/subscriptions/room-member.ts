@@ -1,7 +1,8 @@
 import { GraphQLError, type ExecutionResult } from "graphql";
 import WebSocket from "ws";
 import type { RoomHost } from "./rooms.js";
-import { slowConsumer, StreamErrorCode } from "./stream-errors.js";
+import { StreamErrorCode } from "../../platform/codes.js";
+import { slowConsumer } from "./stream-errors.js";
 
 /** Set by the per-client path on each result it produces: the event's upstream cursor (never serialized). */
 export const STREAM_CURSOR = Symbol("streamCursor");

@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import { internalError } from "../../platform/codes.js";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -24,7 +24,7 @@ export class RoomUpstreams {
     let client = this.clients.get(service);
     if (client) return client;
     const url = this.urls[service];
-    if (!url) throw new GraphQLError(`no URL for subgraph ${service}`, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    if (!url) throw internalError(`no URL for subgraph ${service}`);
     const sockets = this.sockets;
     class TrackedWebSocket extends WebSocket {
       constructor(...args: ConstructorParameters<typeof WebSocket>) {

@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, parse, print, visit, type ExecutionResult, type FieldNode } from "graphql";
+import { Kind, parse, print, visit, type ExecutionResult, type FieldNode, type GraphQLError } from "graphql";
 import type { Client } from "graphql-ws";
 import type WebSocket from "ws";
 import { logger } from "../../platform/logger.js";
@@ -9,7 +9,8 @@ import { feedProjection, type FeedProjection } from "./feed-project.js";
 import { CatchUp, RoomMember, type Frame, type PrivateStream } from "./room-member.js";
 import { RoomUpstreams } from "./room-upstreams.js";
 import { CURSOR_ALIAS, type RoomShape } from "./shareable.js";
-import { slowConsumer, StreamErrorCode, upstreamError } from "./stream-errors.js";
+import { REFUSING_CLOSE_CODES, StreamErrorCode } from "../../platform/codes.js";
+import { slowConsumer, upstreamError } from "./stream-errors.js";
 
 export { STREAM_CURSOR, type CursoredResult, type PrivateStream } from "./room-member.js";
 
@@ -51,8 +52,6 @@ export interface MemberContext extends SubscriptionRequestContext {
 
 /** Upstream resubscriptions from the last cursor allowed in a row without an event in between. */
 const MAX_RESUBSCRIBES = 3;
-/** Upstream close codes that refuse the subscription (resubscribing would be refused again). */
-const REFUSALS = new Set([1002, 1003, 1007, 1008, 1009, 4400, 4403, 4406, 4409, 4429, 4500]);
 
 /**
  * The members of one room that receive the same result: same document, variables (without
@@ -238,7 +237,7 @@ class Room {
     // Earnings cut the room off as slow, our credential expired, or the socket dropped (a missed
     // keep-alive under load, a restart): pick up exactly where the room was, unseen by its viewers.
     // A refusal (4400, 4403, ...) or three tries in a row without an event end the room instead.
-    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSALS.has(closeCode));
+    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSING_CLOSE_CODES.has(closeCode));
     // Without a cursor (no event yet) a resubscription could not say where the room was: end it.
     if (resumable && this.lastCursor && this.resubscribes < MAX_RESUBSCRIBES) {
       const attempt = this.resubscribes++;

@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import { slowConsumerError, streamError, StreamErrorCode } from "../../../platform/codes.js";
 import type { DataSource } from "typeorm";
 import { logger } from "../../../platform/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
@@ -19,8 +19,6 @@ export interface HubOptions {
   /** Fallback poll (lost notifications, listener reconnects) and combo sweep interval. */
   pollMs?: number;
 }
-
-export const SLOW_CONSUMER = "SLOW_CONSUMER";
 
 /**
  * One per process: ONE LISTEN connection and one reader for all subscribers. On a NOTIFY
@@ -85,7 +83,7 @@ export class FeedHub {
     await this.listener.stop();
     await this.reading?.catch(() => undefined);
     for (const set of [...this.byHost.values(), ...this.bySession.values()]) {
-      for (const sub of set) sub.fail(new GraphQLError("the gift stream is shutting down; resubscribe with your last cursor", { extensions: { code: "SHUTTING_DOWN" } }));
+      for (const sub of set) sub.fail(streamError(StreamErrorCode.ShuttingDown, "the gift stream is shutting down; resubscribe with your last cursor"));
     }
   }
 
@@ -216,9 +214,9 @@ export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
       hub.maxQueue,
       () => {
         hub.stats.slowClosed++;
-        return new GraphQLError(
+        return slowConsumerError(
           `too slow: more than ${hub.maxQueue} gifts queued; resubscribe with after: your last cursor`,
-          { extensions: { code: SLOW_CONSUMER, cursor: this.lastAccepted > 0 ? encodeCursor(this.lastAccepted) : null } },
+          this.lastAccepted > 0 ? encodeCursor(this.lastAccepted) : null,
         );
       },
       () => this.release(),
@@ -277,7 +275,7 @@ export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
         // graphql-ws does not call return() after a throw: unregister here.
         await this.return();
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, "gift stream replay failed");
-        throw new GraphQLError("the gift stream could not be read; resubscribe with your last cursor", { extensions: { code: "STREAM_UNAVAILABLE" } });
+        throw streamError(StreamErrorCode.StreamUnavailable, "the gift stream could not be read; resubscribe with your last cursor");
       }
       if (this.done) break;
       this.replayBuf = page;

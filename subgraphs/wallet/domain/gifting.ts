@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { GraphQLError } from "graphql";
 import type { DataSource, EntityManager } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
+import { DomainError, ErrorCode, UnavailableError, badInput } from "../../../platform/errors.js";
 import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
@@ -227,11 +226,8 @@ function fromRow(r: GiftEventDbRow): GiftEventRecord {
 }
 
 /** An owner read failed (network, timeout, 5xx): nothing was written, the same request may be retried. */
-export function peerUnavailable(peer: string, cause: unknown): GraphQLError {
-  return new GraphQLError(`${peer} is temporarily unavailable; nothing was charged, retry with the same idempotencyKey`, {
-    extensions: { code: "SERVICE_UNAVAILABLE" },
-    originalError: cause instanceof Error ? cause : undefined,
-  });
+export function peerUnavailable(peer: string, cause: unknown): UnavailableError {
+  return new UnavailableError(`${peer} is temporarily unavailable; nothing was charged, retry with the same idempotencyKey`, cause);
 }
 
 export const SEND_GIFT_OPERATION = "sendGift";
@@ -264,7 +260,7 @@ export class GiftingService {
 
   /**
    * Sends a gift for `sender`. Throws DomainError for business failures (nothing changed),
-   * GraphQLError SERVICE_UNAVAILABLE when an owner read fails. `authorization` is the
+   * UnavailableError (SERVICE_UNAVAILABLE) when an owner read fails. `authorization` is the
    * caller's bearer header, forwarded to the owner subgraphs.
    */
   async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean }> {
