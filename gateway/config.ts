@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { loadConfig, loadEventTransport } from "../platform/config.js";
+import { loadConfig, loadEventTransport, loadStreamMaxQueue } from "../platform/config.js";
+
+// The gateway's own settings (process.env is read only in config modules; the shared ones are in platform/config.ts).
 
 export type SubgraphName = "wallet" | "catalog" | "earnings";
 export type SubgraphUrls = Record<SubgraphName, string>;
@@ -15,14 +17,9 @@ export function readSupergraph(): string {
   return readFileSync(`${schemaDir()}supergraph.graphql`, "utf8");
 }
 
-/** Subgraph URLs from the environment (WALLET_URL, ...), defaulting to the development ports. */
+/** Subgraph URLs from the environment (WALLET_URL, ...), defaulting to the development ports: platform/config.ts's one definition. */
 export function subgraphUrlsFromEnv(env: NodeJS.ProcessEnv = process.env): SubgraphUrls {
-  const { ports } = loadConfig(env);
-  return {
-    wallet: env.WALLET_URL ?? `http://127.0.0.1:${ports.wallet}/graphql`,
-    catalog: env.CATALOG_URL ?? `http://127.0.0.1:${ports.catalog}/graphql`,
-    earnings: env.EARNINGS_URL ?? `http://127.0.0.1:${ports.earnings}/graphql`,
-  };
+  return loadConfig(env).subgraphUrls;
 }
 
 /** Settings of the shared room path of gateway subscriptions (docs/streaming.md). */
@@ -41,6 +38,33 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer (got ${JSON.stringify(raw)})`);
   return n;
+}
+
+/** Bounds of the per-client subscription path (gateway/subscriptions/server.ts), read when a SubscriptionGateway starts. */
+export interface SubscriptionStreamConfig {
+  /** STREAM_MAX_QUEUE: results a client may have queued before its subscription is ended as too slow. */
+  maxQueue: number;
+  /** STREAM_SLOW_MS: a subscription behind by more than maxQueue/4 events for this long is ended (SLOW_CONSUMER). */
+  slowMs: number;
+}
+
+export function subscriptionStreamConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SubscriptionStreamConfig {
+  return { maxQueue: loadStreamMaxQueue(env), slowMs: positiveInt(env, "STREAM_SLOW_MS", 10_000) };
+}
+
+/** SUBGRAPH_MAX_SOCKETS: connections per subgraph in the gateway's fetch pool (gateway/fetcher.ts), at least 1. */
+export function subgraphMaxSocketsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const n = positiveInt(env, "SUBGRAPH_MAX_SOCKETS", 128);
+  if (n < 1) throw new Error("SUBGRAPH_MAX_SOCKETS must be at least 1");
+  return n;
+}
+
+/**
+ * @apollo/gateway otherwise phones home with usage metrics and probes cloud metadata endpoints
+ * at start-up: neither belongs in a payments platform's gateway (an operator may still set it).
+ */
+export function disableApolloTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  env.APOLLO_TELEMETRY_DISABLED ??= "true";
 }
 
 export function roomStreamConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RoomStreamConfig {

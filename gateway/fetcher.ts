@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Fetcher } from "@apollo/utils.fetcher";
 import { subgraphFailure } from "../platform/codes.js";
+import { subgraphMaxSocketsFromEnv } from "./config.js";
 import { subgraphClientErrorStatus } from "./subgraph-errors.js";
 
 /**
@@ -20,7 +21,7 @@ export const IDLE_SOCKET_MS = 4_000;
  * instead of opening more sockets: a room's fan-out once opened ~1,000 sockets to the catalog
  * at once and got connection resets ("catalog is unavailable") instead of answers.
  */
-export const MAX_SOCKETS = Number(process.env.SUBGRAPH_MAX_SOCKETS ?? 128);
+export const MAX_SOCKETS = subgraphMaxSocketsFromEnv();
 
 function flatHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};

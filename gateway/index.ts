@@ -11,7 +11,7 @@ import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
 import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
-import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { disableApolloTelemetry, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
@@ -90,9 +90,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const config = loadConfig();
   const production = config.env === "production";
   const urls = opts.subgraphUrls ?? subgraphUrlsFromEnv();
-  // @apollo/gateway otherwise phones home with usage metrics and probes cloud metadata
-  // endpoints at start-up: neither belongs in a payments platform's gateway.
-  process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
+  disableApolloTelemetry();
   const signer = new ServiceSigner(config, "gateway");
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
@@ -158,7 +156,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       subscriptions.attach(http);
       partner.attach(http);
     },
-    host: process.env.HOST ?? "127.0.0.1",
+    host: config.host,
     // The IDE (development only) answers browsers on GET /graphql before Apollo's own landing page would.
     routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
@@ -205,7 +203,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
 }
 
 if (isEntryPoint(import.meta.url)) {
-  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
+  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: loadConfig().migrate }).then(
     (server) => {
       const shutdown = () => server.stop().then(shutdownTracing).then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);

@@ -1,5 +1,6 @@
 import { DataSource, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError, type EntitySchema, type Logger, type MixedList } from "typeorm";
 import pg from "pg";
+import { loadDatabasePool } from "./config.js";
 import { logger } from "./logger.js";
 
 /** Counts SQL statements so tests can assert batching (100 references → 1 query). */
@@ -47,6 +48,7 @@ export interface DataSourceOptions {
 
 export function createDataSource(opts: DataSourceOptions): { dataSource: DataSource; queries: QueryCounter } {
   const queries = new QueryCounter();
+  const pool = loadDatabasePool();
   const dataSource = new DataSource({
     type: "postgres",
     url: opts.url,
@@ -59,10 +61,10 @@ export function createDataSource(opts: DataSourceOptions): { dataSource: DataSou
     logging: ["query", "error", "warn"],
     logger: new CountingLogger(queries),
     maxQueryExecutionTime: 1000,
-    poolSize: opts.poolSize ?? Number(process.env.DB_POOL_SIZE ?? 10),
+    poolSize: opts.poolSize ?? pool.poolSize,
     applicationName: opts.applicationName ?? `gift-${opts.schema}`,
     // How long a request waits for a free pool connection before it is answered SERVICE_UNAVAILABLE.
-    extra: { connectionTimeoutMillis: Number(process.env.DB_CONNECT_TIMEOUT_MS ?? 5000), idleTimeoutMillis: 30_000 },
+    extra: { connectionTimeoutMillis: pool.connectTimeoutMs, idleTimeoutMillis: 30_000 },
   });
   return { dataSource, queries };
 }

@@ -8,7 +8,7 @@ import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import cors from "cors";
 import { authFailure, GraphQLErrorCode } from "./codes.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, loadMaxBodyBytes, loadMode } from "./config.js";
 import { isTransientDatabaseError } from "./db.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
@@ -17,7 +17,7 @@ import { currentRequestId, requestContext } from "./request-context.js";
 import { acquireMetricsListener, metricsExposure, metricsPlugin, recordRefusal, serveMetrics } from "./metrics.js";
 import { initTracing, withServerSpan } from "./tracing.js";
 
-export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
+export const MAX_BODY_BYTES = loadMaxBodyBytes();
 
 /** A plain route next to /graphql (health, webhooks). Return true when handled. */
 export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => Promise<boolean> | boolean;
@@ -187,7 +187,7 @@ export interface RunningServer {
 
 export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQLHttpServerOptions<C>): Promise<RunningServer> {
   const httpServer = http.createServer();
-  const production = opts.production ?? process.env.NODE_ENV === "production";
+  const production = opts.production ?? loadMode() === "production";
   const limits = opts.limits ?? DEFAULT_LIMITS;
   await initTracing({ service: opts.name });
   const metricsAt = metricsExposure({ edge: opts.edge ?? false, production });

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { loadLogLevel } from "./config.js";
 
 // pino: structured JSON logs, cheap on the hot path. Redaction is the last line of
 // defence: tokens, secrets and payment tokens must never reach a log line.
@@ -6,7 +7,7 @@ import { pino } from "pino";
 // are coalesced into one syscall. Synchronous writes were ~7% of the gateway's CPU in the
 // bench profile (one write(2) per request log line).
 export const LOGGER_OPTIONS: pino.LoggerOptions = {
-  level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" || process.env.VITEST ? "silent" : "info"),
+  level: loadLogLevel(),
   redact: {
     paths: [
       "authorization",

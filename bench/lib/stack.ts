@@ -9,6 +9,7 @@ import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scri
 import { ROOT, Supervisor, type CoreService, type ServiceName } from "../../scripts/supervisor.js";
 import type { ChildProcess } from "node:child_process";
 import { postgresPids, type Groups } from "./cpu.js";
+import { loadBenchSettings } from "../config.js";
 
 /**
  * The stack as production runs it: PostgreSQL (DATABASE_URL's server, or an embedded one in
@@ -51,7 +52,7 @@ const COMMIT_CLOCK = { track_commit_timestamp: "on" };
 export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
   let embedded: EmbeddedServer | null = null;
   let tmp: string | null = null;
-  let adminUrl = process.env.DATABASE_URL;
+  let adminUrl = loadBenchSettings().databaseUrl;
   if (!adminUrl) {
     mkdirSync(path.join(ROOT, ".data"), { recursive: true });
     tmp = mkdtempSync(path.join(os.tmpdir(), "gift-bench-pg-"));

@@ -14,7 +14,7 @@ import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, 
 import { Channel } from "../../platform/channel.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { asGraphQLError, ONLY_SUBSCRIPTIONS, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
-import { feedBusConfigFromEnv, roomStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
+import { feedBusConfigFromEnv, roomStreamConfigFromEnv, subscriptionStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
 import { emptyFeedBusStats, openFeedBus, roomCheck, type FeedBus } from "./feed-bus.js";
 import { emptyRoomStats, Rooms, STREAM_CURSOR, type CursoredResult, type PrivateStream, type RoomHost } from "./rooms.js";
 import { CURSOR_ALIAS, roomShape } from "./shareable.js";
@@ -296,11 +296,12 @@ export class SubscriptionGateway implements RoomHost {
   constructor(private readonly opts: SubscriptionGatewayOptions) {
     this.signer = opts.signer ?? new ServiceSigner(loadConfig(), "gateway");
     this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
-    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    const configured = subscriptionStreamConfigFromEnv();
+    this.maxQueue = opts.maxQueue ?? configured.maxQueue;
     // Well below the hard bound: a socket chunk already read when we pause still fits.
     this.pauseAt = Math.max(1, Math.floor(this.maxQueue / 4));
     this.hardCap = this.maxQueue + 2000;
-    this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
+    this.slowMs = opts.slowMs ?? configured.slowMs;
     this.config = { ...roomStreamConfigFromEnv(), ...opts.rooms };
     const bus = opts.feedBus ?? feedBusConfigFromEnv();
     this.rooms = new Rooms(this, this.executor.urls, (upstream) =>

@@ -1,5 +1,6 @@
 import { slowConsumerError, streamError, StreamErrorCode } from "../../../platform/codes.js";
 import type { DataSource } from "typeorm";
+import { loadStreamMaxQueue } from "../../../platform/config.js";
 import { logger } from "../../../platform/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
 import { Channel } from "../../../platform/channel.js";
@@ -47,7 +48,7 @@ export class FeedHub {
     databaseUrl: string,
     opts: HubOptions = {},
   ) {
-    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    this.maxQueue = opts.maxQueue ?? loadStreamMaxQueue();
     this.pageSize = opts.pageSize ?? 500;
     this.pollMs = opts.pollMs ?? 1000;
     this.listener = new PgListener({
