@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import type { IncomingMessage } from "node:http";
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -10,7 +10,8 @@ import { authFailure, formatError, originAllowed, startGraphQLHttpServer, type R
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
-import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
+import { ServiceSigner } from "../platform/service-auth.js";
+import { ForwardingDataSource } from "./data-source.js";
 import { disableApolloTelemetry, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
@@ -29,28 +30,6 @@ export interface GatewayContext {
   user: AuthUser | null;
   authorization: string | undefined;
   requestId: string;
-}
-
-/**
- * Signs every subgraph request with the gateway's service credential (subgraphs answer only
- * signed callers), forwards the caller's Authorization (subgraphs verify it again and authorize
- * by it) and never retries: mutations move money.
- */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const ctx = context as Partial<GatewayContext>;
-    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-    if (ctx.authorization) request.http?.headers.set("authorization", ctx.authorization);
-    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-  }
 }
 
 export interface GatewayOptions {
@@ -95,7 +74,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs)) }),
+      new ForwardingDataSource<GatewayContext>(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs)) }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { ApolloServer, HeaderMap, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
@@ -144,6 +144,96 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   return { ...formatted, extensions };
 }
 
+/**
+ * The settings every Apollo server here shares (a subgraph's, the partner endpoint's; the
+ * gateway's sets the same): no stack traces, CSRF prevention, no schema hints in production,
+ * errors masked by formatError, and the process, not Apollo, owns SIGINT/SIGTERM (runMain /
+ * the supervisor stop in order; Apollo's own handler races them and hangs stop()).
+ */
+export function apolloDefaults<C extends BaseContext>(opts: { name: string; production: boolean; limits?: OperationLimits }) {
+  return {
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false,
+    csrfPrevention: true,
+    // No "Did you mean …?" in production: suggestions reveal the schema.
+    hideSchemaDetailsFromClientErrors: opts.production,
+    formatError,
+  } satisfies Partial<ApolloServerOptions<C>>;
+}
+
+/** The plugins of every request pipeline: operation limits, the request log line, metrics. */
+export function pipelinePlugins<C extends BaseContext>(opts: { name: string; limits?: OperationLimits }): ApolloServerPlugin<C>[] {
+  return [operationLimitsPlugin(opts.limits ?? DEFAULT_LIMITS), requestLogPlugin(opts.name), metricsPlugin(opts.name)];
+}
+
+export interface GraphQLRequestHandlerOptions<C extends BaseContext> {
+  /** The service label (metrics, the server span). */
+  name: string;
+  apollo: ApolloServer<C>;
+  /** Builds the per-request context; throw a GraphQLError with extensions.http to refuse the request. */
+  context: (req: IncomingMessage, requestId: string) => Promise<C>;
+  /** Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request. */
+  preflight?: (body: unknown) => GraphQLError | null;
+  /** Request headers Apollo never sees (the partner endpoint drops a forwarded user token and cookies). */
+  dropHeaders?: readonly string[];
+}
+
+/**
+ * The one GraphQL-over-HTTP request pipeline (every server's /graphql and the partner endpoint):
+ * parse the body, refuse it by the preflight, pick the request id (a well-formed `x-request-id`
+ * or a new one), run Apollo inside the request context (masked errors name that id) and a server
+ * span, and answer with `x-request-id`.
+ */
+export function graphqlRequestHandler<C extends BaseContext>(opts: GraphQLRequestHandlerOptions<C>): (req: IncomingMessage, res: ServerResponse, body: Buffer | null, url: URL) => Promise<void> {
+  const drop = new Set(opts.dropHeaders ?? []);
+  return async (req, res, body, url) => {
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v !== undefined && !drop.has(k)) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+    let parsed: unknown = undefined;
+    if (body && body.length > 0) {
+      const type = headers.get("content-type") ?? "";
+      if (type.includes("application/json") || type.includes("application/graphql-response+json")) {
+        try {
+          parsed = JSON.parse(body.toString("utf8"));
+        } catch {
+          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", GraphQLErrorCode.BadRequest));
+          return;
+        }
+      } else {
+        parsed = body.toString("utf8");
+      }
+    }
+    const refused = parsed !== undefined ? opts.preflight?.(parsed) : null;
+    if (refused) {
+      const http = refused.extensions.http as { status?: number } | undefined;
+      const { http: _h, ...extensions } = refused.extensions;
+      recordRefusal(opts.name, String(refused.extensions.code ?? GraphQLErrorCode.BadRequest));
+      sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
+      return;
+    }
+    const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
+    const result = await requestContext.run({ requestId }, () =>
+      withServerSpan(req.headers, opts.name, () =>
+        opts.apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+          context: () => opts.context(req, requestId),
+        }),
+      ),
+    );
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.setHeader("x-request-id", requestId);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}
+
 export interface GraphQLHttpServerOptions<C extends BaseContext> {
   name: string;
   schema?: GraphQLSchema;
@@ -198,24 +288,17 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
     : new ApolloServer<C>({
       schema: opts.schema!,
       introspection: !production,
-      includeStacktraceInErrorResponses: false,
-      // Our process owns the signals (runMain / supervisor); Apollo's own handler races it and hangs stop().
-      stopOnTerminationSignals: false,
-      csrfPrevention: true,
-      // No "Did you mean …?" in production: suggestions reveal the schema.
-      hideSchemaDetailsFromClientErrors: production,
-      formatError,
+      ...apolloDefaults<C>({ name: opts.name, production, limits }),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginInlineTraceDisabled(),
-        operationLimitsPlugin(limits),
-        requestLogPlugin(opts.name),
-        metricsPlugin(opts.name),
+        ...pipelinePlugins<C>({ name: opts.name, limits }),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
         ...(opts.plugins ?? []),
       ],
     });
   await apollo.start();
+  const serveGraphQL = graphqlRequestHandler<C>({ name: opts.name, apollo, context: opts.context, preflight: checkBody });
   const path = opts.path ?? "/graphql";
   const config = opts.cors ? null : loadConfig();
   const applyCors = corsHandler(opts.cors ?? { origins: config!.corsOrigins, maxAgeSeconds: config!.corsMaxAgeSeconds });
@@ -259,50 +342,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       sendJson(res, 404, { error: "not found" });
       return;
     }
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-    }
-    let parsed: unknown = undefined;
-    if (body && body.length > 0) {
-      const type = headers.get("content-type") ?? "";
-      if (type.includes("application/json") || type.includes("application/graphql-response+json")) {
-        try {
-          parsed = JSON.parse(body.toString("utf8"));
-        } catch {
-          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", GraphQLErrorCode.BadRequest));
-          return;
-        }
-      } else {
-        parsed = body.toString("utf8");
-      }
-    }
-    const refused = parsed !== undefined ? checkBody?.(parsed) : null;
-    if (refused) {
-      const http = refused.extensions.http as { status?: number } | undefined;
-      const { http: _h, ...extensions } = refused.extensions;
-      recordRefusal(opts.name, String(refused.extensions.code ?? GraphQLErrorCode.BadRequest));
-      sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
-      return;
-    }
-    const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
-    const result = await requestContext.run({ requestId }, () =>
-      withServerSpan(req.headers, opts.name, () =>
-        apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-          context: () => opts.context(req, requestId),
-        }),
-      ),
-    );
-    for (const [k, v] of result.headers) res.setHeader(k, v);
-    res.setHeader("x-request-id", requestId);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === "complete") {
-      res.end(result.body.string);
-      return;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await serveGraphQL(req, res, body, url);
   }
 
   await opts.onServer?.(httpServer);

@@ -1,28 +1,29 @@
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloGateway } from "@apollo/gateway";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
-import { formatError, sendJson, type Route } from "../../platform/http.js";
+import { apolloDefaults, graphqlRequestHandler, pipelinePlugins, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
 import { PgListener } from "../../platform/pg-listener.js";
-import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
+import { ServiceSigner } from "../../platform/service-auth.js";
+import { ForwardingDataSource, type VouchedCaller } from "../data-source.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../../platform/limits.js";
+import { DEFAULT_LIMITS, preflight, type OperationLimits } from "../../platform/limits.js";
 import { authFailure, badRequest, GraphQLErrorCode, rateLimited, rateLimitError, unauthenticated, validationFailed, WsCloseCode } from "../../platform/codes.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { SubscriptionGateway } from "../subscriptions/server.js";
-import { metricsPlugin } from "../../platform/metrics.js";
 import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
 
 export const PARTNER_PATH = "/partner/graphql";
+/** The partner endpoint's service label (metrics, request log, server spans). */
+const PARTNER_SERVICE = "gateway-partner";
 
 export interface PartnerContext {
   key: AuthenticatedKey;
@@ -40,26 +41,12 @@ export function readPartnerSupergraph(): string {
  * subscriptions in earnings), tagged with the key id for tracing. No retries: the same rule as the
  * main gateway.
  */
-class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<PartnerContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): Promise<void> {
-    const ctx = context as Partial<PartnerContext>;
-    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-    if (!ctx.key) {
-      request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-      return;
-    }
-    request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
-    const identity = { sub: `partner:${ctx.key.partner}`, name: ctx.key.partner, roles: ["partner" as const], region: "US", adult: false, exp: Math.floor(Date.now() / 1000) + 60 };
-    request.http?.headers.set(SERVICE_HEADER, `Bearer ${await this.signer.tokenFor(this.subgraph, identity)}`);
-  }
+function vouchForPartner({ key }: Partial<PartnerContext>): VouchedCaller | undefined {
+  if (!key) return undefined;
+  return {
+    identity: { sub: `partner:${key.partner}`, name: key.partner, roles: ["partner"], region: "US", adult: false, exp: Math.floor(Date.now() / 1000) + 60 },
+    headers: { "x-partner-key-id": key.keyId },
+  };
 }
 
 /**
@@ -152,20 +139,19 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
-      new PartnerDataSource(name, signer, {
-        url: opts.subgraphUrls[name as SubgraphName] ?? url,
-        fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)),
-      }),
+      new ForwardingDataSource<PartnerContext>(
+        name,
+        signer,
+        { url: opts.subgraphUrls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)) },
+        vouchForPartner,
+      ),
   });
   const apollo = new ApolloServer<PartnerContext>({
     gateway,
     // The contract is the published partner API: partners generate clients from it.
     introspection: true,
-    includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: opts.production,
-    csrfPrevention: true,
-    formatError,
-    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), metricsPlugin("gateway-partner"), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    ...apolloDefaults<PartnerContext>({ name: PARTNER_SERVICE, production: opts.production, limits }),
+    plugins: [contractOperationsOnly, ...pipelinePlugins<PartnerContext>({ name: PARTNER_SERVICE, limits }), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();
@@ -200,49 +186,13 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     return { key: auth.key, requestId };
   }
 
+  // The one request pipeline (platform/http.ts): request context (masked errors name the x-request-id), server span,
+  // refusal metrics. Partners are not users: a forwarded user token or cookie must not change what they see.
+  const serve = graphqlRequestHandler<PartnerContext>({ name: PARTNER_SERVICE, apollo, context, preflight: (body) => preflight(body, limits), dropHeaders: ["authorization", "cookie"] });
   const route: Route = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== PARTNER_PATH) return false;
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) {
-      // Partners are not users: a forwarded user token must not change what they see.
-      if (v === undefined || k === "authorization" || k === "cookie") continue;
-      headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-    }
-    let parsed: unknown = undefined;
-    if (body && body.length > 0) {
-      if ((headers.get("content-type") ?? "").includes("json")) {
-        try {
-          parsed = JSON.parse(body.toString("utf8"));
-        } catch {
-          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: GraphQLErrorCode.BadRequest } }] });
-          return true;
-        }
-      } else {
-        parsed = body.toString("utf8");
-      }
-    }
-    const refused = parsed !== undefined ? preflight(parsed, limits) : null;
-    if (refused) {
-      const { http: _h, ...extensions } = refused.extensions;
-      sendJson(res, 400, { errors: [{ message: refused.message, extensions }] });
-      return true;
-    }
-    const given = req.headers["x-request-id"];
-    const requestId = typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-      context: () => context(req, requestId),
-    });
-    for (const [k, v] of result.headers) res.setHeader(k, v);
-    res.setHeader("x-request-id", requestId);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === "complete") {
-      res.end(result.body.string);
-      return true;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await serve(req, res, body, url);
     return true;
   };
 

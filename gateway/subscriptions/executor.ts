@@ -1,9 +1,10 @@
 import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
-import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from "@apollo/gateway";
 import { badRequest, GraphQLErrorCode } from "../../platform/codes.js";
 import { loadConfig } from "../../platform/config.js";
-import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
+import { ServiceSigner } from "../../platform/service-auth.js";
+import { ForwardingDataSource } from "../data-source.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { CALLER_INDEPENDENT_FIELDS, SharedEntityFetches } from "./shared-fetches.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
@@ -28,30 +29,13 @@ export interface PlannedSubscription {
   operationContext: ReturnType<typeof buildOperationContext>;
 }
 
-/** Signs with the gateway's service credential and forwards the caller's Authorization (subgraphs verify it again), like the HTTP gateway. */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionRequestContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<SubscriptionRequestContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<SubscriptionRequestContext>): Promise<void> {
-    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-    if (context.authorization) request.http?.headers.set("authorization", context.authorization);
-    if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
-  }
-}
-
 export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource;
 
 let defaultSigner: ServiceSigner | undefined;
 
 /** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
 export const defaultDataSource: DataSourceFactory = (name, url) =>
-  new AuthForwardingDataSource(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
+  new ForwardingDataSource<SubscriptionRequestContext>(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema
