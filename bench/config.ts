@@ -14,6 +14,10 @@ export interface BenchSettings {
   maxSockets: number;
   /** BENCH_CPU_PROF_DIR: where each service process writes its CPU profile (unset = no profiling). */
   cpuProfDir: string | undefined;
+  /** NATS_URL for bench:scale (empty = the local default). */
+  natsUrl: string;
+  /** SCALE_LOG_LEVEL: the scaled services' LOG_LEVEL. */
+  scaleLogLevel: string;
 }
 
 export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -24,5 +28,12 @@ export function loadBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     top: Number(env.TOP ?? 25),
     maxSockets: Number(env.BENCH_MAX_SOCKETS ?? 256),
     cpuProfDir: env.BENCH_CPU_PROF_DIR,
+    natsUrl: env.NATS_URL || "nats://127.0.0.1:4222",
+    scaleLogLevel: env.SCALE_LOG_LEVEL ?? "warn",
   };
+}
+
+/** The environment a benchmark's service process inherits (the harness adds its ports and URLs on top). */
+export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env };
 }

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { loadBenchSettings } from "./config.js";
 import { ensureDatabase } from "../platform/db.js";
 import { isEntryPoint } from "../platform/main.js";
 import { migrateAndSeed } from "../scripts/database.js";
@@ -111,14 +112,15 @@ async function sendUntilDefinite(gateways: () => string[], world: World, k: numb
 
 async function main(): Promise<void> {
   const counts: Record<Tier, number> = { gateway: n("gateways"), earnings: n("earnings"), wallet: n("wallets"), catalog: 1 };
-  const natsUrl = process.env.NATS_URL || "nats://127.0.0.1:4222";
+  const settings = loadBenchSettings();
+  const natsUrl = settings.natsUrl;
   const nats = values.transport !== "postgres" && (await natsAnswers(natsUrl)) ? natsUrl : null;
   if (values.transport === "nats" && !nats) throw new Error(`--transport nats: no NATS answers at ${natsUrl}`);
   log(`tiers ${JSON.stringify(counts)}; event transport: ${nats ? `NATS at ${nats}` : values.transport === "postgres" ? "PostgreSQL (--transport postgres)" : "PostgreSQL (no NATS answered)"}`);
 
   let embedded: EmbeddedServer | null = null;
   let tmp: string | null = null;
-  let adminUrl = process.env.DATABASE_URL;
+  let adminUrl = settings.databaseUrl;
   if (!adminUrl) {
     tmp = mkdtempSync(path.join(os.tmpdir(), "gift-scale-pg-"));
     chmodSync(tmp, 0o755);
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       JWT_SECRET: jwtSecret,
       SERVICE_SECRET: randomBytes(32).toString("base64url"),
       PAYMENT_WEBHOOK_SECRET: `whsec_scale_${randomBytes(16).toString("hex")}`,
-      LOG_LEVEL: process.env.SCALE_LOG_LEVEL ?? "warn",
+      LOG_LEVEL: settings.scaleLogLevel,
       WS_MAX_SOCKETS_PER_ADDRESS: "1000000",
       WS_MAX_SOCKETS_PER_USER: "1000000",
       WS_INTERNAL_MAX_SOCKETS_PER_ADDRESS: "1000000",

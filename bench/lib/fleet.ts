@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../scripts/embedded-pg.js";
 import { ENTRIES, ROOT } from "../../scripts/supervisor.js";
+import { inheritedEnv } from "../config.js";
 
 /**
  * Several instances of each service as local processes on one database (the scale test,
@@ -59,7 +60,7 @@ export class Fleet {
       return this.url(peers[i.index % peers.length]);
     };
     return {
-      ...process.env,
+      ...inheritedEnv(),
       ...this.opts.env,
       DATABASE_URL: this.opts.databaseUrl,
       MIGRATE: "false",

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
-import { GraphQLError } from "graphql";
 import { CatalogClient, CatalogUnavailableError } from "../catalog/client.js";
 import { loadConfig } from "../../platform/config.js";
+import { UnavailableError } from "../../platform/errors.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import type { GoalGiftCatalog } from "./domain/goals.js";
 
@@ -32,7 +32,7 @@ export function earningsPeers(ds: DataSource, urls: Partial<EarningsPeerUrls> = 
           return await catalog.giftForSending(giftId, region, authorization);
         } catch (e) {
           if (!(e instanceof CatalogUnavailableError)) throw e;
-          throw new GraphQLError("the catalog is temporarily unavailable; nothing was changed, retry", { extensions: { code: "SERVICE_UNAVAILABLE" }, originalError: e });
+          throw new UnavailableError("the catalog is temporarily unavailable; nothing was changed, retry", e);
         }
       },
     },
