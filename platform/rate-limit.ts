@@ -41,6 +41,11 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
 
 type Query = { query(sql: string, params?: unknown[]): Promise<any> };
 
+/** A rule as GCRA's two numbers, in seconds: `interval` between tokens, `tolerance` = interval × (burst − 1). */
+export function gcraSeconds(rule: BucketRule): { interval: number; tolerance: number } {
+  return gcra(rule);
+}
+
 function gcra(rule: BucketRule): { interval: number; tolerance: number } {
   if (!(rule.capacity >= 1) || !(rule.refillPerSecond > 0)) throw new Error("a rate rule needs capacity >= 1 and refillPerSecond > 0");
   const interval = 1 / rule.refillPerSecond;

@@ -36,3 +36,34 @@ export function loadWalletConfig(env: NodeJS.ProcessEnv = process.env, base: Con
     reconcileEveryMs: nonNegativeInt(env, "WALLET_RECONCILE_EVERY_MS", testing ? 0 : 30_000),
   };
 }
+
+/**
+ * sendGift's group commit (domain/send-batch.ts, docs/gifting.md "Group commit"): concurrent sends in
+ * one wallet process go to PostgreSQL together, one statement and one commit per batch.
+ */
+export interface SendBatchConfig {
+  /** SEND_BATCH_MAX_SIZE: a batch is flushed as soon as it holds this many sends (1 = no batching). */
+  maxSize: number;
+  /** SEND_BATCH_MAX_WAIT_MS: ...or when its oldest send has waited this long (0 = never wait for company). */
+  maxWaitMs: number;
+  /** SEND_BATCH_MAX_IN_FLIGHT: batches running at once (each holds one pool connection); more sends wait for a slot and join the next batch. */
+  maxInFlight: number;
+}
+
+export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 1, maxInFlight: 2 };
+
+function intIn(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+export function loadSendBatchConfig(env: NodeJS.ProcessEnv = process.env): SendBatchConfig {
+  return {
+    maxSize: intIn(env, "SEND_BATCH_MAX_SIZE", SEND_BATCH_DEFAULTS.maxSize, 1, 1000),
+    maxWaitMs: intIn(env, "SEND_BATCH_MAX_WAIT_MS", SEND_BATCH_DEFAULTS.maxWaitMs, 0, 1000),
+    maxInFlight: intIn(env, "SEND_BATCH_MAX_IN_FLIGHT", SEND_BATCH_DEFAULTS.maxInFlight, 1, 64),
+  };
+}

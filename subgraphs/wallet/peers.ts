@@ -7,6 +7,7 @@ import { EarningsClient } from "../earnings/client.js";
 import { MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import { GiftingService } from "./domain/gifting.js";
+import { loadSendBatchConfig } from "./config.js";
 
 /**
  * The wallet's owner reads: sendGift asks the catalog (price, availability) and earnings
@@ -38,13 +39,21 @@ export function giftingServices(ds: DataSource, urls: Partial<PeerUrls> = {}): G
   const catalog = new CatalogClient({ url: urls.catalog ?? defaults.catalog, databaseUrl, signer });
   const earnings = new EarningsClient({ url: urls.earnings ?? defaults.earnings, databaseUrl, signer });
   const limiter = new MoneyRateLimiter("wallet", config.moneyRateLimits);
-  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, limiter }), giftingPeers: { catalog, earnings } };
+  const batch = loadSendBatchConfig();
+  // Each running batch holds a pool connection; the replay checks and balance reads need the rest.
+  const poolSize = (ds.options as { poolSize?: number }).poolSize;
+  if (poolSize !== undefined && batch.maxInFlight >= poolSize) {
+    throw new Error(`SEND_BATCH_MAX_IN_FLIGHT (${batch.maxInFlight}) must be below the wallet's database pool size (${poolSize}, DB_POOL_SIZE)`);
+  }
+  return { gifting: new GiftingService(ds, { pricing: catalog, hosts: earnings, limiter, batch }), giftingPeers: { catalog, earnings } };
 }
 
 /** Starts the invalidation listeners (background hook); returns the stopper. */
 export async function startGiftingPeers(s: GiftingServices): Promise<() => Promise<void>> {
   await Promise.all([s.giftingPeers.catalog.start(), s.giftingPeers.earnings.start()]);
   return async () => {
+    // Sends already past their owner reads are written (or answered) before the database goes away.
+    await s.gifting.batches.drain();
     await Promise.all([s.giftingPeers.catalog.stop(), s.giftingPeers.earnings.stop()]);
   };
 }

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
 import { DomainError, ErrorCode, UnavailableError, badInput } from "../../../platform/errors.js";
-import { EVENT_INSERT, EventNotifier } from "../../../platform/eventlog.js";
+import { EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
-import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
+import { MoneyRateLimiter, rateLimitError } from "../../../platform/rate-limit.js";
 import { currentTraceparent } from "../../../platform/tracing.js";
-import { idempotent, requestHash, validateIdempotencyKey } from "./idempotency.js";
-import { EntryType } from "./ledger.js";
+import { requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { MessageModeration, parseMessage } from "./gift-message.js";
+import { SEND_BATCH_DEFAULTS, type SendBatchConfig } from "../config.js";
+import { SendBatcher, type PreparedSend, type SendOutcome } from "./send-batch.js";
 
 /**
  * sendGift: a viewer's coins become a gift to a host.
@@ -16,8 +17,10 @@ import { MessageModeration, parseMessage } from "./gift-message.js";
  * Validation needs data the wallet does not own (the gift's price and availability from
  * the catalog, the host and live session from earnings). Those are owner reads behind the
  * small interfaces below, done BEFORE the transaction so no row lock is held across HTTP.
- * The transaction then does only wallet work: debt check, combo bookkeeping, conditional
- * debit + ledger entry, the gift event row and the gift.sent outbox event — all or nothing.
+ * The transaction then does only wallet work: key claim, rate-limit token, debt check, combo
+ * bookkeeping, conditional debit + ledger entry, the gift event row and the gift.sent outbox
+ * event — all or nothing per send, group-committed with the process's concurrent sends
+ * (send-batch.ts: one statement and one commit per batch).
  */
 
 // ---------------------------------------------------------------- owner reads (ports)
@@ -238,6 +241,8 @@ export interface GiftingOptions {
   /** The durable per-user sendGift limit (default: MONEY_MUTATION_LIMITS.sendGift in wallet.rate_limits). */
   limiter?: MoneyRateLimiter;
   moderation?: MessageModeration;
+  /** Group commit (SEND_BATCH_* in config.ts; default SEND_BATCH_DEFAULTS). */
+  batch?: SendBatchConfig;
 }
 
 export class GiftingService {
@@ -246,6 +251,8 @@ export class GiftingService {
   private readonly limiter: MoneyRateLimiter;
   private readonly notifier: EventNotifier;
   private readonly moderation: MessageModeration;
+  /** Every send's writes go through here: one statement and one commit per batch of concurrent sends. */
+  readonly batches: SendBatcher;
 
   constructor(
     private readonly ds: DataSource,
@@ -256,6 +263,7 @@ export class GiftingService {
     this.limiter = opts.limiter ?? new MoneyRateLimiter("wallet");
     this.moderation = opts.moderation ?? MessageModeration.fromRepoList();
     this.notifier = new EventNotifier(ds);
+    this.batches = new SendBatcher(ds, { ...(opts.batch ?? SEND_BATCH_DEFAULTS), rateRule: this.limiter.rules.sendGift, maxCombo: MAX_COMBO_QUANTITY });
   }
 
   /**
@@ -302,16 +310,13 @@ export class GiftingService {
       });
     }
 
-    const { result, replayed } = await idempotent(
-      this.ds,
-      // The durable per-user limit is taken in the statement that claims the key (platform/idempotency.ts):
-      // no extra round trip, and a replay or a duplicate of an in-flight send never takes a token.
-      { userId: sender.id, key: cmd.idempotencyKey, operation: SEND_GIFT_OPERATION, request, limit: { limiter: this.limiter, action: "sendGift" } },
-      (m) => this.debitAndRecord(m, sender, cmd, gift.coinCost),
-    );
-    // Committed: wake the gift.sent consumer now (the statement in debitAndRecord does not NOTIFY).
+    // The key claim, the durable per-user limit (taken only for a new key: a replay or a duplicate of
+    // an in-flight send never takes a token), the debit and everything it writes: one batch statement.
+    const outcome = await this.batches.send(this.prepare(sender, cmd, request, gift.coinCost));
+    const { giftEvent, replayed } = answer(outcome, cmd.quantity * gift.coinCost);
+    // Committed: wake the gift.sent consumer now (the batch statement does not NOTIFY).
     if (!replayed) this.notifier.notify(GIFT_SENT);
-    return { giftEvent: result, replayed };
+    return { giftEvent, replayed };
   }
 
   /** Gift events by id, in order (null for unknown ids): one SELECT for any number. */
@@ -338,104 +343,76 @@ export class GiftingService {
     if (row.operation !== SEND_GIFT_OPERATION || row.request_hash !== requestHash(SEND_GIFT_OPERATION, request)) {
       throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
     }
-    // response is null only while the first call is still in flight: idempotent() waits for it.
+    // response is null only while the first call is still in flight: the batch's key claim waits for it.
     return row.response;
   }
 
-  private async debitAndRecord(m: EntityManager, sender: AuthUser, cmd: SendGiftCommand, unitCost: number): Promise<GiftEventRecord> {
+  /** The send as the batch writes it: the gift event id chosen here, the price fixed, the gift.sent payload built. */
+  private prepare(sender: AuthUser, cmd: SendGiftCommand, request: unknown, unitCost: number): PreparedSend {
     const coins = unitCost * cmd.quantity;
     const giftEventId = randomUUID();
-    // The payload without sentAt, which the statement adds from the row (the database's clock).
-    const payload: Omit<GiftSentPayload, "sentAt"> = {
+    return {
       giftEventId,
       senderId: sender.id,
       senderName: sender.name,
+      giftId: cmd.giftId,
       hostId: cmd.hostId,
       liveSessionId: cmd.liveSessionId,
-      giftId: cmd.giftId,
-      unitCost,
       quantity: cmd.quantity,
+      unitCost,
       coins,
       comboId: cmd.comboId,
-      // Optional payload fields (old consumers ignore them): only when set.
-      ...(cmd.message !== null && { message: cmd.message }),
-      ...(cmd.anonymous && { anonymous: true }),
-      ...(cmd.videoId !== null && { videoId: cmd.videoId }),
-      traceparent: currentTraceparent(),
+      message: cmd.message,
+      anonymous: cmd.anonymous,
+      videoId: cmd.videoId,
+      idempotencyKey: cmd.idempotencyKey,
+      requestHash: requestHash(SEND_GIFT_OPERATION, request),
+      // The payload without sentAt, which the statement adds from the row (the database's clock).
+      // The event id IS the gift event id: the log's unique constraint makes "one event per gift" a database fact.
+      payload: {
+        giftEventId,
+        senderId: sender.id,
+        senderName: sender.name,
+        hostId: cmd.hostId,
+        liveSessionId: cmd.liveSessionId,
+        giftId: cmd.giftId,
+        unitCost,
+        quantity: cmd.quantity,
+        coins,
+        comboId: cmd.comboId,
+        // Optional payload fields (old consumers ignore them): only when set.
+        ...(cmd.message !== null && { message: cmd.message }),
+        ...(cmd.anonymous && { anonymous: true }),
+        ...(cmd.videoId !== null && { videoId: cmd.videoId }),
+        traceparent: currentTraceparent(),
+      },
     };
-    // ONE statement for the debit and everything it implies (bench: each round trip costs more
-    // than the writes themselves): the conditional debit — only when the sender owes nothing and
-    // has the coins, so a chargeback recording debt cannot slip between check and debit — its
-    // ledger entry, the gift event and the gift.sent event in the log. The event id IS the gift
-    // event id: the log's unique constraint makes "one event per gift" a database fact. sent_at is
-    // kept to the millisecond so the row, the API and the event carry the same instant. No NOTIFY
-    // inside the transaction: it would serialize every sendGift commit (send() notifies after commit).
-    const [row]: GiftEventDbRow[] = await m.query(
-      `WITH moved AS (
-         UPDATE wallet.accounts SET coins = coins - $3::bigint, updated_at = now()
-          WHERE user_id = $2::text AND debt = 0 AND coins >= $3::bigint
-          RETURNING coins, debt),
-       entry AS (
-         INSERT INTO wallet.ledger_entries (user_id, type, amount, balance_after, debt_change, debt_after, reference)
-         SELECT $2::text, $11::text, -$3::bigint, coins, 0, debt, $1::text FROM moved
-         RETURNING id, balance_after),
-       ge AS (
-         INSERT INTO wallet.gift_events
-           (id, sender_id, sender_name, gift_id, host_id, live_session_id, quantity, unit_cost, coins, combo_id, sender_balance_after, ledger_entry_id, sent_at, message, anonymous, video_id)
-         SELECT $1::uuid, $2::text, $4::text, $5::uuid, $6::text, $7::text, $8::int, $9::bigint, $3::bigint, $10::text, balance_after, id, date_trunc('milliseconds', now()), $14::text, $15::boolean, $16::text
-           FROM entry
-         RETURNING *),
-       logged AS (
-         ${EVENT_INSERT}
-         SELECT id, $12::text, host_id, $13::jsonb || jsonb_build_object('sentAt', to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-           FROM ge)
-       SELECT * FROM ge`,
-      [giftEventId, sender.id, coins, sender.name, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, unitCost, cmd.comboId, EntryType.GIFT_SENT, GIFT_SENT, JSON.stringify(payload), cmd.message, cmd.anonymous, cmd.videoId],
-    );
-    if (!row) {
-      // Nothing moved: say why (the transaction rolls back either way).
-      const [account]: { coins: string; debt: string }[] = await m.query(`SELECT coins, debt FROM wallet.accounts WHERE user_id = $1`, [sender.id]);
-      const balance = Number(account?.coins ?? 0);
-      if (account && Number(account.debt) > 0) {
-        throw new DomainError(ErrorCode.IN_DEBT, `sending is blocked while you owe ${account.debt} coins`, { balance });
-      }
-      throw new DomainError(ErrorCode.INSUFFICIENT_COINS, `not enough coins: ${balance} available, ${coins} needed`, { balance, shortfall: Math.max(0, coins - balance) });
-    }
-    // After the debit: a combo error rolls the whole send back.
-    if (cmd.comboId !== null) await this.addToCombo(m, sender.id, cmd);
-    return fromRow(row);
   }
+}
 
-  /**
-   * A combo is every send by one sender with the same comboId: one gift, one host, one
-   * live session, at most 9,999 in total. The row lock serializes a sender's concurrent
-   * sends into the same combo so the cap holds exactly.
-   */
-  private async addToCombo(m: EntityManager, senderId: string, cmd: SendGiftCommand): Promise<void> {
-    const updated: { total_quantity: number }[] = await m.query(
-      `INSERT INTO wallet.gift_combos AS c (sender_id, combo_id, gift_id, host_id, live_session_id, total_quantity, sends)
-       VALUES ($1, $2, $3, $4, $5, $6, 1)
-       ON CONFLICT (sender_id, combo_id) DO UPDATE
-         SET total_quantity = c.total_quantity + EXCLUDED.total_quantity, sends = c.sends + 1, updated_at = now()
-         WHERE c.gift_id = EXCLUDED.gift_id AND c.host_id = EXCLUDED.host_id
-           AND c.live_session_id IS NOT DISTINCT FROM EXCLUDED.live_session_id
-           AND c.total_quantity + EXCLUDED.total_quantity <= $7
-       RETURNING total_quantity`,
-      [senderId, cmd.comboId, cmd.giftId, cmd.hostId, cmd.liveSessionId, cmd.quantity, MAX_COMBO_QUANTITY],
-    );
-    if (updated.length > 0) return;
-    const [combo]: { gift_id: string; host_id: string; live_session_id: string | null; total_quantity: number }[] = await m.query(
-      `SELECT gift_id, host_id, live_session_id, total_quantity FROM wallet.gift_combos WHERE sender_id = $1 AND combo_id = $2`,
-      [senderId, cmd.comboId],
-    );
-    if (combo && (combo.gift_id !== cmd.giftId || combo.host_id !== cmd.hostId || combo.live_session_id !== cmd.liveSessionId)) {
+/** A batch outcome as the API answers it: the gift event, or the same error a send on its own gets. */
+function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; replayed: boolean } {
+  switch (o.kind) {
+    case "SENT":
+    case "REPLAYED":
+      return { giftEvent: o.response as GiftEventRecord, replayed: o.kind === "REPLAYED" };
+    case "KEY_REUSED":
+      throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request");
+    case "IN_FLIGHT":
+      throw new UnavailableError("this send is still being processed; retry with the same idempotencyKey");
+    case "RATE_LIMITED":
+      throw rateLimitError("sendGift", o.retryAfterSeconds);
+    case "IN_DEBT":
+      throw new DomainError(ErrorCode.IN_DEBT, `sending is blocked while you owe ${o.debt} coins`, { balance: o.balance });
+    case "INSUFFICIENT_COINS":
+      throw new DomainError(ErrorCode.INSUFFICIENT_COINS, `not enough coins: ${o.balance} available, ${coins} needed`, { balance: o.balance, shortfall: Math.max(0, coins - o.balance) });
+    case "COMBO_MISMATCH":
       throw new DomainError(ErrorCode.INVALID_INPUT, "a combo continues one gift to one host; start a new comboId for a different gift, host or session", {
         field: ["input", "comboId"],
       });
-    }
-    const left = MAX_COMBO_QUANTITY - Number(combo?.total_quantity ?? 0);
-    throw new DomainError(ErrorCode.LIMIT_EXCEEDED, `a combo holds at most ${MAX_COMBO_QUANTITY} gifts (${left} left); start a new comboId`, {
-      field: ["input", "quantity"],
-    });
+    case "COMBO_FULL":
+      throw new DomainError(ErrorCode.LIMIT_EXCEEDED, `a combo holds at most ${MAX_COMBO_QUANTITY} gifts (${MAX_COMBO_QUANTITY - o.comboTotal} left); start a new comboId`, {
+        field: ["input", "quantity"],
+      });
   }
 }

@@ -29,23 +29,19 @@ export interface EntryInput {
 }
 
 /**
- * Moves a balance and writes its ledger entry, in the caller's transaction.
- * The debit is one conditional UPDATE (no read-modify-write): concurrent debits can
- * never overdraw, and the CHECK constraints are the last line of defence.
+ * Moves a balance and writes its ledger entry, in the caller's transaction, in ONE statement:
+ * `wallet.post_entry` (migration 1733400000000), the one ledger writer — sendGift's batches
+ * (`wallet.send_gifts`) post their GIFT_SENT entries through it too. The move is one conditional
+ * UPDATE (no read-modify-write): concurrent debits can never overdraw, and the CHECK constraints
+ * are the last line of defence. A missing account is created (empty) first.
  */
 export async function postEntry(m: EntityManager, e: EntryInput): Promise<PostedEntry> {
   if (!Number.isSafeInteger(e.amount) || !Number.isSafeInteger(e.debtChange ?? 0)) throw new Error("ledger amounts must be integers");
-  await m.query(`INSERT INTO wallet.accounts (user_id) VALUES ($1) ON CONFLICT DO NOTHING`, [e.userId]);
-  // Wrapped in a CTE: TypeORM returns [rows, affected] for a bare UPDATE, plain rows for a SELECT.
-  const rows: { coins: string; debt: string }[] = await m.query(
-    `WITH moved AS (
-       UPDATE wallet.accounts SET coins = coins + $2, debt = debt + $3, updated_at = now()
-        WHERE user_id = $1 AND coins + $2 >= 0 AND debt + $3 >= 0
-        RETURNING coins, debt)
-     SELECT coins, debt FROM moved`,
-    [e.userId, e.amount, e.debtChange ?? 0],
+  const [posted]: { entry_id: string | null; balance_after: string | null; debt_after: string | null }[] = await m.query(
+    `SELECT entry_id, balance_after, debt_after FROM wallet.post_entry($1, $2, $3, $4, $5)`,
+    [e.userId, e.type, e.amount, e.debtChange ?? 0, e.reference ?? null],
   );
-  if (rows.length === 0) {
+  if (!posted || posted.entry_id === null) {
     const [acct] = await m.query(`SELECT coins FROM wallet.accounts WHERE user_id = $1`, [e.userId]);
     const balance = Number(acct?.coins ?? 0);
     throw new DomainError(ErrorCode.INSUFFICIENT_COINS, `not enough coins: ${balance} available, ${-e.amount} needed`, {
@@ -53,12 +49,5 @@ export async function postEntry(m: EntityManager, e: EntryInput): Promise<Posted
       shortfall: Math.max(0, -e.amount - balance),
     });
   }
-  const balanceAfter = Number(rows[0].coins);
-  const debtAfter = Number(rows[0].debt);
-  const [entry] = await m.query(
-    `INSERT INTO wallet.ledger_entries (user_id, type, amount, balance_after, debt_change, debt_after, reference)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [e.userId, e.type, e.amount, balanceAfter, e.debtChange ?? 0, debtAfter, e.reference ?? null],
-  );
-  return { id: String(entry.id), balanceAfter, debtAfter };
+  return { id: String(posted.entry_id), balanceAfter: Number(posted.balance_after), debtAfter: Number(posted.debt_after) };
 }
