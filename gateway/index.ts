@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import type { IncomingMessage } from "node:http";
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -10,47 +10,26 @@ import { authFailure, formatError, originAllowed, startGraphQLHttpServer, type R
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
-import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
-import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { ServiceSigner } from "../platform/service-auth.js";
+import { publicFetchSettingsFromEnv, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
 import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
-import { subgraphFetcher } from "./fetcher.js";
+import { SubgraphDataSource } from "./datasource.js";
+import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
 import { publicCachePlugin } from "./cache-control.js";
 import { metricsPlugin, useMetrics } from "../platform/metrics.js";
-import { shutdownTracing, tracedFetcher } from "../platform/tracing.js";
+import { shutdownTracing } from "../platform/tracing.js";
 import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
   authorization: string | undefined;
   requestId: string;
-}
-
-/**
- * Signs every subgraph request with the gateway's service credential (subgraphs answer only
- * signed callers), forwards the caller's Authorization (subgraphs verify it again and authorize
- * by it) and never retries: mutations move money.
- */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const ctx = context as Partial<GatewayContext>;
-    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-    if (ctx.authorization) request.http?.headers.set("authorization", ctx.authorization);
-    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-  }
 }
 
 export interface GatewayOptions {
@@ -75,11 +54,18 @@ export interface GatewayOptions {
   rateLimiter?: RateLimiter;
   /** Timeout for each subgraph fetch. */
   subgraphTimeoutMs?: number;
+  /**
+   * Merging and caching of caller-independent fetches, over PUBLIC_FETCH_* (gateway/public-fetches.ts).
+   * The cache needs `databaseUrl` (where the owners NOTIFY their changes); without it fetches are only merged.
+   */
+  publicFetches?: Partial<PublicFetchSettings>;
 }
 
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
   rateLimiter: RateLimiter;
+  /** Caller-independent fetches shared between callers (counters in `publicFetches.stats`). */
+  publicFetches: PublicFetches;
   /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
   subscriptions: SubscriptionGateway;
   /** The WebSocket bounds of both endpoints (one per process: per-user and per-address caps count across them). */
@@ -94,10 +80,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   // endpoints at start-up: neither belongs in a payments platform's gateway.
   process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
   const signer = new ServiceSigner(config, "gateway");
+  const publicFetches = new PublicFetches({ ...publicFetchSettingsFromEnv(), ...opts.publicFetches }, opts.databaseUrl);
+  await publicFetches.start();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs)) }),
+      new SubgraphDataSource({ name, url: urls[name as SubgraphName] ?? url!, signer, timeoutMs: opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs, publicFetches }),
   });
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -192,6 +180,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     ...server,
     gateway,
     rateLimiter,
+    publicFetches,
     subscriptions,
     wsGuard,
     stop: async () => {
@@ -199,6 +188,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       await partner.closeStreams();
       await server.stop();
       await partner.stop(); // after the drain: in-flight partner requests finish first
+      await publicFetches.stop();
       metrics.stop();
     },
   };
