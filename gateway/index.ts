@@ -18,6 +18,7 @@ import { WsGuard } from "../platform/ws-limits.js";
 import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
 import { SubgraphDataSource } from "./datasource.js";
 import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
+import { installOperationMemo } from "./operation-memo.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
@@ -80,6 +81,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   // endpoints at start-up: neither belongs in a payments platform's gateway.
   process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
   const signer = new ServiceSigner(config, "gateway");
+  installOperationMemo();
   const publicFetches = new PublicFetches({ ...publicFetchSettingsFromEnv(), ...opts.publicFetches }, opts.databaseUrl);
   await publicFetches.start();
   const gateway = new ApolloGateway({
