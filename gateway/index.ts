@@ -11,7 +11,7 @@ import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
 import { ServiceSigner } from "../platform/service-auth.js";
-import { publicFetchSettingsFromEnv, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { persistedOperationsModeFromEnv, publicFetchSettingsFromEnv, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
@@ -19,6 +19,8 @@ import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule
 import { SubgraphDataSource } from "./datasource.js";
 import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
 import { installOperationMemo } from "./operation-memo.js";
+import { PersistedOperations, readManifest, type PersistedOperationManifest } from "./persisted-operations.js";
+import type { PersistedOperationsMode } from "./config.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
@@ -60,6 +62,8 @@ export interface GatewayOptions {
    * The cache needs `databaseUrl` (where the owners NOTIFY their changes); without it fetches are only merged.
    */
   publicFetches?: Partial<PublicFetchSettings>;
+  /** Persisted operations (gateway/persisted-operations.ts): the mode over PERSISTED_OPERATIONS, the manifest over schema/persisted-operations.json. */
+  persistedOperations?: { mode?: PersistedOperationsMode; manifest?: PersistedOperationManifest };
 }
 
 export interface RunningGateway extends RunningServer {
@@ -67,6 +71,8 @@ export interface RunningGateway extends RunningServer {
   rateLimiter: RateLimiter;
   /** Caller-independent fetches shared between callers (counters in `publicFetches.stats`). */
   publicFetches: PublicFetches;
+  /** The persisted-operation manifest and its rule (counters in `persistedOperations.stats`). */
+  persistedOperations: PersistedOperations;
   /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
   subscriptions: SubscriptionGateway;
   /** The WebSocket bounds of both endpoints (one per process: per-user and per-address caps count across them). */
@@ -89,9 +95,18 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ name, url: urls[name as SubgraphName] ?? url!, signer, timeoutMs: opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs, publicFetches }),
   });
+  const persisted = new PersistedOperations(opts.persistedOperations?.mode ?? persistedOperationsModeFromEnv(), opts.persistedOperations?.manifest ?? readManifest());
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => persisted.prepare(apiSchema));
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const wsGuard = new WsGuard({ settings: { ...config.ws, ...opts.ws }, limits, trustProxyHops: config.trustProxyHops, production });
+  const wsGuard = new WsGuard({
+    settings: { ...config.ws, ...opts.ws },
+    limits,
+    trustProxyHops: config.trustProxyHops,
+    production,
+    // One rule for HTTP and WebSocket on /graphql (the partner endpoint serves partners' own operations).
+    operations: { paths: ["/graphql"], resolve: (payload) => persisted.resolveSubscribe(payload) },
+  });
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
   const subscriptions = new SubscriptionGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
@@ -115,6 +130,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       hideSchemaDetailsFromClientErrors: production,
       formatError,
       allowBatchedHttpRequests: true,
+      // Manifest operations by id (APQ's wire format) and prepared documents (gateway/persisted-operations.ts).
+      persistedQueries: { cache: persisted.apqCache() },
+      documentStore: persisted.documentStore(),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         operationLimitsPlugin(limits),
@@ -153,7 +171,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
     edge: true,
-    preflight: (body) => preflight(body, limits),
+    preflight: (body, request) => persisted.httpPreflight(body, request.method, request.search) ?? preflight(body, limits),
     ready: async () => {
       const checks = await Promise.all(
         Object.values(urls).map((u) =>
@@ -183,6 +201,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     gateway,
     rateLimiter,
     publicFetches,
+    persistedOperations: persisted,
     subscriptions,
     wsGuard,
     stop: async () => {

@@ -164,10 +164,11 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   production?: boolean;
   path?: string;
   /**
-   * Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request.
+   * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
+   * (token and batch limits, the gateway's persisted operations); an error refuses the request.
    * Without `apollo` (the subgraphs), defaults to platform/limits.ts's preflight with `limits`.
    */
-  preflight?: (body: unknown) => GraphQLError | null;
+  preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
   /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */
   limits?: OperationLimits;
   /** Browser origins allowed (default: CORS_ORIGINS from the config). */
@@ -276,7 +277,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         parsed = body.toString("utf8");
       }
     }
-    const refused = parsed !== undefined ? checkBody?.(parsed) : null;
+    const refused = checkBody?.(parsed, { method: (req.method ?? "GET").toUpperCase(), search: url.searchParams }) ?? null;
     if (refused) {
       const http = refused.extensions.http as { status?: number } | undefined;
       const { http: _h, ...extensions } = refused.extensions;
