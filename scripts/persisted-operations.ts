@@ -1,9 +1,8 @@
 import "reflect-metadata";
 import { readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from "graphql";
 import { isEntryPoint } from "../platform/main.js";
+import { schemaDir } from "../gateway/config.js";
 import { MANIFEST_FILE, operationId, type ManifestOperation, type PersistedOperationManifest } from "../gateway/persisted-operations.js";
 
 /**
@@ -15,8 +14,7 @@ import { MANIFEST_FILE, operationId, type ManifestOperation, type PersistedOpera
  * (addTypenameToDocument, then Apollo's print); the graphql-ws subscription strings are taken as is.
  * Needs the dev dependencies (@apollo/client): a build-time tool, never run by a service.
  */
-const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const MANIFEST_PATH = path.join(root, "schema", MANIFEST_FILE);
+export const MANIFEST_PATH = `${schemaDir()}${MANIFEST_FILE}`;
 
 function operationOf(body: string): OperationDefinitionNode {
   const ops = parse(body).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
