@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import { SERVICE_HEADER, type ServiceSigner } from "../platform/service-auth.js";
 import { clientSpan } from "../platform/tracing.js";
 import { subgraphPost, type SubgraphAnswer, type SubgraphPost } from "./fetcher.js";
-import { cacheableFetch, type PublicFetches } from "./public-fetches.js";
+import { cacheableFetch, invalidatingFetch, type PublicFetches } from "./public-fetches.js";
 
 /** What the gateway's data sources read from the per-request context. */
 export interface ForwardingContext {
@@ -62,7 +62,15 @@ export class SubgraphDataSource implements GraphQLDataSource<ForwardingContext &
     const incoming = isIncoming(options) ? options : null;
     const shared = this.opts.publicFetches && incoming && !context.authorization && incoming.incomingRequestContext.operation?.operation === "query";
     const send = () => clientSpan(this.opts.name, headers, () => this.post(this.opts.url, headers, body));
-    const answer = shared ? await this.opts.publicFetches!.fetch(this.opts.name, body, cacheableFetch(this.opts.name, incoming.document), send) : await send();
+    const publicFetches = this.opts.publicFetches;
+    let answer: SubgraphAnswer;
+    try {
+      answer = shared ? await publicFetches!.fetch(this.opts.name, body, cacheableFetch(this.opts.name, incoming.document), send) : await send();
+    } finally {
+      // A mutation that may have changed a cached public answer (even one that failed in transit) drops it before its
+      // caller hears back; other gateways hear the owner's NOTIFY.
+      if (publicFetches && incoming?.incomingRequestContext.operation?.operation === "mutation" && invalidatingFetch(this.opts.name, incoming.document)) publicFetches.invalidate(this.opts.name);
+    }
     if (answer.status < 200 || answer.status >= 300) throw errorFromAnswer(this.opts.url, answer);
     const parsed = parseAnswer(answer);
     if (incoming) restrictCachePolicy(incoming.incomingRequestContext.overallCachePolicy, answer.headers["cache-control"]);

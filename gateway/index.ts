@@ -92,6 +92,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   await publicFetches.start();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
+    // Each fetch's document (already built by the planner) reaches the data source: which root fields
+    // a fetch asks for decides whether its answer may be cached (gateway/public-fetches.ts).
+    queryPlannerConfig: { exposeDocumentNodeInFetchNode: true },
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ name, url: urls[name as SubgraphName] ?? url!, signer, timeoutMs: opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs, publicFetches }),
   });

@@ -23,12 +23,19 @@ import type { SubgraphAnswer } from "./fetcher.js";
  *   LISTEN connection drops everything (notifications may have been missed meanwhile).
  *   Time-driven changes (a scheduled price taking effect, an event gift's window) send no
  *   notification: they show within the TTL (sendGift's expectedUnitCost guards the price).
+ * - A mutation through this gateway that can change a cached answer (any catalog mutation, the
+ *   wallet's coin-package admin mutations) also drops the owner's entries when it answers, so the
+ *   admin's next read shows the change even before the notification arrives.
  */
-export const CACHEABLE_PUBLIC_FIELDS: Readonly<Record<string, { fields: ReadonlySet<string>; channel: string }>> = {
+export const CACHEABLE_PUBLIC_FIELDS: Readonly<Record<string, { fields: ReadonlySet<string>; channel: string; invalidatedBy: ReadonlySet<string> | "any mutation" }>> = {
   // catalog: triggers on catalog.gifts and catalog.gift_prices (migration 1732400000000); subgraphs/catalog/client.ts CATALOG_CHANNEL.
-  catalog: { fields: new Set(["gifts", "gift"]), channel: "catalog_changed" },
+  catalog: { fields: new Set(["gifts", "gift"]), channel: "catalog_changed", invalidatedBy: "any mutation" },
   // wallet: statement triggers on coin packages, their prices, promotions and regions (migration 1733400000000).
-  wallet: { fields: new Set(["coinPackages"]), channel: "wallet_coin_packages_changed" },
+  wallet: {
+    fields: new Set(["coinPackages"]),
+    channel: "wallet_coin_packages_changed",
+    invalidatedBy: new Set(["createCoinPackage", "repriceCoinPackage", "retireCoinPackage", "scheduleCoinPromotion", "endCoinPromotion"]),
+  },
 };
 
 export interface PublicFetchSettings {
@@ -68,6 +75,25 @@ function rootFields(document: DocumentNode): readonly string[] | null {
   }
   rootFieldsMemo.set(document, names);
   return names;
+}
+
+const mutationFieldsMemo = new WeakMap<DocumentNode, readonly string[]>();
+
+/** Whether a mutation fetch to `subgraph` can change what its cached public answers say. */
+export function invalidatingFetch(subgraph: string, document: DocumentNode | undefined): boolean {
+  const rule = CACHEABLE_PUBLIC_FIELDS[subgraph]?.invalidatedBy;
+  if (!rule) return false;
+  if (rule === "any mutation" || !document) return true;
+  let names = mutationFieldsMemo.get(document);
+  if (!names) {
+    const found: string[] = [];
+    for (const d of document.definitions) {
+      if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+      for (const sel of d.selectionSet.selections) found.push(sel.kind === Kind.FIELD ? sel.name.value : "*");
+    }
+    mutationFieldsMemo.set(document, (names = found));
+  }
+  return names.some((n) => n === "*" || rule.has(n));
 }
 
 /** Whether a fetch's answer may be cached: a query whose every root field is on the subgraph's allow-list. */
