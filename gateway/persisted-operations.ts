@@ -17,7 +17,7 @@ import { schemaDir, type PersistedOperationsMode } from "./config.js";
  *   on a schema update), through Apollo Server's document store; their text, when a client sends
  *   it, is swapped for the id before Apollo sees it (a Map lookup instead of hashing it again).
  * - `open` (default): every valid operation runs; unknown ids answer PERSISTED_QUERY_NOT_FOUND and
- *   register with the text, as APQ always did (a bounded in-memory cache).
+ *   register with the text, as APQ always did (a bounded in-memory cache, 4 MiB of text).
  * - `required` (PERSISTED_OPERATIONS=required): anything that is not in the manifest — an unknown
  *   id, an unknown or edited text — is refused with OPERATION_NOT_PERSISTED before it is parsed,
  *   on HTTP (GET and POST, each operation of a batch) and on graphql-ws subscribe alike. Only
@@ -64,25 +64,38 @@ export function notPersisted(what: string): GraphQLError {
   );
 }
 
-/** A small LRU (Map order) for what is not in the manifest: APQ registrations and other documents. */
+/**
+ * A small LRU (Map order) for what is not in the manifest: APQ registrations and other documents,
+ * bounded by a size (characters of query text) as Apollo's own caches are, not by a count alone.
+ */
 class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
+  private readonly map = new Map<string, { v: V; size: number }>();
+  private total = 0;
+  constructor(
+    private readonly maxSize: number,
+    private readonly sizeOf: (v: V) => number,
+  ) {}
   get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
+    const e = this.map.get(key);
+    if (e !== undefined) {
       this.map.delete(key);
-      this.map.set(key, v);
+      this.map.set(key, e);
     }
-    return v;
+    return e?.v;
   }
   set(key: string, v: V): void {
-    this.map.delete(key);
-    this.map.set(key, v);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    this.delete(key);
+    const size = this.sizeOf(v);
+    if (size > this.maxSize) return;
+    this.map.set(key, { v, size });
+    this.total += size;
+    while (this.total > this.maxSize) this.delete(this.map.keys().next().value as string);
   }
   delete(key: string): void {
+    const e = this.map.get(key);
+    if (!e) return;
     this.map.delete(key);
+    this.total -= e.size;
   }
 }
 
@@ -109,8 +122,10 @@ export class PersistedOperations {
   private prepared = new Map<string, DocumentNode>();
   /** Apollo's document-store key prefix for that schema (`<sha256 of the printed schema>:`). */
   private preparedPrefix = "";
-  private readonly registered = new Lru<string>(1000);
-  private readonly documents = new Lru<DocumentNode>(1000);
+  /** APQ registrations (open mode): at most 4 MiB of query text. */
+  private readonly registered = new Lru<string>(4 << 20, (text) => text.length);
+  /** Documents Apollo parsed and validated that are not in the manifest: their sources, at most 2 MiB of text (ASTs are ~20× that). */
+  private readonly documents = new Lru<DocumentNode>(2 << 20, (doc) => doc.loc?.end ?? 10_000);
   /** Counters for tests and metrics. */
   readonly stats = { byId: 0, byText: 0, preparedHits: 0, refused: 0, invalid: 0 };
 
@@ -258,7 +273,7 @@ export class PersistedOperations {
     };
   }
 
-  /** Apollo Server's `documentStore`: the prepared manifest documents, then the last 1,000 others it parsed and validated. */
+  /** Apollo Server's `documentStore`: the prepared manifest documents, then the most recent others it parsed and validated (LRU). */
   documentStore(): KeyValueCacheLike<DocumentNode> {
     return {
       get: async (k) => {
