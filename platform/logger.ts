@@ -46,3 +46,12 @@ setInterval(() => {
 }, 250).unref();
 
 export const logger = pino(LOGGER_OPTIONS, destination);
+
+/**
+ * The per-request log line (platform/request-log.ts) has a fixed shape (service, request id,
+ * operation name and type, user id, duration, error codes): none of its keys is on the redaction
+ * list, and redaction matches keys, never values, so it could never redact anything in it. It skips
+ * the redaction pass (~1.5% of the gateway's busy CPU under sendGift, 2026-12-02). Anything else
+ * logs through `logger`.
+ */
+export const requestLogger = pino({ ...LOGGER_OPTIONS, redact: undefined }, destination);
