@@ -127,7 +127,7 @@ export class PersistedOperations {
   /** Documents Apollo parsed and validated that are not in the manifest: their sources, at most 2 MiB of text (ASTs are ~20× that). */
   private readonly documents = new Lru<DocumentNode>(2 << 20, (doc) => doc.loc?.end ?? 10_000);
   /** Counters for tests and metrics. */
-  readonly stats = { byId: 0, byText: 0, preparedHits: 0, refused: 0, invalid: 0 };
+  readonly stats = { byId: 0, byText: 0, preparedHits: 0, refused: 0, invalid: 0, unknownIds: 0 };
 
   constructor(
     readonly mode: PersistedOperationsMode,
@@ -189,6 +189,7 @@ export class PersistedOperations {
         return null;
       }
       if (this.mode === "required") return this.refuse(`the operation with id ${hash.slice(0, 16)}…`);
+      this.stats.unknownIds++;
       return null;
     }
     if (typeof op.query !== "string") return null; // Apollo answers a body without a query itself
@@ -241,6 +242,7 @@ export class PersistedOperations {
         return new GraphQLError("provided sha does not match query", { extensions: { code: "BAD_REQUEST" } });
       }
       if (this.mode === "required") return this.refuse(`the operation with id ${hash.slice(0, 16)}…`);
+      this.stats.unknownIds++;
       // As on HTTP (Apollo's APQ): an unknown id without its text is not found; with its text it just runs.
       if (payload.query === "") return new GraphQLError("PersistedQueryNotFound", { extensions: { code: "PERSISTED_QUERY_NOT_FOUND" } });
       return payload;
