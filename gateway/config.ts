@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig, loadEventTransport, loadStreamMaxQueue } from "../platform/config.js";
 
 // The gateway's own settings (process.env is read only in config modules; the shared ones are in platform/config.ts).
+import { DEFAULT_PUBLIC_FETCH_SETTINGS, type PublicFetchSettings } from "./public-fetches.js";
 
 export type SubgraphName = "wallet" | "catalog" | "earnings";
 export type SubgraphUrls = Record<SubgraphName, string>;
@@ -89,4 +90,31 @@ export interface FeedBusConfig {
 export function feedBusConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FeedBusConfig {
   const { natsUrl, feedSubjectPrefix } = loadEventTransport(env);
   return { natsUrl, feedSubjectPrefix };
+}
+
+/**
+ * Merging and caching of caller-independent subgraph fetches (gateway/public-fetches.ts):
+ * PUBLIC_FETCH_MERGE (`on` | `off`, default on), PUBLIC_FETCH_CACHE_TTL_MS (default 2000; 0 = never cached),
+ * PUBLIC_FETCH_CACHE_MAX_ENTRIES (default 1000).
+ */
+export function publicFetchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): PublicFetchSettings {
+  const merge = (env.PUBLIC_FETCH_MERGE ?? "on").trim().toLowerCase();
+  if (merge !== "on" && merge !== "off") throw new Error(`PUBLIC_FETCH_MERGE must be "on" or "off" (got ${JSON.stringify(env.PUBLIC_FETCH_MERGE)})`);
+  const maxEntries = positiveInt(env, "PUBLIC_FETCH_CACHE_MAX_ENTRIES", DEFAULT_PUBLIC_FETCH_SETTINGS.maxEntries);
+  if (maxEntries < 1) throw new Error("PUBLIC_FETCH_CACHE_MAX_ENTRIES must be at least 1");
+  return { merge: merge === "on", cacheTtlMs: positiveInt(env, "PUBLIC_FETCH_CACHE_TTL_MS", DEFAULT_PUBLIC_FETCH_SETTINGS.cacheTtlMs), maxEntries };
+}
+
+/**
+ * PERSISTED_OPERATIONS: `open` (default: any valid operation runs; the manifest's are served
+ * prepared) or `required` (only operations in the manifest run, on HTTP and WebSocket alike;
+ * anything else is refused with OPERATION_NOT_PERSISTED). gateway/persisted-operations.ts.
+ */
+export type PersistedOperationsMode = "open" | "required";
+
+export function persistedOperationsModeFromEnv(env: NodeJS.ProcessEnv = process.env): PersistedOperationsMode {
+  const raw = (env.PERSISTED_OPERATIONS ?? "").trim().toLowerCase();
+  if (raw === "" || raw === "open") return "open";
+  if (raw === "required") return "required";
+  throw new Error(`PERSISTED_OPERATIONS must be "open" or "required" (got ${JSON.stringify(env.PERSISTED_OPERATIONS)})`);
 }

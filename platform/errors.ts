@@ -41,6 +41,7 @@ export enum ErrorCode {
   REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER",
   TOO_MANY_OVERLAY_TOKENS = "TOO_MANY_OVERLAY_TOKENS",
   MESSAGE_REJECTED = "MESSAGE_REJECTED",
+  OPERATION_NOT_PERSISTED = "OPERATION_NOT_PERSISTED",
 }
 
 /**
@@ -63,6 +64,8 @@ const ERROR_CODE_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   REFUND_EXCEEDS_ORDER: "Admins: the refund is larger than what is left of the order (paid minus refunded so far). Nothing was refunded.",
   TOO_MANY_OVERLAY_TOKENS: "The host holds the most overlay links allowed: revoke one (Creator.overlayTokens) before creating another.",
   MESSAGE_REJECTED: "The gift's message breaks the moderation rules: change the message. Nothing was charged.",
+  OPERATION_NOT_PERSISTED:
+    "A GraphQL error (HTTP 400 / a graphql-ws `error`): the gateway runs only its persisted-operation manifest (PERSISTED_OPERATIONS=required) and this operation (its id or its exact text) is not in it. Nothing ran. Ship the client built with the current manifest; do not retry.",
   INVALID_STATE: "The object is in a state that does not allow this (e.g. a retired gift, a payout no longer REQUESTED). Refresh it.",
   INSUFFICIENT_COINS: "Not enough coins; `balance` is the current balance. Offer a recharge.",
   PRICE_CHANGED: "The gift's price changed since it was shown; `currentUnitCost` is the new price. Show it and let the viewer confirm.",

@@ -172,8 +172,11 @@ export interface GraphQLRequestHandlerOptions<C extends BaseContext> {
   apollo: ApolloServer<C>;
   /** Builds the per-request context; throw a GraphQLError with extensions.http to refuse the request. */
   context: (req: IncomingMessage, requestId: string) => Promise<C>;
-  /** Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request. */
-  preflight?: (body: unknown) => GraphQLError | null;
+  /**
+   * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
+   * (token and batch limits, the gateway's persisted operations); an error refuses the request.
+   */
+  preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
   /** Request headers Apollo never sees (the partner endpoint drops a forwarded user token and cookies). */
   dropHeaders?: readonly string[];
 }
@@ -205,7 +208,7 @@ export function graphqlRequestHandler<C extends BaseContext>(opts: GraphQLReques
         parsed = body.toString("utf8");
       }
     }
-    const refused = parsed !== undefined ? opts.preflight?.(parsed) : null;
+    const refused = opts.preflight?.(parsed, { method: (req.method ?? "GET").toUpperCase(), search: url.searchParams }) ?? null;
     if (refused) {
       const http = refused.extensions.http as { status?: number } | undefined;
       const { http: _h, ...extensions } = refused.extensions;
@@ -255,10 +258,11 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   production?: boolean;
   path?: string;
   /**
-   * Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request.
+   * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
+   * (token and batch limits, the gateway's persisted operations); an error refuses the request.
    * Without `apollo` (the subgraphs), defaults to platform/limits.ts's preflight with `limits`.
    */
-  preflight?: (body: unknown) => GraphQLError | null;
+  preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
   /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */
   limits?: OperationLimits;
   /** Browser origins allowed (default: CORS_ORIGINS from the config). */

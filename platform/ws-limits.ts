@@ -29,10 +29,18 @@ export interface WsGuardOptions {
   trustProxyHops: number;
   /** Validation messages without "Did you mean" (as Apollo's hideSchemaDetailsFromClientErrors). */
   production: boolean;
+  /**
+   * Which operations may run on the sockets of some paths (the gateway's persisted operations on
+   * /graphql, gateway/persisted-operations.ts): the payload to run (e.g. its text filled in from an
+   * id), or the error to answer — the same rule as on HTTP, applied before the operation is parsed.
+   */
+  operations?: { paths: readonly string[]; resolve(payload: SubscribePayload): SubscribePayload | GraphQLError };
 }
 
 interface SocketState {
   address: string;
+  /** The upgrade request's path (which endpoint the socket belongs to). */
+  path: string;
   principal?: string;
   pings: number;
   pingsAt: number;
@@ -66,7 +74,8 @@ export class WsGuard {
   }
 
   private admit(socket: WebSocket, request: IncomingMessage): void {
-    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), pings: this.pingBurst(), pingsAt: Date.now() };
+    const path = (request.url ?? "/").split("?")[0];
+    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), path, pings: this.pingBurst(), pingsAt: Date.now() };
     // graphql-ws logs every socket error with console.error (an oversize message would print a
     // line per attempt, synchronously): swap its listener, once every connection listener has run.
     queueMicrotask(() => quietErrors(socket));
@@ -141,6 +150,15 @@ export class WsGuard {
         if (active > this.settings.maxSubscriptionsPerSocket) {
           this.stats.refusedSubscriptions++;
           return [withoutHttp(limitError(LimitCode.TOO_MANY_SUBSCRIPTIONS, `at most ${this.settings.maxSubscriptionsPerSocket} subscriptions per connection; complete one first`, { limit: this.settings.maxSubscriptionsPerSocket }))];
+        }
+        const gate = this.opts.operations;
+        if (gate) {
+          const state = this.states.get(ctx.extra.socket);
+          if (state && gate.paths.includes(state.path)) {
+            const resolved = gate.resolve(payload);
+            if (resolved instanceof GraphQLError) return [withoutHttp(resolved)];
+            payload = resolved;
+          }
         }
         return this.checkOperation(schema(), payload);
       },

@@ -159,4 +159,10 @@ describe("the web app, from its own origin", () => {
     expect(await overlay.evaluate(() => (window.__overlayShown ?? []).length)).toBe(shownBefore);
     await w.shot(overlay, "overlay-revoked", { transparent: true });
   });
+
+  it("the app sent its operations as persisted-operation ids the gateway knew (no id needed its text resent)", () => {
+    const stats = w.stack.gateway.persistedOperations.stats;
+    expect(stats.byId).toBeGreaterThan(10);
+    expect(stats.unknownIds).toBe(0);
+  });
 });
