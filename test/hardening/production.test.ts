@@ -2,8 +2,7 @@ import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_JWT_SECRET, DEV_SERVICE_SECRET, loadConfig } from "../../platform/config.js";
 import { formatError } from "../../platform/http.js";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 let stack: Stack;
@@ -18,11 +17,7 @@ beforeAll(async () => {
   // Production configuration is read once at start-up.
   Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: "production-secret-for-this-test-only-0123456789", PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
   try {
-    prod = await startGateway({
-      port: 0,
-      supergraphSdl: (await composeSupergraph()).supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    });
+    prod = await stack.startGateway();
   } finally {
     process.env = saved;
   }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { connectRaw, subscribeRaw } from "../support/raw-ws.js";
 import { post } from "../support/http.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -25,11 +24,7 @@ beforeAll(async () => {
   // Production configuration is read once at start-up (as in production.test.ts).
   Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: PROD_SECRET, PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
   try {
-    prod = await startGateway({
-      port: 0,
-      supergraphSdl: (await composeSupergraph()).supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    });
+    prod = await stack.startGateway();
   } finally {
     process.env = saved;
   }
