@@ -1,4 +1,6 @@
+import net from "node:net";
 import pg from "pg";
+import { QueryFailedError } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatError } from "../../platform/http.js";
 import { isTransientDatabaseError } from "../../platform/db.js";
@@ -101,6 +103,25 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
       await ds.query(`DROP TRIGGER apply_fail_once ON wallet.recharge_orders`);
       await ds.query(`DROP FUNCTION public.apply_fail_once()`);
       await ds.query(`DROP SEQUENCE public.apply_fail_once`);
+    }
+  });
+
+  it("a connection reset under the client (ECONNRESET, as a backend killed mid-query sometimes shows) is classified as transient", async () => {
+    // A real socket reset: a listener that resets every connection it accepts.
+    const resetter = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetter.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${(resetter.address() as net.AddressInfo).port}/postgres` });
+      const err = await client.connect().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as { code?: string }).code).toBe("ECONNRESET");
+      expect(isTransientDatabaseError(err)).toBe(true);
+      expect(isTransientDatabaseError(new QueryFailedError("SELECT 1", [], err as Error))).toBe(true); // as TypeORM wraps it
+      expect(formatError({ message: String(err), extensions: { code: "INTERNAL_SERVER_ERROR" } }, err).extensions?.code).toBe("SERVICE_UNAVAILABLE");
+    } finally {
+      await new Promise((resolve) => resetter.close(resolve));
     }
   });
 
