@@ -19,7 +19,18 @@ export type Subgraphs = {
 export { post, type GraphQLResponse } from "./http.js";
 
 /** Gateway options over a stack's wiring: any subgraph URL given replaces that one only. */
-export type StackGatewayOptions = Omit<Partial<GatewayOptions>, "subgraphUrls"> & { subgraphUrls?: Partial<NonNullable<GatewayOptions["subgraphUrls"]>> };
+export type StackGatewayOptions = Omit<Partial<GatewayOptions>, "subgraphUrls"> & {
+  subgraphUrls?: Partial<NonNullable<GatewayOptions["subgraphUrls"]>>;
+  /** process.env over these while the gateway starts (configuration is read at start-up), then as before: e.g. a production gateway. */
+  env?: Record<string, string>;
+};
+
+/** What a production gateway needs besides NODE_ENV (configuration refuses the development defaults there). */
+export const PRODUCTION_SECRETS = {
+  JWT_SECRET: "production-secret-for-this-test-only-0123456789",
+  PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789",
+  SERVICE_SECRET: "service-secret-for-this-test-only-0123456789",
+} as const;
 
 export interface StackOptions {
   /** Connections per subgraph pool (default 8). */
@@ -33,6 +44,8 @@ export interface StackOptions {
   generousLimits?: boolean;
   /** Options for the stack's gateway (its subgraph URLs and supergraph are the stack's). */
   gateway?: StackGatewayOptions;
+  /** process.env over these from the start until stop() (e.g. a SERVICE_SECRET shared with a production gateway). */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -69,6 +82,7 @@ export function generousRateLimiter(): RateLimiter {
  * (migrated and seeded) and a real gateway in front, all over real sockets.
  */
 export async function startStack(label = "stack", opts: StackOptions = {}): Promise<Stack> {
+  const restoreEnv = overEnv(opts.env ?? {});
   if (opts.generousLimits) {
     process.env.WALLET_MAX_ORDERS_PER_HOUR ??= "100000";
     process.env.MONEY_RATE_LIMITS ??= Object.keys(MONEY_MUTATION_LIMITS).map((k) => `${k}=1000000:60000000`).join(",");
@@ -83,14 +97,20 @@ export async function startStack(label = "stack", opts: StackOptions = {}): Prom
   const schemas = await composed();
   const urls = { wallet: wallet.url, catalog: catalog.url, earnings: earnings.url };
   const more: RunningGateway[] = [];
-  const gatewayFor = (g: StackGatewayOptions = {}) =>
-    startGateway({
-      port: 0,
-      supergraphSdl: schemas.supergraph,
-      partnerSupergraphSdl: schemas.contracts.partner.supergraph,
-      ...g,
-      subgraphUrls: { ...urls, ...g.subgraphUrls },
-    });
+  const gatewayFor = async ({ env, ...g }: StackGatewayOptions = {}) => {
+    const restore = overEnv(env ?? {});
+    try {
+      return await startGateway({
+        port: 0,
+        supergraphSdl: schemas.supergraph,
+        partnerSupergraphSdl: schemas.contracts.partner.supergraph,
+        ...g,
+        subgraphUrls: { ...urls, ...g.subgraphUrls },
+      });
+    } finally {
+      restore();
+    }
+  };
   const gateway = await gatewayFor({ ...(opts.generousLimits ? { rateLimiter: generousRateLimiter() } : {}), ...opts.gateway });
   return {
     databaseUrl: db.url,
@@ -112,6 +132,19 @@ export async function startStack(label = "stack", opts: StackOptions = {}): Prom
       await gateway.stop();
       await Promise.all([wallet.stop(), catalog.stop(), earnings.stop()]);
       await db.drop();
+      restoreEnv();
     },
+  };
+}
+
+/** Sets `env` over process.env; the returned function puts back what was there (unset stays unset). */
+function overEnv(env: Record<string, string>): () => void {
+  const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  return () => {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   };
 }
