@@ -1,7 +1,4 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import path from "node:path";
 import { createClient, type Client } from "graphql-ws";
 import pg from "pg";
 import WebSocket from "ws";
@@ -10,6 +7,7 @@ import { mintToken } from "../../platform/auth.js";
 import { Supervisor, type ServiceName } from "../../scripts/supervisor.js";
 import { freePort } from "../../scripts/embedded-pg.js";
 import { createTestDatabase } from "../support/db.js";
+import { ensureBuilt } from "../support/dist.js";
 import { eventually, pollUntil } from "../support/eventually.js";
 import { checkMoneyInvariants, pool, prng, recordFigures } from "./support.js";
 
@@ -23,7 +21,6 @@ import { checkMoneyInvariants, pool, prng, recordFigures } from "./support.js";
  * client got a typed answer (an error code or a refused connection), never a hang.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const SEED = process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : Date.now() % 2 ** 31;
 const SOAK = process.env.SOAK === "1";
 const SENDS_PER_SENDER = SOAK ? 120 : 15;
@@ -49,34 +46,6 @@ const allSent = new Map<string, string>();
 const figures = { slowestDecisionMs: {} as Record<string, number>, errorCodesByOperation: {} as Record<string, number>, terminatedByApplication: {} as Record<string, number>, streamEnds: {} as Record<string, number>, eventErrorsRecovered: 0, faultsInjected: 0, processesKilled: 0, backendsTerminated: 0, sends: 0, attempts: 0, resubscribes: 0, eventsDelivered: 0, lost: 0, doubled: 0, errorCodes: {} as Record<string, number> };
 
 // ------------------------------------------------------------------ helpers
-
-/** dist/ is what the processes run: rebuild it when any source is newer (npm test's pretest already builds). */
-function ensureBuilt(): void {
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) t = Math.max(t, newest(p));
-      else if (e.name.endsWith(".ts")) t = Math.max(t, statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const built = (() => {
-    try {
-      return Math.min(...["gateway/index.js", "subgraphs/earnings/index.js", "subgraphs/wallet/index.js", "subgraphs/catalog/index.js"].map((f) => statSync(path.join(ROOT, "dist", f)).mtimeMs));
-    } catch {
-      return 0;
-    }
-  })();
-  const source = Math.max(...["gateway", "subgraphs", "scripts"].map((d) => newest(path.join(ROOT, d))));
-  if (source <= built) return;
-  try {
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", ROOT], { stdio: "pipe" });
-  } catch (e) {
-    // tsc still emits on type errors (someone's work in progress elsewhere); `npx tsc --noEmit` is the type gate, not this suite.
-    console.warn(`[reliability] tsc reported errors while rebuilding dist/: ${String((e as { stdout?: Buffer }).stdout ?? e).slice(0, 500)}`);
-  }
-}
 
 /** How a real client paces itself (retry backoff, reconnect delay, a fault's duration): never a wait for an effect (those are eventually()). */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -337,7 +306,7 @@ async function startSubscribers(label: string): Promise<ResumingSubscriber[]> {
 // ------------------------------------------------------------------ setup
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureBuilt("reliability");
   db = await createTestDatabase("relfault");
   dbName = new URL(db.url).pathname.slice(1);
   admin = new pg.Client({ connectionString: db.url });
