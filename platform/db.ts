@@ -77,6 +77,11 @@ export function createDataSource(opts: DataSourceOptions): { dataSource: DataSou
 const TRANSIENT_SQLSTATES = new Set(["53300", "57P01", "57P02", "57P03", "40001", "40P01", "57014"]);
 /** What node-postgres and its pool say when a connection is lost or none is free in time. */
 const TRANSIENT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/i;
+/**
+ * The socket's own errors: a backend killed mid-query (pg_terminate_backend, a restart, a proxy) is
+ * often seen as a reset connection rather than PostgreSQL's 57P01 message.
+ */
+const TRANSIENT_SOCKET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"]);
 
 /**
  * Runs `fn` again (up to `attempts` times, backing off 50 ms, 200 ms, ...) while it fails with a
@@ -100,7 +105,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, attempts = 3): Pro
 export function isTransientDatabaseError(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code))) return true;
+    if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_ERRORS.has(code))) return true;
     if (TRANSIENT_MESSAGES.test(e.message)) return true;
     // TypeORM's answer to a query on a transaction whose connection the server dropped.
     if (e instanceof QueryRunnerAlreadyReleasedError || e instanceof QueryRunnerProviderAlreadyReleasedError) return true;

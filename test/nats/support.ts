@@ -5,6 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import type { DataSource } from "typeorm";
 import { NatsEventLog, type NatsEventLogOptions } from "../../platform/eventlog/nats.js";
+import { freePort } from "../../scripts/embedded-pg.js";
+import { until } from "../support/eventually.js";
 import type { ContractTransport } from "../support/eventlog-contract.js";
 
 /** The shared NATS server of this machine (or CI's): NATS_URL, default the local one. */
@@ -59,17 +61,6 @@ export function natsTransport(opts: NatsEventLogOptions): ContractTransport {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
@@ -97,11 +88,7 @@ export class OwnNatsServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     this.proc = spawn(NATS_SERVER_BIN, ["-js", "-sd", this.dir, "-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
-    const until = Date.now() + 10_000;
-    while (!(await answers(this.port))) {
-      if (Date.now() > until) throw new Error(`nats-server did not answer on ${this.port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => answers(this.port), `nats-server to answer on ${this.port}`, 10_000, 50);
   }
 
   /** SIGKILL: no shutdown of its own, like a crash. */
