@@ -1,3 +1,4 @@
+import "reflect-metadata";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { mintToken } from "../platform/auth.js";
 import { isEntryPoint } from "../platform/main.js";
 import { freePort } from "../scripts/embedded-pg.js";
 import { ROOT } from "../scripts/supervisor.js";
+import { readManifest } from "../gateway/persisted-operations.js";
 import { load } from "./lib/load.js";
 import { round } from "./lib/stats.js";
 
@@ -24,7 +26,8 @@ import { round } from "./lib/stats.js";
  *
  * `send`: the bench's sendGift mutation with 200 signed-in senders (rate limits raised); `gifts`:
  * the anonymous `gifts(region)` read of scenario 1 (identical concurrent reads: pass
- * `--env PUBLIC_FETCH_MERGE=off` to measure the path without merging).
+ * `--env PUBLIC_FETCH_MERGE=off` to measure the path without merging); `app-send` / `app-send-id`:
+ * the web app's SendGift from the persisted-operation manifest, as its text / as its id alone.
  */
 const SEND = `mutation Send($i: SendGiftInput!) { sendGift(input: $i) { giftEvent { id sentAt senderBalanceAfter } userErrors { code message } } }`;
 const GIFTS = `query Gifts { gifts(region: "US") { id name coinCost imageUrl animationUrl streakable category } }`;
@@ -51,7 +54,7 @@ async function startStub(): Promise<{ url: string; close(): void }> {
     req.on("end", () => {
       const { query } = JSON.parse(body) as { query: string };
       const data = query.includes("sendGift")
-        ? { sendGift: { giftEvent: { id: randomUUID(), sentAt: "2026-12-02T00:00:00.000Z", senderBalanceAfter: 100 }, userErrors: [] } }
+        ? { sendGift: { giftEvent: { __typename: "GiftEvent", id: randomUUID(), sentAt: "2026-12-02T00:00:00.000Z", coins: 1, quantity: 1, senderBalanceAfter: 100 }, userErrors: [], __typename: "SendGiftPayload" } }
         : query.includes("gifts")
           ? { gifts: cannedGifts }
           : {};
@@ -83,7 +86,9 @@ export interface TrialResult {
   loadAverage: number[];
 }
 
-export async function trial(opts: { root: string; scenario: "send" | "gifts"; sec: number; env: Record<string, string> }): Promise<TrialResult> {
+type Scenario = "send" | "gifts" | "app-send" | "app-send-id";
+
+export async function trial(opts: { root: string; scenario: Scenario; sec: number; env: Record<string, string> }): Promise<TrialResult> {
   const stub = await startStub();
   const port = await freePort();
   const secret = randomBytes(32).toString("base64url");
@@ -116,13 +121,16 @@ export async function trial(opts: { root: string; scenario: "send" | "gifts"; se
     }
     const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => mintToken({ sub: `gwcpu-${i}`, roles: ["viewer"] }, { secret, expiresIn: "1h" })));
     let n = 0;
+    const input = () => ({ giftId: cannedGifts[0].id, hostId: "h1", quantity: 1, expectedUnitCost: 1, idempotencyKey: randomUUID() });
+    const app = readManifest().operations.find((o) => o.name === "SendGift")!;
     const request =
       opts.scenario === "send"
-        ? () => ({
-          body: JSON.stringify({ query: SEND, variables: { i: { giftId: cannedGifts[0].id, hostId: "h1", quantity: 1, expectedUnitCost: 1, idempotencyKey: randomUUID() } } }),
-          headers: { authorization: `Bearer ${tokens[n++ % tokens.length]}` },
-        })
-        : () => ({ body: JSON.stringify({ query: GIFTS }) });
+        ? () => ({ body: JSON.stringify({ query: SEND, variables: { i: input() } }), headers: { authorization: `Bearer ${tokens[n++ % tokens.length]}` } })
+        : opts.scenario === "app-send"
+          ? () => ({ body: JSON.stringify({ query: app.body, variables: { input: input() } }), headers: { authorization: `Bearer ${tokens[n++ % tokens.length]}` } })
+          : opts.scenario === "app-send-id"
+            ? () => ({ body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: app.id } }, variables: { input: input() } }), headers: { authorization: `Bearer ${tokens[n++ % tokens.length]}` } })
+            : () => ({ body: JSON.stringify({ query: GIFTS }) });
     const check = (body: string) => (body.includes('"errors"') ? body.slice(0, 120) : null);
     await load({ url, connections: 16, durationSec: 4, request, check });
     const before = cpuMs(child.pid!);
@@ -146,7 +154,7 @@ if (isEntryPoint(import.meta.url)) {
     },
   });
   const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-  const scenario = values.scenario === "gifts" ? "gifts" : "send";
+  const scenario = (["send", "gifts", "app-send", "app-send-id"].includes(values.scenario!) ? values.scenario : "send") as Scenario;
   const results: TrialResult[] = [];
   for (let i = 0; i < Number(values.rounds); i++) {
     const r = await trial({ root: path.resolve(values.root!), scenario, sec: Number(values.sec), env });
