@@ -1,3 +1,4 @@
+import { inheritedEnv } from "./config.js";
 import "reflect-metadata";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -94,7 +95,7 @@ export async function trial(opts: { root: string; scenario: Scenario; sec: numbe
   const secret = randomBytes(32).toString("base64url");
   const child: ChildProcess = spawn(process.execPath, [path.join(opts.root, "dist", "gateway", "index.js")], {
     env: {
-      ...process.env,
+      ...inheritedEnv(),
       NODE_ENV: "production",
       JWT_SECRET: secret,
       SERVICE_SECRET: randomBytes(32).toString("base64url"),
