@@ -109,8 +109,10 @@ export function startAnchor(port: number): Promise<() => Promise<void>> {
     let raw = "";
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
+      // The publish instant (wall clock, ms) is the anchor's "commit": the client measures from it.
+      const at = performance.timeOrigin + performance.now();
       publish(JSON.parse(raw));
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, at }));
     });
   });
   const wss = new WebSocketServer({ server: http, path: "/graphql" });

@@ -8,13 +8,14 @@ import { startCatalog } from "../subgraphs/catalog/index.js";
 import { ensureDatabase } from "../platform/db.js";
 import { loadConfig } from "../platform/config.js";
 import { ServiceSigner } from "../platform/service-auth.js";
+import { loadBenchSettings } from "./config.js";
 
 /**
  * The sendGift owner read: latency of giftForSending uncached (HTTP + 1 SQL) and cached, and the
  * delay from a committed catalog change to the client serving the new price (NOTIFY path).
  * Needs DATABASE_URL (a scratch database is created and dropped). `node dist/bench/catalog-client.js`
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadBenchSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL is required");
   process.exit(2);

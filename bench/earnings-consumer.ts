@@ -14,6 +14,7 @@ import { startEarnings } from "../subgraphs/earnings/index.js";
 import { mintToken } from "../platform/auth.js";
 import { loadConfig } from "../platform/config.js";
 import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
+import { loadBenchSettings } from "./config.js";
 
 /**
  * The gift.sent consumer: credits per second for one hot host (everything lands on one
@@ -21,7 +22,7 @@ import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
  * one gift per transaction; plus the earnings owner read (uncached / cached / change → visible).
  * Needs DATABASE_URL (scratch databases are created and dropped). `node dist/bench/earnings-consumer.js`
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadBenchSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL is required");
   process.exit(2);

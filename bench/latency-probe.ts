@@ -11,6 +11,7 @@ import { startEarnings } from "../subgraphs/earnings/index.js";
 import { startWallet } from "../subgraphs/wallet/index.js";
 import { composeSupergraph } from "../scripts/compose.js";
 import { startGateway } from "../gateway/index.js";
+import { loadBenchSettings } from "./config.js";
 
 /**
  * Measures the live stream's own delivery latency: from the commit of a credited gift
@@ -20,7 +21,7 @@ import { startGateway } from "../gateway/index.js";
  *
  *   LOG_LEVEL=silent DATABASE_URL=postgres://… node dist/bench/latency-probe.js [gifts=500] [perSecond=100]
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadBenchSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL is required");
   process.exit(2);

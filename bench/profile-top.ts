@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isEntryPoint } from "../platform/main.js";
+import { loadBenchSettings } from "./config.js";
 
 /**
  * Summarizes a .cpuprofile: self time by function and by package/area, plus inclusive time
@@ -58,7 +59,7 @@ export function summarizeProfile(p: Profile, top = 25) {
 
 if (isEntryPoint(import.meta.url)) {
   for (const file of process.argv.slice(2).filter((a) => a.endsWith(".cpuprofile"))) {
-    const s = summarizeProfile(JSON.parse(readFileSync(file, "utf8")), Number(process.env.TOP ?? 25));
+    const s = summarizeProfile(JSON.parse(readFileSync(file, "utf8")), loadBenchSettings().top);
     console.log(`\n== ${file}: ${s.totalSec}s sampled, busy ${s.busyPct}\n-- self time by area\n${s.byArea.join("\n")}\n-- self time by function\n${s.byFunction.join("\n")}`);
   }
 }

@@ -8,13 +8,14 @@ import { loadConfig } from "../platform/config.js";
 import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
 import { ensureDatabase } from "../platform/db.js";
 import { startWallet } from "../subgraphs/wallet/index.js";
+import { loadBenchSettings } from "./config.js";
 
 /**
  * Recharge on the wallet subgraph over HTTP (sandbox provider, pm_card_ok): sequential latency,
  * throughput under concurrency, a 50-call burst on one idempotency key, and webhook apply latency.
  * Needs DATABASE_URL (a scratch database is created and dropped). `node dist/bench/recharge.js`
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadBenchSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL is required");
   process.exit(2);

@@ -121,6 +121,9 @@ try {
       for (const f of profile.fanout) {
         const rooms = f.rooms ?? 1;
         log(`6. fan-out: ${f.viewers} viewers in ${rooms} room(s)${f.catalogFields ? " (catalog fields on every event)" : " (feed fields only)"}, then the anchor`);
+        // A fresh gateway per run: its idle RSS per viewer is then this run's, not memory an
+        // earlier, larger run left allocated (that read as 0 KB at 10,000 viewers).
+        await stack.supervisor.restart("gateway");
         (results.fanout as unknown[]).push(await fanout(stack, world, roomHosts.slice(0, rooms), world.viewers.slice(0, f.viewers), profile, f, anchor));
       }
     } finally {

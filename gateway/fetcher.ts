@@ -1,7 +1,8 @@
-import http from "node:http";
+import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
-import type { Fetcher } from "@apollo/utils.fetcher";
-import { GraphQLError } from "graphql";
+import type { Fetcher, FetcherHeaders, FetcherRequestInit, FetcherResponse } from "@apollo/utils.fetcher";
+import { subgraphFailure } from "../platform/codes.js";
+import { subgraphMaxSocketsFromEnv } from "./config.js";
 import { subgraphClientErrorStatus } from "./subgraph-errors.js";
 
 /**
@@ -11,6 +12,10 @@ import { subgraphClientErrorStatus } from "./subgraph-errors.js";
  * Not the global fetch (undici): it streams every request body through an async iterator
  * and costs about twice the CPU per call (bench: ~570 vs ~250 µs per loopback request
  * incl. the server, and ~30% of the gateway's busy CPU in `gifts`/sendGift profiles).
+ * Nor undici's `Response` for the answer: building one (Headers, a web ReadableStream for the
+ * body, then `json()` through it) was ~8% of the gateway's busy CPU under sendGift load
+ * (2026-12-02 profile); a subgraph answer is one small buffer, so it is handed over as one
+ * (`SubgraphAnswer`, or `LightResponse` where Apollo's Fetcher interface is wanted).
  * Idle pooled sockets are closed after 4 s, before the subgraphs' 5 s keep-alive timeout,
  * so a request is never written to a socket the server is closing.
  */
@@ -20,61 +25,54 @@ export const IDLE_SOCKET_MS = 4_000;
  * instead of opening more sockets: a room's fan-out once opened ~1,000 sockets to the catalog
  * at once and got connection resets ("catalog is unavailable") instead of answers.
  */
-export const MAX_SOCKETS = Number(process.env.SUBGRAPH_MAX_SOCKETS ?? 128);
+export const MAX_SOCKETS = subgraphMaxSocketsFromEnv();
 
-function flatHeaders(init: RequestInit | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]).forEach((v, k) => (out[k] = v));
-  return out;
+/** One subgraph answer: the status as the gateway should see it (subgraph-errors.ts), headers and the whole body. */
+export interface SubgraphAnswer {
+  status: number;
+  statusText: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
 }
 
-export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher {
+/** POSTs (or GETs) one request to a subgraph URL; headers are plain lower-case names. */
+export type SubgraphPost = (url: string, headers: Record<string, string>, body: string | Buffer | undefined, method?: string) => Promise<SubgraphAnswer>;
+
+export function subgraphPost(serviceName: string, timeoutMs: number): SubgraphPost {
   const agents = {
     "http:": new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
     "https:": new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo", maxSockets: MAX_SOCKETS }),
   };
-  const failure = (timedOut: boolean) =>
-    new GraphQLError(timedOut ? `${serviceName} did not answer within ${timeoutMs} ms` : `${serviceName} is unavailable`, {
-      extensions: { code: timedOut ? "SUBGRAPH_TIMEOUT" : "SUBGRAPH_UNAVAILABLE", serviceName },
-    });
-  return (url, init) =>
+  const failure = (timedOut: boolean) => subgraphFailure(serviceName, timedOut, timeoutMs);
+  return (url, headers, payload, method = "POST") =>
     new Promise((resolve, reject) => {
       const u = new URL(url);
       const mod = u.protocol === "https:" ? https : http;
-      const body = (init as RequestInit | undefined)?.body;
-      const payload = typeof body === "string" || body instanceof Uint8Array ? body : body == null ? undefined : String(body);
-      const headers = flatHeaders(init as RequestInit | undefined);
       if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
       let timedOut = false;
-      const req = mod.request(
-        u,
-        { method: (init as RequestInit | undefined)?.method ?? "GET", headers, agent: agents[u.protocol as "http:" | "https:"] ?? agents["http:"] },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", () => {
+      const req = mod.request(u, { method, headers, agent: agents[u.protocol as "http:" | "https:"] ?? agents["http:"] }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", () => {
+          clearTimeout(timer);
+          reject(failure(timedOut));
+        });
+        res.on("close", () => {
+          // Destroyed mid-body (timeout, subgraph died): no "end" will come.
+          if (!res.complete) {
             clearTimeout(timer);
             reject(failure(timedOut));
-          });
-          res.on("close", () => {
-            // Destroyed mid-body (timeout, subgraph died): no "end" will come.
-            if (!res.complete) {
-              clearTimeout(timer);
-              reject(failure(timedOut));
-            }
-          });
-          res.on("end", () => {
-            clearTimeout(timer);
-            const raw = Buffer.concat(chunks);
-            // A 4xx GraphQL answer with coded errors is a GraphQL response, not a transport failure (subgraph-errors.ts).
-            const status = subgraphClientErrorStatus(res.statusCode ?? 502, res.headers["content-type"], raw);
-            const h = new Headers();
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
-            const noBody = status === 204 || status === 205 || status === 304;
-            resolve(new Response(noBody ? null : raw, { status, statusText: status === res.statusCode ? (res.statusMessage ?? "") : "OK", headers: h }) as unknown as Awaited<ReturnType<Fetcher>>);
-          });
-        },
-      );
+          }
+        });
+        res.on("end", () => {
+          clearTimeout(timer);
+          const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          const received = res.statusCode ?? 502;
+          // A 4xx GraphQL answer with coded errors is a GraphQL response, not a transport failure (subgraph-errors.ts).
+          const status = subgraphClientErrorStatus(received, res.headers["content-type"], body);
+          resolve({ status, statusText: status === received ? (res.statusMessage ?? "") : "OK", headers: res.headers, body });
+        });
+      });
       const timer = setTimeout(() => {
         timedOut = true;
         req.destroy();
@@ -85,4 +83,109 @@ export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher
       });
       req.end(payload);
     });
+}
+
+/** Plain lower-case header names from whatever a caller passes as `init.headers` (a record, a Headers, pairs). */
+export function plainHeaders(h: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  if (typeof (h as { forEach?: unknown }).forEach === "function" && !Array.isArray(h)) {
+    (h as { forEach(cb: (v: string, k: string) => void): void }).forEach((v, k) => (out[k.toLowerCase()] = v));
+  } else if (Array.isArray(h)) {
+    for (const [k, v] of h as [string, string][]) out[k.toLowerCase()] = v;
+  } else {
+    for (const [k, v] of Object.entries(h as Record<string, unknown>)) if (v !== undefined) out[k.toLowerCase()] = String(v);
+  }
+  return out;
+}
+
+class LightHeaders implements FetcherHeaders {
+  private readonly map = new Map<string, string>();
+
+  constructor(raw: IncomingHttpHeaders) {
+    for (const k in raw) {
+      const v = raw[k];
+      if (v !== undefined) this.map.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+  }
+  append(name: string, value: string): void {
+    const k = name.toLowerCase();
+    const prev = this.map.get(k);
+    this.map.set(k, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  delete(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+  get(name: string): string | null {
+    return this.map.get(name.toLowerCase()) ?? null;
+  }
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+  set(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), value);
+  }
+  entries(): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  values(): IterableIterator<string> {
+    return this.map.values();
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+}
+
+/** Apollo's FetcherResponse over one buffered subgraph answer (what RemoteGraphQLDataSource reads: status, headers, json/text). */
+export class LightResponse implements FetcherResponse {
+  bodyUsed = false;
+  readonly redirected = false;
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly headers: LightHeaders;
+
+  constructor(
+    readonly url: string,
+    private readonly answer: SubgraphAnswer,
+  ) {
+    this.status = answer.status;
+    this.statusText = answer.statusText;
+    this.ok = answer.status >= 200 && answer.status < 300;
+    this.headers = new LightHeaders(answer.headers);
+  }
+
+  private consume(): string {
+    if (this.bodyUsed) throw new TypeError("Body is unusable: Body has already been read");
+    this.bodyUsed = true;
+    const noBody = this.status === 204 || this.status === 205 || this.status === 304;
+    return noBody ? "" : this.answer.body.toString("utf8");
+  }
+  async text(): Promise<string> {
+    return this.consume();
+  }
+  async json(): Promise<any> {
+    return JSON.parse(this.consume());
+  }
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    this.consume();
+    const b = this.answer.body;
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+  clone(): LightResponse {
+    return new LightResponse(this.url, this.answer);
+  }
+}
+
+/** The same transport as Apollo's Fetcher (RemoteGraphQLDataSource: stream entity fetches, the partner endpoint). */
+export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher {
+  const post = subgraphPost(serviceName, timeoutMs);
+  return async (url: string, init?: FetcherRequestInit) => {
+    const body = init?.body;
+    const payload = typeof body === "string" || body instanceof Uint8Array ? body : body == null ? undefined : String(body);
+    return new LightResponse(url, await post(url, plainHeaders(init?.headers), payload, init?.method ?? "GET"));
+  };
 }

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import type { IncomingMessage } from "node:http";
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -10,47 +10,29 @@ import { authFailure, formatError, originAllowed, startGraphQLHttpServer, type R
 import { logger } from "../platform/logger.js";
 import { isEntryPoint } from "../platform/main.js";
 import { requestLogPlugin } from "../platform/request-log.js";
-import { SERVICE_HEADER, ServiceSigner } from "../platform/service-auth.js";
-import { readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
+import { ServiceSigner } from "../platform/service-auth.js";
+import { disableApolloTelemetry, persistedOperationsModeFromEnv, publicFetchSettingsFromEnv, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
 import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
-import { subgraphFetcher } from "./fetcher.js";
+import { SubgraphDataSource } from "./datasource.js";
+import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
+import { installOperationMemo } from "./operation-memo.js";
+import { PersistedOperations, readManifest, type PersistedOperationManifest } from "./persisted-operations.js";
+import type { PersistedOperationsMode } from "./config.js";
 import { subgraphRateLimitStatusPlugin } from "./subgraph-errors.js";
 import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
 import { publicCachePlugin } from "./cache-control.js";
 import { metricsPlugin, useMetrics } from "../platform/metrics.js";
-import { shutdownTracing, tracedFetcher } from "../platform/tracing.js";
+import { shutdownTracing } from "../platform/tracing.js";
 import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
   authorization: string | undefined;
   requestId: string;
-}
-
-/**
- * Signs every subgraph request with the gateway's service credential (subgraphs answer only
- * signed callers), forwards the caller's Authorization (subgraphs verify it again and authorize
- * by it) and never retries: mutations move money.
- */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
-    const ctx = context as Partial<GatewayContext>;
-    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-    if (ctx.authorization) request.http?.headers.set("authorization", ctx.authorization);
-    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-  }
 }
 
 export interface GatewayOptions {
@@ -75,11 +57,22 @@ export interface GatewayOptions {
   rateLimiter?: RateLimiter;
   /** Timeout for each subgraph fetch. */
   subgraphTimeoutMs?: number;
+  /**
+   * Merging and caching of caller-independent fetches, over PUBLIC_FETCH_* (gateway/public-fetches.ts).
+   * The cache needs `databaseUrl` (where the owners NOTIFY their changes); without it fetches are only merged.
+   */
+  publicFetches?: Partial<PublicFetchSettings>;
+  /** Persisted operations (gateway/persisted-operations.ts): the mode over PERSISTED_OPERATIONS, the manifest over schema/persisted-operations.json. */
+  persistedOperations?: { mode?: PersistedOperationsMode; manifest?: PersistedOperationManifest };
 }
 
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
   rateLimiter: RateLimiter;
+  /** Caller-independent fetches shared between callers (counters in `publicFetches.stats`). */
+  publicFetches: PublicFetches;
+  /** The persisted-operation manifest and its rule (counters in `persistedOperations.stats`). */
+  persistedOperations: PersistedOperations;
   /** graphql-ws subscriptions on the same URL (counters in `subscriptions.stats`). */
   subscriptions: SubscriptionGateway;
   /** The WebSocket bounds of both endpoints (one per process: per-user and per-address caps count across them). */
@@ -90,18 +83,31 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
   const config = loadConfig();
   const production = config.env === "production";
   const urls = opts.subgraphUrls ?? subgraphUrlsFromEnv();
-  // @apollo/gateway otherwise phones home with usage metrics and probes cloud metadata
-  // endpoints at start-up: neither belongs in a payments platform's gateway.
-  process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
+  disableApolloTelemetry();
   const signer = new ServiceSigner(config, "gateway");
+  installOperationMemo();
+  const publicFetches = new PublicFetches({ ...publicFetchSettingsFromEnv(), ...opts.publicFetches }, opts.databaseUrl);
+  await publicFetches.start();
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
+    // Each fetch's document (already built by the planner) reaches the data source: which root fields
+    // a fetch asks for decides whether its answer may be cached (gateway/public-fetches.ts).
+    queryPlannerConfig: { exposeDocumentNodeInFetchNode: true },
     buildService: ({ name, url }) =>
-      new AuthForwardingDataSource(name, signer, { url: urls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs)) }),
+      new SubgraphDataSource({ name, url: urls[name as SubgraphName] ?? url!, signer, timeoutMs: opts.subgraphTimeoutMs ?? config.subgraphTimeoutMs, publicFetches }),
   });
+  const persisted = new PersistedOperations(opts.persistedOperations?.mode ?? persistedOperationsModeFromEnv(), opts.persistedOperations?.manifest ?? readManifest());
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => persisted.prepare(apiSchema));
   const verifier = new TokenVerifier(config);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const wsGuard = new WsGuard({ settings: { ...config.ws, ...opts.ws }, limits, trustProxyHops: config.trustProxyHops, production });
+  const wsGuard = new WsGuard({
+    settings: { ...config.ws, ...opts.ws },
+    limits,
+    trustProxyHops: config.trustProxyHops,
+    production,
+    // One rule for HTTP and WebSocket on /graphql (the partner endpoint serves partners' own operations).
+    operations: { paths: ["/graphql"], resolve: (payload) => persisted.resolveSubscribe(payload) },
+  });
   // @apollo/gateway cannot execute subscriptions: our executor does, planned against the same supergraph.
   const subscriptions = new SubscriptionGateway({
     supergraphSdl: opts.supergraphSdl ?? readSupergraph(),
@@ -125,6 +131,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       hideSchemaDetailsFromClientErrors: production,
       formatError,
       allowBatchedHttpRequests: true,
+      // Manifest operations by id (APQ's wire format) and prepared documents (gateway/persisted-operations.ts).
+      persistedQueries: { cache: persisted.apqCache() },
+      documentStore: persisted.documentStore(),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         operationLimitsPlugin(limits),
@@ -158,12 +167,12 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       subscriptions.attach(http);
       partner.attach(http);
     },
-    host: process.env.HOST ?? "127.0.0.1",
+    host: config.host,
     // The IDE (development only) answers browsers on GET /graphql before Apollo's own landing page would.
     routes: [partner.route, giftAssetsRoute, ...(production ? [] : [ideRoute()])],
     production,
     edge: true,
-    preflight: (body) => preflight(body, limits),
+    preflight: (body, request) => persisted.httpPreflight(body, request.method, request.search) ?? preflight(body, limits),
     ready: async () => {
       const checks = await Promise.all(
         Object.values(urls).map((u) =>
@@ -192,6 +201,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     ...server,
     gateway,
     rateLimiter,
+    publicFetches,
+    persistedOperations: persisted,
     subscriptions,
     wsGuard,
     stop: async () => {
@@ -199,13 +210,14 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       await partner.closeStreams();
       await server.stop();
       await partner.stop(); // after the drain: in-flight partner requests finish first
+      await publicFetches.stop();
       metrics.stop();
     },
   };
 }
 
 if (isEntryPoint(import.meta.url)) {
-  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: process.env.MIGRATE !== "false" }).then(
+  startGateway({ databaseUrl: loadConfig().databaseUrl, migrate: loadConfig().migrate }).then(
     (server) => {
       const shutdown = () => server.stop().then(shutdownTracing).then(() => process.exit(0), () => process.exit(1));
       process.on("SIGINT", shutdown);

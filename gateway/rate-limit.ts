@@ -4,7 +4,8 @@ import { collectRootFields } from "../platform/limits.js";
 // Moved to platform/http.ts (the WebSocket guards need it too); re-exported for existing callers.
 export { clientAddress } from "../platform/http.js";
 
-import { MONEY_MUTATION_LIMITS, rateLimitError, type BucketRule } from "../platform/rate-limit.js";
+import { rateLimitError } from "../platform/codes.js";
+import { MONEY_MUTATION_LIMITS, type BucketRule } from "../platform/rate-limit.js";
 
 export { MONEY_MUTATION_LIMITS, rateLimitError, type BucketRule };
 

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
+import { GraphQLErrorCode } from "../platform/codes.js";
 
 /**
  * How a subgraph's client errors reach the client.
@@ -39,7 +40,7 @@ export function subgraphRateLimitStatusPlugin(): ApolloServerPlugin<any> {
         async willSendResponse({ response }) {
           if (response.body.kind !== "single") return;
           const waits = (response.body.singleResult.errors ?? [])
-            .filter((e) => e.extensions?.code === "RATE_LIMITED")
+            .filter((e) => e.extensions?.code === GraphQLErrorCode.RateLimited)
             .map((e) => Number(e.extensions?.retryAfterSeconds));
           if (waits.length === 0) return;
           const wait = Math.max(1, ...waits.filter(Number.isFinite));

@@ -1,6 +1,9 @@
 import { SignJWT, jwtVerify, createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { GraphQLError } from "graphql";
 import { loadConfig, type Config } from "./config.js";
+import { forbidden, unauthenticated } from "./codes.js";
+
+// The builders live with every other code in platform/codes.ts; re-exported for existing callers.
+export { forbidden, unauthenticated };
 
 export type Role = "viewer" | "host" | "admin" | "partner";
 export const ROLES: readonly Role[] = ["viewer", "host", "admin", "partner"];
@@ -161,15 +164,6 @@ export async function mintToken(
     .setIssuedAt()
     .setExpirationTime(opts.expiresIn ?? "12h")
     .sign(new TextEncoder().encode(opts.secret ?? config.jwtSecret));
-}
-
-export function unauthenticated(message = "authentication required"): GraphQLError {
-  // No http status here: a field-level error must not turn the whole response into a 401.
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED" } });
-}
-
-export function forbidden(message = "not allowed"): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
 }
 
 export function requireUser(user: AuthUser | null | undefined): AuthUser {

@@ -1,4 +1,6 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
+// process.env is read only in config modules: this file, subgraphs/<name>/config.ts, gateway/config.ts,
+// web/config.ts, scripts/config.ts and bench/config.ts (test/unit/config-reads.test.ts enforces it).
 import { parseMoneyRateLimits, type BucketRule, type MoneyAction } from "./rate-limit.js";
 
 /** Where the gateway serves the repo's gift images (assets/gifts/). */
@@ -23,9 +25,37 @@ export interface WsLimitSettings {
   maxPingsPerMinute: number;
 }
 
-export interface Config {
-  env: "development" | "production" | "test";
+export type RunMode = "development" | "production" | "test";
+
+/** NODE_ENV as a mode: "production", "test", anything else development. */
+export function loadMode(env: NodeJS.ProcessEnv = process.env): RunMode {
+  return env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+}
+
+/**
+ * What a service process is started with (platform/main.ts, the gateway's and the web server's
+ * entry points). Nothing here is validated beyond its shape, so reading it cannot fail.
+ */
+export interface ProcessSettings {
+  /** DATABASE_URL (empty = unset). */
   databaseUrl: string | undefined;
+  /** MIGRATE: run migrations (and seeds) at start unless "false". */
+  migrate: boolean;
+  /** HOST: the interface HTTP servers listen on (default 127.0.0.1; docker-compose sets 0.0.0.0). */
+  host: string;
+}
+
+export function loadProcessSettings(env: NodeJS.ProcessEnv = process.env): ProcessSettings {
+  return { databaseUrl: env.DATABASE_URL || undefined, migrate: env.MIGRATE !== "false", host: env.HOST ?? "127.0.0.1" };
+}
+
+/** LOG_LEVEL; silent under tests (NODE_ENV=test or Vitest), info otherwise. Read by the logger as it loads. */
+export function loadLogLevel(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LOG_LEVEL ?? (env.NODE_ENV === "test" || env.VITEST ? "silent" : "info");
+}
+
+export interface Config extends ProcessSettings {
+  env: RunMode;
   jwtSecret: string;
   jwtIssuer: string;
   jwtAudience: string;
@@ -40,6 +70,10 @@ export interface Config {
   cdnBaseUrl: string;
   webhookSecret: string;
   logLevel: string;
+  /** MAX_BODY_BYTES: a larger HTTP request body is refused with 413 before it is parsed. */
+  maxBodyBytes: number;
+  /** STREAM_MAX_QUEUE: events a subscriber may have queued (gateway and earnings streams) before it is ended with SLOW_CONSUMER. */
+  streamMaxQueue: number;
   /** TRUST_PROXY_HOPS: proxies in front whose X-Forwarded-For is trusted for the client address. */
   trustProxyHops: number;
   /** Edge WebSocket endpoints (gateway /graphql and /partner/graphql). */
@@ -130,8 +164,39 @@ function positiveInt(name: string, fallback: number, env: NodeJS.ProcessEnv): nu
   return n;
 }
 
+/** The HTTP servers' body limit (platform/http.ts reads it as it loads). */
+export function loadMaxBodyBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return count("MAX_BODY_BYTES", 256 * 1024, env);
+}
+
+/** Every subscription stream's queue bound (gateway/subscriptions/server.ts, earnings' stream hub), read when one starts. */
+export function loadStreamMaxQueue(env: NodeJS.ProcessEnv = process.env): number {
+  return count("STREAM_MAX_QUEUE", 1000, env);
+}
+
+/** Connection pool of each DataSource (platform/db.ts), read when one is created. */
+export interface DatabasePoolSettings {
+  /** DB_POOL_SIZE: connections per DataSource. */
+  poolSize: number;
+  /** DB_CONNECT_TIMEOUT_MS: how long a request waits for a free connection before SERVICE_UNAVAILABLE (0 = forever). */
+  connectTimeoutMs: number;
+}
+
+export function loadDatabasePool(env: NodeJS.ProcessEnv = process.env): DatabasePoolSettings {
+  return { poolSize: count("DB_POOL_SIZE", 10, env), connectTimeoutMs: count("DB_CONNECT_TIMEOUT_MS", 5000, env, 0) };
+}
+
+/** Where each subgraph answers: WALLET_URL, CATALOG_URL, EARNINGS_URL, an empty value meaning unset (the one definition). */
+function subgraphUrls(env: NodeJS.ProcessEnv, ports: Config["ports"]): Config["subgraphUrls"] {
+  return {
+    wallet: env.WALLET_URL || `http://127.0.0.1:${ports.wallet}/graphql`,
+    catalog: env.CATALOG_URL || `http://127.0.0.1:${ports.catalog}/graphql`,
+    earnings: env.EARNINGS_URL || `http://127.0.0.1:${ports.earnings}/graphql`,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const mode = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+  const mode = loadMode(env);
   const jwtSecret = env.JWT_SECRET ?? DEV_JWT_SECRET;
   const webhookSecret = env.PAYMENT_WEBHOOK_SECRET ?? "whsec_dev_only";
   const serviceSecret = env.SERVICE_SECRET || DEV_SERVICE_SECRET;
@@ -156,7 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > 86_400) throw new Error("CORS_MAX_AGE_SECONDS must be an integer 0..86400");
   return {
     env: mode,
-    databaseUrl: env.DATABASE_URL || undefined,
+    ...loadProcessSettings(env),
     jwtSecret,
     jwtIssuer: env.JWT_ISSUER ?? "gift-economy-idp",
     jwtAudience: env.JWT_AUDIENCE ?? "gift-economy",
@@ -164,15 +229,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtMaxLifetimeSeconds: positiveInt("JWT_MAX_LIFETIME_SECONDS", 86_400, env),
     serviceSecret,
     ports,
-    subgraphUrls: {
-      wallet: env.WALLET_URL || `http://127.0.0.1:${ports.wallet}/graphql`,
-      catalog: env.CATALOG_URL || `http://127.0.0.1:${ports.catalog}/graphql`,
-      earnings: env.EARNINGS_URL || `http://127.0.0.1:${ports.earnings}/graphql`,
-    },
+    subgraphUrls: subgraphUrls(env, ports),
     // Default: the gift images the repo ships, served by the gateway (gateway/assets.ts). A CDN overrides it.
     cdnBaseUrl: (env.CDN_BASE_URL || `http://127.0.0.1:${ports.gateway}${GIFT_ASSETS_PATH}`).replace(/\/$/, ""),
     webhookSecret,
-    logLevel: env.LOG_LEVEL ?? (mode === "test" ? "silent" : "info"),
+    logLevel: loadLogLevel(env),
+    maxBodyBytes: loadMaxBodyBytes(env),
+    streamMaxQueue: loadStreamMaxQueue(env),
     trustProxyHops: count("TRUST_PROXY_HOPS", 0, env, 0),
     ...loadWsLimits(env),
     moneyRateLimits: parseMoneyRateLimits(env.MONEY_RATE_LIMITS),
@@ -200,7 +263,13 @@ export interface EventTransportConfig {
   maxAgeMs: number;
   /** NATS_ACK_WAIT_MS: a delivered batch not acknowledged by then (its consumer died) is redelivered. */
   ackWaitMs: number;
+  /** NATS_SUBJECT_PREFIX: events go to `<prefix>.<type>.<partition>` (default `events`). */
+  subjectPrefix: string;
+  /** NATS_FEED_SUBJECT_PREFIX: the room feed goes to `<prefix>.room.<liveSessionId>` and `<prefix>.host.<hostId>` (default `feed`). */
+  feedSubjectPrefix: string;
 }
+
+const SUBJECT_PREFIX = /^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32}){0,3}$/;
 
 export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventTransportConfig {
   const natsUrl = env.NATS_URL || undefined;
@@ -213,7 +282,15 @@ export function loadEventTransport(env: NodeJS.ProcessEnv = process.env): EventT
     duplicateWindowMs: count("NATS_DUPLICATE_WINDOW_SECONDS", 2 * 3600, env) * 1000,
     maxAgeMs: count("NATS_STREAM_MAX_AGE_HOURS", 7 * 24, env) * 3600_000,
     ackWaitMs: count("NATS_ACK_WAIT_MS", 30_000, env, 1000),
+    subjectPrefix: subjectPrefix("NATS_SUBJECT_PREFIX", "events", env),
+    feedSubjectPrefix: subjectPrefix("NATS_FEED_SUBJECT_PREFIX", "feed", env),
   };
+}
+
+function subjectPrefix(name: string, fallback: string, env: NodeJS.ProcessEnv): string {
+  const v = env[name] || fallback;
+  if (!SUBJECT_PREFIX.test(v)) throw new Error(`${name} must be NATS subject tokens (letters, digits, _ or -, dot-separated), got ${v}`);
+  return v;
 }
 
 /** Metrics (platform/metrics.ts) and tracing (platform/tracing.ts) settings; see docs/observability.md. */

@@ -1,5 +1,6 @@
 import { DataSource, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError, type EntitySchema, type Logger, type MixedList } from "typeorm";
 import pg from "pg";
+import { loadDatabasePool } from "./config.js";
 import { logger } from "./logger.js";
 
 /** Counts SQL statements so tests can assert batching (100 references → 1 query). */
@@ -47,6 +48,7 @@ export interface DataSourceOptions {
 
 export function createDataSource(opts: DataSourceOptions): { dataSource: DataSource; queries: QueryCounter } {
   const queries = new QueryCounter();
+  const pool = loadDatabasePool();
   const dataSource = new DataSource({
     type: "postgres",
     url: opts.url,
@@ -59,10 +61,10 @@ export function createDataSource(opts: DataSourceOptions): { dataSource: DataSou
     logging: ["query", "error", "warn"],
     logger: new CountingLogger(queries),
     maxQueryExecutionTime: 1000,
-    poolSize: opts.poolSize ?? Number(process.env.DB_POOL_SIZE ?? 10),
+    poolSize: opts.poolSize ?? pool.poolSize,
     applicationName: opts.applicationName ?? `gift-${opts.schema}`,
     // How long a request waits for a free pool connection before it is answered SERVICE_UNAVAILABLE.
-    extra: { connectionTimeoutMillis: Number(process.env.DB_CONNECT_TIMEOUT_MS ?? 5000), idleTimeoutMillis: 30_000 },
+    extra: { connectionTimeoutMillis: pool.connectTimeoutMs, idleTimeoutMillis: 30_000 },
   });
   return { dataSource, queries };
 }
@@ -75,6 +77,11 @@ export function createDataSource(opts: DataSourceOptions): { dataSource: DataSou
 const TRANSIENT_SQLSTATES = new Set(["53300", "57P01", "57P02", "57P03", "40001", "40P01", "57014"]);
 /** What node-postgres and its pool say when a connection is lost or none is free in time. */
 const TRANSIENT_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection error and is not queryable/i;
+/**
+ * The socket's own errors: a backend killed mid-query (pg_terminate_backend, a restart, a proxy) is
+ * often seen as a reset connection rather than PostgreSQL's 57P01 message.
+ */
+const TRANSIENT_SOCKET_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"]);
 
 /**
  * Runs `fn` again (up to `attempts` times, backing off 50 ms, 200 ms, ...) while it fails with a
@@ -98,7 +105,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, attempts = 3): Pro
 export function isTransientDatabaseError(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code))) return true;
+    if (typeof code === "string" && (code.startsWith("08") || TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SOCKET_ERRORS.has(code))) return true;
     if (TRANSIENT_MESSAGES.test(e.message)) return true;
     // TypeORM's answer to a query on a transaction whose connection the server dropped.
     if (e instanceof QueryRunnerAlreadyReleasedError || e instanceof QueryRunnerProviderAlreadyReleasedError) return true;

@@ -1,11 +1,13 @@
 import { GraphQLError } from "graphql";
+import { GraphQLErrorCode } from "./codes.js";
 import { Directive, Field, Int, ObjectType, registerEnumType } from "type-graphql";
 
 /**
  * Stable business error codes, shared by every subgraph so the composed graph has
  * one ErrorCode enum. Business failures travel as `userErrors` (they change nothing);
  * authentication/authorization are GraphQL errors (UNAUTHENTICATED / FORBIDDEN);
- * malformed input is BAD_USER_INPUT. Append new codes; never rename or remove one.
+ * malformed input is BAD_USER_INPUT (InputError). Append new codes; never rename or remove one.
+ * Every other code on the wire (GraphQL error, stream and close codes) is in platform/codes.ts.
  */
 export enum ErrorCode {
   INVALID_INPUT = "INVALID_INPUT",
@@ -39,6 +41,7 @@ export enum ErrorCode {
   REFUND_EXCEEDS_ORDER = "REFUND_EXCEEDS_ORDER",
   TOO_MANY_OVERLAY_TOKENS = "TOO_MANY_OVERLAY_TOKENS",
   MESSAGE_REJECTED = "MESSAGE_REJECTED",
+  OPERATION_NOT_PERSISTED = "OPERATION_NOT_PERSISTED",
 }
 
 /**
@@ -61,6 +64,8 @@ const ERROR_CODE_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   REFUND_EXCEEDS_ORDER: "Admins: the refund is larger than what is left of the order (paid minus refunded so far). Nothing was refunded.",
   TOO_MANY_OVERLAY_TOKENS: "The host holds the most overlay links allowed: revoke one (Creator.overlayTokens) before creating another.",
   MESSAGE_REJECTED: "The gift's message breaks the moderation rules: change the message. Nothing was charged.",
+  OPERATION_NOT_PERSISTED:
+    "A GraphQL error (HTTP 400 / a graphql-ws `error`): the gateway runs only its persisted-operation manifest (PERSISTED_OPERATIONS=required) and this operation (its id or its exact text) is not in it. Nothing ran. Ship the client built with the current manifest; do not retry.",
   INVALID_STATE: "The object is in a state that does not allow this (e.g. a retired gift, a payout no longer REQUESTED). Refresh it.",
   INSUFFICIENT_COINS: "Not enough coins; `balance` is the current balance. Offer a recharge.",
   PRICE_CHANGED: "The gift's price changed since it was shown; `currentUnitCost` is the new price. Show it and let the viewer confirm.",
@@ -126,6 +131,53 @@ export class DomainError extends Error {
   toUserError(): UserError {
     return Object.assign(new UserError(), { code: this.code, message: this.message, ...this.extra });
   }
+
+  /** The business failure as a GraphQL error (`code`, `field`), where the schema has no userErrors to carry it. */
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { code: this.code, field: this.extra.field } });
+  }
+}
+
+/**
+ * How a domain error reaches clients. graphql-js copies a thrown error's `extensions` into the
+ * GraphQL error it reports (locatedError), so a domain error that carries them is reported
+ * exactly as the equivalent GraphQLError would be: same code, message, path, and the same code
+ * in the request log and metrics, with no GraphQL import in domain code.
+ */
+abstract class ReportedDomainError extends Error {
+  abstract readonly code: GraphQLErrorCode;
+  abstract readonly extensions: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Malformed input (an id's shape, a page size, a timestamp): thrown by domain code, reported as
+ * a GraphQL error BAD_USER_INPUT with `field` (never a userError: nothing a user could act on
+ * in a form). withUserErrors lets it through (it is not a DomainError).
+ */
+export class InputError extends ReportedDomainError {
+  readonly code = GraphQLErrorCode.BadUserInput;
+  readonly extensions: { code: GraphQLErrorCode.BadUserInput; field: string[] | undefined };
+
+  constructor(
+    message: string,
+    readonly field?: string[],
+  ) {
+    super(message);
+    this.name = "InputError";
+    this.extensions = { code: this.code, field };
+  }
+}
+
+/** A dependency (an owner read) failed: nothing was written, the same request may be retried. Reported as SERVICE_UNAVAILABLE. */
+export class UnavailableError extends ReportedDomainError {
+  readonly code = GraphQLErrorCode.ServiceUnavailable;
+  readonly extensions: { code: GraphQLErrorCode.ServiceUnavailable };
+
+  constructor(message: string, cause?: unknown) {
+    super(message, cause instanceof Error ? { cause } : undefined);
+    this.name = "UnavailableError";
+    this.extensions = { code: this.code };
+  }
 }
 
 /** Runs a domain call and maps DomainError to `{ userErrors }`; anything else propagates. */
@@ -139,6 +191,7 @@ export async function withUserErrors<T extends object>(fn: () => Promise<T>): Pr
   }
 }
 
-export function badInput(message: string, field?: string[]): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", field } });
+/** Malformed input: an InputError (reported as BAD_USER_INPUT with `field`). Domain and schema code alike throw it. */
+export function badInput(message: string, field?: string[]): InputError {
+  return new InputError(message, field);
 }

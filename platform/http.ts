@@ -1,13 +1,14 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { ApolloServer, HeaderMap, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import cors from "cors";
-import { loadConfig } from "./config.js";
+import { authFailure, GraphQLErrorCode } from "./codes.js";
+import { loadConfig, loadMaxBodyBytes, loadMode } from "./config.js";
 import { isTransientDatabaseError } from "./db.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
@@ -16,7 +17,7 @@ import { currentRequestId, requestContext } from "./request-context.js";
 import { acquireMetricsListener, metricsExposure, metricsPlugin, recordRefusal, serveMetrics } from "./metrics.js";
 import { initTracing, withServerSpan } from "./tracing.js";
 
-export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 256 * 1024);
+export const MAX_BODY_BYTES = loadMaxBodyBytes();
 
 /** A plain route next to /graphql (health, webhooks). Return true when handled. */
 export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => Promise<boolean> | boolean;
@@ -113,7 +114,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-function graphqlErrorBody(message: string, code: string): unknown {
+export function graphqlErrorBody(message: string, code: string): unknown {
   return { errors: [{ message, extensions: { code } }] };
 }
 
@@ -124,7 +125,7 @@ function graphqlErrorBody(message: string, code: string): unknown {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const { stacktrace: _s, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-  if (code === "INTERNAL_SERVER_ERROR" || code === undefined) {
+  if (code === GraphQLErrorCode.InternalServerError || code === undefined) {
     const original = unwrapResolverError(error);
     // Errors forwarded from a subgraph already carry their code in `extensions`.
     const errorId = currentRequestId() ?? randomUUID();
@@ -134,13 +135,106 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
       return {
         message: `Temporarily unavailable (request ${errorId}); retry shortly, with the same idempotencyKey for a mutation`,
         path: formatted.path,
-        extensions: { code: "SERVICE_UNAVAILABLE", requestId: errorId },
+        extensions: { code: GraphQLErrorCode.ServiceUnavailable, requestId: errorId },
       };
     }
     logger.error({ requestId: errorId, err: original instanceof Error ? { message: original.message, stack: original.stack } : String(original) }, "internal error");
-    return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR", requestId: errorId } };
+    return { message: `Internal error (request ${errorId})`, path: formatted.path, extensions: { code: GraphQLErrorCode.InternalServerError, requestId: errorId } };
   }
   return { ...formatted, extensions };
+}
+
+/**
+ * The settings every Apollo server here shares (a subgraph's, the partner endpoint's; the
+ * gateway's sets the same): no stack traces, CSRF prevention, no schema hints in production,
+ * errors masked by formatError, and the process, not Apollo, owns SIGINT/SIGTERM (runMain /
+ * the supervisor stop in order; Apollo's own handler races them and hangs stop()).
+ */
+export function apolloDefaults<C extends BaseContext>(opts: { name: string; production: boolean; limits?: OperationLimits }) {
+  return {
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false,
+    csrfPrevention: true,
+    // No "Did you mean …?" in production: suggestions reveal the schema.
+    hideSchemaDetailsFromClientErrors: opts.production,
+    formatError,
+  } satisfies Partial<ApolloServerOptions<C>>;
+}
+
+/** The plugins of every request pipeline: operation limits, the request log line, metrics. */
+export function pipelinePlugins<C extends BaseContext>(opts: { name: string; limits?: OperationLimits }): ApolloServerPlugin<C>[] {
+  return [operationLimitsPlugin(opts.limits ?? DEFAULT_LIMITS), requestLogPlugin(opts.name), metricsPlugin(opts.name)];
+}
+
+export interface GraphQLRequestHandlerOptions<C extends BaseContext> {
+  /** The service label (metrics, the server span). */
+  name: string;
+  apollo: ApolloServer<C>;
+  /** Builds the per-request context; throw a GraphQLError with extensions.http to refuse the request. */
+  context: (req: IncomingMessage, requestId: string) => Promise<C>;
+  /**
+   * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
+   * (token and batch limits, the gateway's persisted operations); an error refuses the request.
+   */
+  preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
+  /** Request headers Apollo never sees (the partner endpoint drops a forwarded user token and cookies). */
+  dropHeaders?: readonly string[];
+}
+
+/**
+ * The one GraphQL-over-HTTP request pipeline (every server's /graphql and the partner endpoint):
+ * parse the body, refuse it by the preflight, pick the request id (a well-formed `x-request-id`
+ * or a new one), run Apollo inside the request context (masked errors name that id) and a server
+ * span, and answer with `x-request-id`.
+ */
+export function graphqlRequestHandler<C extends BaseContext>(opts: GraphQLRequestHandlerOptions<C>): (req: IncomingMessage, res: ServerResponse, body: Buffer | null, url: URL) => Promise<void> {
+  const drop = new Set(opts.dropHeaders ?? []);
+  return async (req, res, body, url) => {
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v !== undefined && !drop.has(k)) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    }
+    let parsed: unknown = undefined;
+    if (body && body.length > 0) {
+      const type = headers.get("content-type") ?? "";
+      if (type.includes("application/json") || type.includes("application/graphql-response+json")) {
+        try {
+          parsed = JSON.parse(body.toString("utf8"));
+        } catch {
+          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", GraphQLErrorCode.BadRequest));
+          return;
+        }
+      } else {
+        parsed = body.toString("utf8");
+      }
+    }
+    const refused = opts.preflight?.(parsed, { method: (req.method ?? "GET").toUpperCase(), search: url.searchParams }) ?? null;
+    if (refused) {
+      const http = refused.extensions.http as { status?: number } | undefined;
+      const { http: _h, ...extensions } = refused.extensions;
+      recordRefusal(opts.name, String(refused.extensions.code ?? GraphQLErrorCode.BadRequest));
+      sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
+      return;
+    }
+    const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
+    const result = await requestContext.run({ requestId }, () =>
+      withServerSpan(req.headers, opts.name, () =>
+        opts.apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+          context: () => opts.context(req, requestId),
+        }),
+      ),
+    );
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.setHeader("x-request-id", requestId);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
 }
 
 export interface GraphQLHttpServerOptions<C extends BaseContext> {
@@ -164,10 +258,11 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   production?: boolean;
   path?: string;
   /**
-   * Checks the parsed body before Apollo sees it (token and batch limits); an error refuses the request.
+   * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
+   * (token and batch limits, the gateway's persisted operations); an error refuses the request.
    * Without `apollo` (the subgraphs), defaults to platform/limits.ts's preflight with `limits`.
    */
-  preflight?: (body: unknown) => GraphQLError | null;
+  preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
   /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */
   limits?: OperationLimits;
   /** Browser origins allowed (default: CORS_ORIGINS from the config). */
@@ -186,7 +281,7 @@ export interface RunningServer {
 
 export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQLHttpServerOptions<C>): Promise<RunningServer> {
   const httpServer = http.createServer();
-  const production = opts.production ?? process.env.NODE_ENV === "production";
+  const production = opts.production ?? loadMode() === "production";
   const limits = opts.limits ?? DEFAULT_LIMITS;
   await initTracing({ service: opts.name });
   const metricsAt = metricsExposure({ edge: opts.edge ?? false, production });
@@ -197,24 +292,17 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
     : new ApolloServer<C>({
       schema: opts.schema!,
       introspection: !production,
-      includeStacktraceInErrorResponses: false,
-      // Our process owns the signals (runMain / supervisor); Apollo's own handler races it and hangs stop().
-      stopOnTerminationSignals: false,
-      csrfPrevention: true,
-      // No "Did you mean …?" in production: suggestions reveal the schema.
-      hideSchemaDetailsFromClientErrors: production,
-      formatError,
+      ...apolloDefaults<C>({ name: opts.name, production, limits }),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginInlineTraceDisabled(),
-        operationLimitsPlugin(limits),
-        requestLogPlugin(opts.name),
-        metricsPlugin(opts.name),
+        ...pipelinePlugins<C>({ name: opts.name, limits }),
         ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
         ...(opts.plugins ?? []),
       ],
     });
   await apollo.start();
+  const serveGraphQL = graphqlRequestHandler<C>({ name: opts.name, apollo, context: opts.context, preflight: checkBody });
   const path = opts.path ?? "/graphql";
   const config = opts.cors ? null : loadConfig();
   const applyCors = corsHandler(opts.cors ?? { origins: config!.corsOrigins, maxAgeSeconds: config!.corsMaxAgeSeconds });
@@ -222,7 +310,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody("internal error", "INTERNAL_SERVER_ERROR"));
+      if (!res.headersSent) sendJson(res, 500, graphqlErrorBody("internal error", GraphQLErrorCode.InternalServerError));
       else res.end();
     });
   });
@@ -246,8 +334,8 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
         body = await readBody(req);
       } catch (e) {
         if (e instanceof BodyTooLarge) {
-          recordRefusal(opts.name, "PAYLOAD_TOO_LARGE");
-          sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, "PAYLOAD_TOO_LARGE"), { connection: "close" });
+          recordRefusal(opts.name, GraphQLErrorCode.PayloadTooLarge);
+          sendJson(res, 413, graphqlErrorBody(`request body exceeds ${MAX_BODY_BYTES} bytes`, GraphQLErrorCode.PayloadTooLarge), { connection: "close" });
           return;
         }
         throw e;
@@ -258,50 +346,7 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
       sendJson(res, 404, { error: "not found" });
       return;
     }
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-    }
-    let parsed: unknown = undefined;
-    if (body && body.length > 0) {
-      const type = headers.get("content-type") ?? "";
-      if (type.includes("application/json") || type.includes("application/graphql-response+json")) {
-        try {
-          parsed = JSON.parse(body.toString("utf8"));
-        } catch {
-          sendJson(res, 400, graphqlErrorBody("request body is not valid JSON", "BAD_REQUEST"));
-          return;
-        }
-      } else {
-        parsed = body.toString("utf8");
-      }
-    }
-    const refused = parsed !== undefined ? checkBody?.(parsed) : null;
-    if (refused) {
-      const http = refused.extensions.http as { status?: number } | undefined;
-      const { http: _h, ...extensions } = refused.extensions;
-      recordRefusal(opts.name, String(refused.extensions.code ?? "BAD_REQUEST"));
-      sendJson(res, http?.status ?? 400, { errors: [{ message: refused.message, extensions }] });
-      return;
-    }
-    const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
-    const result = await requestContext.run({ requestId }, () =>
-      withServerSpan(req.headers, opts.name, () =>
-        apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-          context: () => opts.context(req, requestId),
-        }),
-      ),
-    );
-    for (const [k, v] of result.headers) res.setHeader(k, v);
-    res.setHeader("x-request-id", requestId);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === "complete") {
-      res.end(result.body.string);
-      return;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await serveGraphQL(req, res, body, url);
   }
 
   await opts.onServer?.(httpServer);
@@ -334,6 +379,5 @@ export async function startGraphQLHttpServer<C extends BaseContext>(opts: GraphQ
   };
 }
 
-export function authFailure(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
-}
+// Built in platform/codes.ts with every other code; re-exported for existing callers.
+export { authFailure };

@@ -26,6 +26,7 @@ import {
   isAbstractType,
 } from "graphql";
 import type { ApolloServerPlugin } from "@apollo/server";
+import { LimitCode, limitError, withoutHttp } from "./codes.js";
 
 /**
  * Operation limits: ONE implementation for every entry point — the gateway's HTTP endpoints
@@ -53,19 +54,8 @@ export const DEFAULT_LIMITS: OperationLimits = {
   maxBatch: 10,
 };
 
-export enum LimitCode {
-  QUERY_TOO_DEEP = "QUERY_TOO_DEEP",
-  TOO_MANY_ALIASES = "TOO_MANY_ALIASES",
-  TOO_MANY_TOKENS = "TOO_MANY_TOKENS",
-  QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX",
-  BATCH_TOO_LARGE = "BATCH_TOO_LARGE",
-  /** WebSocket only: more than WS_MAX_SUBSCRIPTIONS_PER_SOCKET active on one socket (the socket stays open). */
-  TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS",
-}
-
-export function limitError(code: LimitCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...extra, http: { status: 400 } } });
-}
+// The codes and their error builders live in platform/codes.ts; re-exported for existing callers.
+export { LimitCode, limitError, withoutHttp };
 
 /** Counts lexical tokens, stopping once past `max` (cheap: no AST is built). */
 export function countTokens(query: string, max: number): number {
@@ -79,6 +69,35 @@ export function countTokens(query: string, max: number): number {
   return n;
 }
 
+/**
+ * Query texts seen recently with their token counts: clients repeat the same few operations, and
+ * a Map lookup is cheaper than lexing the text again (~1% of the gateway's busy CPU under sendGift
+ * load, 2026-12-02). Bounded by total characters; only texts up to 8 KiB are kept.
+ */
+const TOKEN_MEMO_MAX_CHARS = 2 * 1024 * 1024;
+const TOKEN_MEMO_MAX_TEXT = 8 * 1024;
+const tokenMemo = new Map<string, { n: number; max: number }>();
+let tokenMemoChars = 0;
+
+/** countTokens with the memo above (same answer: exact up to `max`, else more than `max`). */
+export function countTokensMemo(query: string, max: number): number {
+  const known = tokenMemo.get(query);
+  if (known) {
+    if (known.n <= known.max) return Math.min(known.n, max + 1); // the exact count (as countTokens, no more than max + 1)
+    if (max <= known.max) return max + 1; // more than known.max >= max
+  }
+  const n = countTokens(query, max);
+  if (query.length <= TOKEN_MEMO_MAX_TEXT) {
+    if (tokenMemoChars + query.length > TOKEN_MEMO_MAX_CHARS) {
+      tokenMemo.clear();
+      tokenMemoChars = 0;
+    }
+    if (!known) tokenMemoChars += query.length;
+    tokenMemo.set(query, { n, max });
+  }
+  return n;
+}
+
 /** Checks a raw HTTP body before Apollo parses it: batch size and token count. */
 export function preflight(body: unknown, limits: OperationLimits): GraphQLError | null {
   const ops = Array.isArray(body) ? body : [body];
@@ -87,7 +106,7 @@ export function preflight(body: unknown, limits: OperationLimits): GraphQLError 
   }
   for (const op of ops) {
     const q = op && typeof op === "object" ? (op as { query?: unknown }).query : undefined;
-    if (typeof q === "string" && countTokens(q, limits.maxTokens) > limits.maxTokens) {
+    if (typeof q === "string" && countTokensMemo(q, limits.maxTokens) > limits.maxTokens) {
       return limitError(LimitCode.TOO_MANY_TOKENS, `the query has more than ${limits.maxTokens} tokens`, { limit: limits.maxTokens });
     }
   }
@@ -115,6 +134,13 @@ function numberArg(value: ValueNode | undefined, variables: Record<string, unkno
  * add no depth (the standard introspection query is deep), but their aliases count: an alias is
  * the only way to make the server answer the same (large) introspection field twice.
  */
+/**
+ * Shapes that do not depend on the variables (no `first`/`last`/`limit` from a variable), per
+ * schema and operation node: Apollo's document store hands a repeated operation over as the same
+ * AST, so a known operation is measured once.
+ */
+const shapeMemo = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, { document: DocumentNode; listDefault: number; shape: OperationShape }>>();
+
 export function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -122,6 +148,9 @@ export function measureOperation(
   variables: Record<string, unknown>,
   listDefault = DEFAULT_LIMITS.listDefault,
 ): OperationShape {
+  const memo = shapeMemo.get(schema)?.get(operation);
+  if (memo && memo.document === document && memo.listDefault === listDefault) return memo.shape;
+  let variableDependent = false;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   let aliases = 0;
@@ -142,7 +171,11 @@ export function measureOperation(
         const fieldDef = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
         let factor = 1;
         if (fieldDef && isListType(getNullableType(fieldDef.type))) {
-          const arg = (n: string) => numberArg(sel.arguments?.find((a) => a.name.value === n)?.value, variables);
+          const arg = (n: string) => {
+            const value = sel.arguments?.find((a) => a.name.value === n)?.value;
+            if (value?.kind === Kind.VARIABLE) variableDependent = true;
+            return numberArg(value, variables);
+          };
           factor = Math.max(1, arg("first") ?? arg("last") ?? arg("limit") ?? listDefault);
         }
         if (sel.selectionSet) {
@@ -176,7 +209,13 @@ export function measureOperation(
 
   const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
   const { depth, cost } = walk(operation.selectionSet, root ?? undefined, 1, true);
-  return { depth, aliases, cost };
+  const shape = { depth, aliases, cost };
+  if (!variableDependent) {
+    let perSchema = shapeMemo.get(schema);
+    if (!perSchema) shapeMemo.set(schema, (perSchema = new WeakMap()));
+    perSchema.set(operation, { document, listDefault, shape });
+  }
+  return shape;
 }
 
 export function checkShape(shape: OperationShape, limits: OperationLimits): GraphQLError | null {
@@ -201,12 +240,6 @@ export function operationLimitsPlugin(limits: OperationLimits = DEFAULT_LIMITS):
   };
 }
 
-/** The limit errors (codes and messages) as a WebSocket `error` message carries them: no HTTP status. */
-export function withoutHttp(error: GraphQLError): GraphQLError {
-  const { http: _h, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { extensions });
-}
-
 /** Validation messages without "Did you mean …?" (production: suggestions reveal the schema). Apollo's rule, also used over WebSocket. */
 export function hideSuggestions(message: string): string {
   return message.replace(/ ?Did you mean(.+?)\?$/, "");
@@ -219,12 +252,47 @@ export function hideSuggestions(message: string): string {
  * @skip/@include. Aliased copies of a field are separate executions; fields merged under one
  * response key execute once. The money rate limit counts these.
  */
+const rootFieldsMemo = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, { document: DocumentNode; fields: string[] }>>();
+
+/** Whether any selection that collectRootFields visits carries a directive (only then do the variables matter). */
+function rootSelectionsHaveDirectives(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const seen = new Set<string>();
+  const scan = (set: SelectionSetNode): boolean => {
+    for (const sel of set.selections) {
+      if (sel.directives?.length) return true;
+      if (sel.kind === Kind.INLINE_FRAGMENT && scan(sel.selectionSet)) return true;
+      if (sel.kind === Kind.FRAGMENT_SPREAD && !seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        const frag = fragments.get(sel.name.value);
+        if (frag && (frag.directives?.length || scan(frag.selectionSet))) return true;
+      }
+    }
+    return false;
+  };
+  return scan(operation.selectionSet);
+}
+
 export function collectRootFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, rawVariables: Record<string, unknown> | undefined): string[] {
-  const root = schema.getRootType(operation.operation);
-  if (!root) return [];
+  const memo = rootFieldsMemo.get(schema)?.get(operation);
+  if (memo && memo.document === document) return [...memo.fields];
+  // Without @skip/@include the variables cannot change the answer: no coercion, and the answer is kept per operation.
+  if (!rootSelectionsHaveDirectives(document, operation)) {
+    const fields = collectRootFieldsWith(schema, document, operation, undefined);
+    let perSchema = rootFieldsMemo.get(schema);
+    if (!perSchema) rootFieldsMemo.set(schema, (perSchema = new WeakMap()));
+    perSchema.set(operation, { document, fields });
+    return [...fields];
+  }
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   // Variables that do not coerce fail execution anyway; without them, count every field (never fewer).
-  const variables = coerced.coerced;
+  return collectRootFieldsWith(schema, document, operation, coerced.coerced);
+}
+
+function collectRootFieldsWith(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): string[] {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return [];
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const fields = new Map<string, string>();

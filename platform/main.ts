@@ -1,5 +1,6 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { loadProcessSettings } from "./config.js";
 import { logger } from "./logger.js";
 import { shutdownTracing } from "./tracing.js";
 
@@ -23,12 +24,12 @@ export function runMain(
   start: (opts: { databaseUrl: string; migrate?: boolean }) => Promise<{ stop(): Promise<void>; url: string }>,
 ): void {
   if (!isEntryPoint(moduleUrl)) return;
-  const databaseUrl = process.env.DATABASE_URL;
+  const { databaseUrl, migrate } = loadProcessSettings();
   if (!databaseUrl) {
     logger.fatal(`${name}: DATABASE_URL is required (npm start provides one)`);
     process.exit(2);
   }
-  start({ databaseUrl, migrate: process.env.MIGRATE !== "false" })
+  start({ databaseUrl, migrate })
     .then((server) => {
       logger.info({ service: name, url: server.url }, "ready");
       let stopping = false;

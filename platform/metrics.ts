@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DataSource } from "typeorm";
+import { GraphQLErrorCode } from "./codes.js";
 import { loadObservabilityConfig, type ObservabilityConfig } from "./config.js";
 import { logger } from "./logger.js";
 import { annotateRequestSpan } from "./tracing.js";
@@ -186,7 +187,7 @@ export function operationLabel(service: string, name: string | null | undefined,
 }
 
 function codeLabel(service: string, code: unknown): string {
-  const c = typeof code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : code === undefined ? "INTERNAL_SERVER_ERROR" : "OTHER";
+  const c = typeof code === "string" && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : code === undefined ? GraphQLErrorCode.InternalServerError : "OTHER";
   return bounded(codeLabels, service, c, MAX_CODE_LABELS, "OTHER");
 }
 
@@ -199,7 +200,7 @@ export function metricsPlugin(service: string): ApolloServerPlugin<any> {
       const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
       m.requests.inc({ service, operation: "unknown", outcome: "error" });
       m.errors.inc({ service, code: codeLabel(service, code) });
-      annotateRequestSpan("unknown", undefined, [String(code ?? "INTERNAL_SERVER_ERROR")]);
+      annotateRequestSpan("unknown", undefined, [String(code ?? GraphQLErrorCode.InternalServerError)]);
     },
     async requestDidStart() {
       const started = process.hrtime.bigint();

@@ -1,4 +1,8 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
+import { rateLimitError } from "./codes.js";
+
+// Built in platform/codes.ts with every other code; re-exported for existing callers.
+export { rateLimitError };
 
 /**
  * Rate limits that hold across every instance: GCRA (the generic cell rate algorithm, a token
@@ -34,13 +38,6 @@ export const MONEY_MUTATION_LIMITS: Record<MoneyAction, BucketRule> = {
 };
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
-
-/** What a client sees when a limit refuses it, whichever guard did: HTTP 429, `Retry-After`, `retryAfterSeconds`. */
-export function rateLimitError(action: string, retryAfterSeconds: number): GraphQLError {
-  return new GraphQLError(`too many ${action} requests; retry in ${retryAfterSeconds}s`, {
-    extensions: { code: "RATE_LIMITED", retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
-  });
-}
 
 type Query = { query(sql: string, params?: unknown[]): Promise<any> };
 

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { logger } from "./logger.js";
+import { requestLogger } from "./logger.js";
 
 /**
  * One structured line per operation: request id, operation name, user id, duration,
@@ -14,7 +14,7 @@ export function requestLogPlugin(service: string): ApolloServerPlugin<any> {
           const c = (ctx ?? contextValue) as { requestId?: string; user?: { id: string } | null };
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
           const codes = errors?.map((e) => e.extensions?.code).filter(Boolean);
-          logger[codes?.length ? "warn" : "info"](
+          requestLogger[codes?.length ? "warn" : "info"](
             {
               service,
               requestId: c?.requestId,

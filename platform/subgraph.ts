@@ -82,7 +82,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
     name: def.name,
     schema,
     port: opts.port ?? config.ports[def.name],
-    host: process.env.HOST ?? "127.0.0.1",
+    host: config.host,
     production: config.env === "production",
     ready: () => databaseAnswers(dataSource),
     routes: def.routes?.(services),

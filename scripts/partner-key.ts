@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { PartnerKeyError, PartnerKeyStore, type KeyInfo } from "../gateway/partner/keys.js";
 import { ensureDatabase } from "../platform/db.js";
 import { portIsFree, startEmbeddedPostgres, type EmbeddedServer } from "./embedded-pg.js";
+import { loadScriptSettings } from "./config.js";
 
 /**
  * Operator script for partner API keys (stored hashed in the gateway's `partners` schema):
@@ -48,8 +49,9 @@ function row(k: KeyInfo): string {
 }
 
 async function database(): Promise<{ url: string; embedded: EmbeddedServer | null }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, embedded: null };
-  const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  const settings = loadScriptSettings();
+  if (settings.databaseUrl) return { url: settings.databaseUrl, embedded: null };
+  const port = settings.embeddedPgPort;
   // `npm start` is running: use its server rather than starting a second one on the same data.
   if (!(await portIsFree(port))) return { url: `postgres://postgres:postgres@127.0.0.1:${port}/gift_economy`, embedded: null };
   const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { composeSupergraph, schemaFiles, staleSchemaFiles } from "./compose.js";
 import { CHANGELOG_FILE, checkBreakingChanges, formatGate, gatedFiles, gitBaseline } from "./contracts-check.js";
+import { loadScriptSettings } from "./config.js";
 
 /**
  * `npm run schema:compose` writes schema/ from the code; `--check` fails when the
@@ -55,7 +56,7 @@ if (process.argv.includes("--check")) {
     process.exit(1);
   }
   // Locally: uncommitted changes against HEAD. In CI (clean checkout): the commit under test against its parent.
-  const ref = process.env.SCHEMA_BASE_REF || (process.env.CI ? "HEAD~1" : "HEAD");
+  const ref = loadScriptSettings().schemaBaseRef;
   if (!(await gate((rel) => gitBaseline(root, ref, rel)))) {
     console.error(`schema:check failed: breaking change(s) against ${ref} (see above; record them in ${CHANGELOG_FILE}).`);
     process.exit(1);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { inheritedEnv } from "./config.js";
 
 /**
  * Runs each service as its own process (as production does), so one can be killed
@@ -47,7 +48,7 @@ export class Supervisor {
   env(): NodeJS.ProcessEnv {
     const p = this.opts.ports;
     return {
-      ...process.env,
+      ...inheritedEnv(),
       DATABASE_URL: this.opts.databaseUrl,
       MIGRATE: this.opts.migrate ? "true" : "false",
       GATEWAY_PORT: String(p.gateway),

@@ -142,7 +142,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<RunningWeb
 
 if (isEntryPoint(import.meta.url)) {
   const config = loadConfig();
-  startWebServer({ port: config.webPort, host: process.env.HOST ?? "127.0.0.1", gatewayUrl: config.publicGatewayUrl, production: config.env === "production" }).then(
+  startWebServer({ port: config.webPort, host: config.host, gatewayUrl: config.publicGatewayUrl, production: config.env === "production" }).then(
     (s) => {
       logger.info({ url: s.url }, "web app listening");
       const shutdown = () => s.stop().then(() => process.exit(0));

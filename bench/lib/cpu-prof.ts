@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import inspector from "node:inspector";
 import path from "node:path";
+import { loadBenchSettings } from "../config.js";
 
 /**
  * Preloaded into each service with NODE_OPTIONS=--import (node refuses --cpu-prof in
@@ -9,7 +10,7 @@ import path from "node:path";
  * or summarize with `node dist/bench/profile-top.js <file>`). The in-process inspector
  * answers synchronously, so the profile can be written from the exit handler.
  */
-const dir = process.env.BENCH_CPU_PROF_DIR;
+const dir = loadBenchSettings().cpuProfDir;
 if (dir) {
   const entry = process.argv[1] ?? "node";
   const service = path.basename(path.dirname(entry)) === "gateway" ? "gateway" : path.basename(path.dirname(entry));

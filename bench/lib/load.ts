@@ -97,11 +97,13 @@ export function graphqlCheck(payloadField?: string): (body: string) => string | 
 }
 
 /** Sequential requests (one in flight): per-request latency without queueing, for overhead figures. */
-export async function serialLatency(url: string, body: string, n: number, headers: Record<string, string> = {}): Promise<Summary> {
+export async function serialLatency(url: string, body: string, n: number, headers: Record<string, string> | (() => Record<string, string>) = {}): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    // A function: headers that must stay fresh (a service credential lives 60 s; a slow run takes longer).
+    const h = typeof headers === "function" ? headers() : headers;
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...h }, body });
     await res.text();
     if (!res.ok) throw new Error(`${url} answered ${res.status}`);
     samples.push(performance.now() - t);

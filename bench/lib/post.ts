@@ -1,11 +1,12 @@
 import http from "node:http";
+import { loadBenchSettings } from "../config.js";
 
 /**
  * The load generator's own HTTP client for the open-loop sender: node:http with a bounded
  * keep-alive pool (global fetch opened a socket per in-flight request and failed with
  * "fetch failed" once thousands were pending on an overloaded gateway).
  */
-const agent = new http.Agent({ keepAlive: true, maxSockets: Number(process.env.BENCH_MAX_SOCKETS ?? 256), timeout: 4_000 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: loadBenchSettings().maxSockets, timeout: 4_000 });
 
 export function postJson(url: string, body: string, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../../scri
 import { ROOT, Supervisor, type CoreService, type ServiceName } from "../../scripts/supervisor.js";
 import type { ChildProcess } from "node:child_process";
 import { postgresPids, type Groups } from "./cpu.js";
+import { loadBenchSettings } from "../config.js";
 
 /**
  * The stack as production runs it: PostgreSQL (DATABASE_URL's server, or an embedded one in
@@ -42,15 +43,21 @@ export interface StackOptions {
   pgStatements?: boolean;
 }
 
+/**
+ * The stream scenarios take "commit" from the database: each gift event's own commit timestamp
+ * (`pg_xact_commit_timestamp(xmin)`, bench/lib/commit-clock.ts), which needs this setting at server start.
+ */
+const COMMIT_CLOCK = { track_commit_timestamp: "on" };
+
 export async function startBenchStack(opts: StackOptions = {}): Promise<BenchStack> {
   let embedded: EmbeddedServer | null = null;
   let tmp: string | null = null;
-  let adminUrl = process.env.DATABASE_URL;
+  let adminUrl = loadBenchSettings().databaseUrl;
   if (!adminUrl) {
     mkdirSync(path.join(ROOT, ".data"), { recursive: true });
     tmp = mkdtempSync(path.join(os.tmpdir(), "gift-bench-pg-"));
     chmodSync(tmp, 0o755); // PostgreSQL runs as the `postgres` OS user when we are root
-    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: true, quiet: true }); // we remove the folder ourselves
+    embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), persistent: true, quiet: true, settings: COMMIT_CLOCK }); // we remove the folder ourselves
     adminUrl = embedded.url;
     if (opts.pgStatements) {
       // Diagnosis: per-statement time needs the library preloaded, i.e. a restart of the server.
@@ -61,7 +68,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       await c.end();
       const port = embedded.port;
       await embedded.stop();
-      embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), port, persistent: true, quiet: true }); // we remove the folder ourselves
+      embedded = await startEmbeddedPostgres({ dir: path.join(tmp, "data"), port, persistent: true, quiet: true, settings: COMMIT_CLOCK }); // we remove the folder ourselves
     }
   }
   const databaseName = `gift_bench_${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}_${randomBytes(3).toString("hex")}`;

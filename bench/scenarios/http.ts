@@ -40,7 +40,7 @@ export async function readGifts(stack: BenchStack, p: Profile): Promise<ReadResu
   const gateway = await measured(stack, { url: stack.urls.gateway, connections: p.readConnections, durationSec: p.readSec, request: body, check });
   const catalog = await measured(stack, { url: stack.urls.catalog, connections: p.readConnections, durationSec: p.readSec, request: direct, check });
   const sg = await serialLatency(stack.urls.gateway, GIFTS, p.serialRequests);
-  const sc = await serialLatency(stack.urls.catalog, GIFTS, p.serialRequests, signed.get());
+  const sc = await serialLatency(stack.urls.catalog, GIFTS, p.serialRequests, signed.get);
   signed.stop();
   return {
     query: "gifts(region) { id name coinCost imageUrl animationUrl streakable category }",

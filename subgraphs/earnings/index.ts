@@ -32,12 +32,12 @@ import { NatsEventLog, openEventLog } from "../../platform/eventlog/index.js";
 import { GIFT_SENT } from "../../platform/events.js";
 import { FeedRelay } from "./stream/nats-feed.js";
 import { earningsSample } from "./metrics.js";
+import { earningsPeers, type EarningsPeerUrls } from "./peers.js";
+import type { DataSource } from "typeorm";
 
-export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
-  name: "earnings",
-  entities,
-  migrations,
-  services: (ds) => withGiftStream(ds, () => {
+/** The services of one process; `peers`: where the catalog answers (default CATALOG_URL). */
+function earningsServices(ds: DataSource, peers: Partial<EarningsPeerUrls> = {}): EarningsServices {
+  return withGiftStream(ds, () => {
     const webhookConfig = loadWebhookConfig();
     const creators = new CreatorService(ds);
     const payouts = new PayoutService(ds, creators, undefined, new MoneyRateLimiter("earnings", loadConfig().moneyRateLimits));
@@ -46,6 +46,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
     // NATS_URL: gift.sent arrives over JetStream (relayed from the outbox by this process, one relay active at a time).
     const log = openEventLog(loadEventTransport(), "earnings");
     const nats = log instanceof NatsEventLog ? log : null;
+    const { catalog, goalGifts } = earningsPeers(ds, peers);
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
@@ -55,7 +56,8 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       leaderboards: new LeaderboardService(ds),
       payouts,
       shares: new RevenueShareService(ds),
-      goals: new GoalService(ds),
+      catalog,
+      goals: new GoalService(ds, goalGifts),
       videos: new VideoTotalsService(ds),
       levels: new GifterLevelService(ds),
       rankings: new RankingService(ds),
@@ -66,7 +68,14 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       statements: new StatementService(ds),
       overlays: new OverlayService(ds, creators, loadConfig().webAppUrl),
     };
-  }),
+  });
+}
+
+export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
+  name: "earnings",
+  entities,
+  migrations,
+  services: (ds) => earningsServices(ds),
   schema: buildEarningsSchema,
   // The live gift stream: graphql-ws on this server's /graphql, fed by one LISTEN connection per process.
   attach: (http, services, schema, verifier, serviceVerifier, config) => attachGiftStream(http, services, schema, verifier, serviceVerifier, (base) => earnings.context(base, services), config),
@@ -75,6 +84,8 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   // The gift.sent consumer (credits diamonds exactly once, batched per host) and the partner webhook dispatcher.
   background: async (services) => {
     for (const r of services.relays) await r.start();
+    // Catalog change notifications for the goals' gift checks (until listening, nothing is cached).
+    await services.catalog.start();
     await services.credits.start();
     await services.webhookDispatcher?.start();
     // Daily payout run at PAYOUT_SCHEDULE_UTC (off in tests); catches up on a missed or interrupted slot at start.
@@ -84,6 +95,7 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
       await services.webhookDispatcher?.stop();
       await services.credits.stop();
       for (const r of services.relays) await r.stop();
+      await services.catalog.stop();
       await services.eventLog.close();
     };
   },
@@ -99,6 +111,8 @@ export const earnings: SubgraphDefinition<EarningsServices, EarningsContext> = {
   },
 };
 
-export const startEarnings = (opts: Parameters<typeof startSubgraph>[1]) => startSubgraph(earnings, opts);
+/** `peers`: where the catalog answers (default CATALOG_URL); tests start it on a free port first. */
+export const startEarnings = (opts: Parameters<typeof startSubgraph>[1] & { peers?: Partial<EarningsPeerUrls> }) =>
+  startSubgraph(opts.peers ? { ...earnings, services: (ds) => earningsServices(ds, opts.peers) } : earnings, opts);
 
 runMain(import.meta.url, "earnings", startEarnings);

@@ -106,13 +106,14 @@ describe("CatalogClient.giftForSending (the wallet's owner read)", () => {
   it("sees a scheduled price take effect at its time without any notification (the entry expires at stableUntil)", async () => {
     const galaxy = await env.giftId("galaxy");
     const at = new Date(Date.now() + 800);
+    const invalidations = client.stats.invalidations;
     await env.catalog.dataSource.query(
       `INSERT INTO catalog.gift_prices (gift_id, coin_cost, effective_from, reason) VALUES ($1, 1200, $2, 'SCHEDULED')`,
       [galaxy, at],
     );
     // Let the insert's own notification pass, then cache the old price.
     await pollUntil(async () => client.isListening, (x) => x, 1000);
-    await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(async () => client.stats.invalidations, (n) => n > invalidations, 1000);
     expect((await client.giftForSending(galaxy, "US"))?.coinCost).toBe(1000);
     const seen = await pollUntil(() => client.giftForSending(galaxy, "US"), (g) => g?.coinCost === 1200, 800 + 2000);
     expect(seen?.coinCost).toBe(1200);

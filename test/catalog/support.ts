@@ -32,16 +32,7 @@ export async function startCatalogOnly(label: string) {
 
 export { post };
 
-/** Polls `read` until `accept` holds or `deadlineMs` passes; returns the last value read. */
-export async function pollUntil<T>(read: () => Promise<T>, accept: (v: T) => boolean, deadlineMs: number, everyMs = 25): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  let v = await read();
-  while (!accept(v) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, everyMs));
-    v = await read();
-  }
-  return v;
-}
+export { pollUntil } from "../support/eventually.js";
 
 export async function pgClient(url: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url });

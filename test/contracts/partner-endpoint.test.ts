@@ -1,13 +1,13 @@
 import "reflect-metadata";
 import { buildSchema, type GraphQLObjectType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { PartnerKeyStore } from "../../gateway/partner/keys.js";
-import { composeSupergraph, type ComposedSchemas } from "../../scripts/compose.js";
+import type { ComposedSchemas } from "../../scripts/compose.js";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { sql } from "../support/db.js";
-import { post, startStack, type Stack } from "../support/stack.js";
+import { post, startStack, type Stack, type StackGatewayOptions } from "../support/stack.js";
 import { makeHost, until } from "../stream/helpers.js";
 
 /**
@@ -21,20 +21,13 @@ let second: RunningGateway;
 let store: PartnerKeyStore;
 let partnerUrl: string;
 
-async function partnerGateway(extra: Partial<Parameters<typeof startGateway>[0]> = {}): Promise<RunningGateway> {
-  return startGateway({
-    port: 0,
-    supergraphSdl: composed.supergraph,
-    partnerSupergraphSdl: composed.contracts.partner.supergraph,
-    databaseUrl: stack.databaseUrl,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    ...extra,
-  });
+async function partnerGateway(extra: StackGatewayOptions = {}): Promise<RunningGateway> {
+  return stack.startGateway({ databaseUrl: stack.databaseUrl, ...extra });
 }
 
 beforeAll(async () => {
   stack = await startStack("partner");
-  composed = await composeSupergraph();
+  composed = stack.composed;
   gateway = await partnerGateway();
   second = await partnerGateway();
   partnerUrl = gateway.url.replace(/\/graphql$/, "/partner/graphql");
@@ -339,12 +332,7 @@ describe("partner keys (operator store)", () => {
 
 describe("a gateway without a database", () => {
   it("answers /partner/graphql with 503 and keeps serving /graphql", async () => {
-    const bare = await startGateway({
-      port: 0,
-      supergraphSdl: composed.supergraph,
-      partnerSupergraphSdl: composed.contracts.partner.supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    });
+    const bare = await stack.startGateway();
     try {
       const res = await partnerQuery(`{ gifts { id } }`, "x", bare.url.replace(/\/graphql$/, "/partner/graphql"));
       expect(res.status).toBe(503);

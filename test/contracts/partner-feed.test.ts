@@ -2,9 +2,8 @@ import "reflect-metadata";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { PartnerKeyStore } from "../../gateway/partner/keys.js";
-import { composeSupergraph } from "../../scripts/compose.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, credit, item, makeHost, opened, until } from "../stream/helpers.js";
 
@@ -20,15 +19,7 @@ let gifts: { id: string; name: string }[];
 
 beforeAll(async () => {
   stack = await startStack("partnerfeed");
-  const composed = await composeSupergraph();
-  gateway = await startGateway({
-    port: 0,
-    supergraphSdl: composed.supergraph,
-    partnerSupergraphSdl: composed.contracts.partner.supergraph,
-    databaseUrl: stack.databaseUrl,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    partnerRevalidateMs: 100,
-  });
+  gateway = await stack.startGateway({ databaseUrl: stack.databaseUrl, partnerRevalidateMs: 100 });
   wsUrl = gateway.url.replace(/^http/, "ws").replace(/\/graphql$/, "/partner/graphql");
   store = await PartnerKeyStore.open(stack.databaseUrl, { migrate: false, poolSize: 2 });
   gifts = await catalogGifts(stack);

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/eventually.js";
 import { post, startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, fund, key, sendGift, viewerToken, type CatalogGift } from "../gifting/support.js";
 import { gift, produce } from "./support.js";
@@ -24,13 +25,10 @@ const PAYOUT = `mutation($d: Int!, $k: String!) { requestPayout(input: { diamond
 
 /** Waits until the consumer (running in the earnings subgraph) has credited `sends` gift events to the host; the contract is "shortly after". */
 async function credited(hostId: string, sends: number): Promise<void> {
-  const until = Date.now() + 15_000;
-  for (;;) {
+  await eventually(async () => {
     const [row] = await stack.subgraphs.earnings.dataSource.query(`SELECT count(*)::int AS n FROM earnings.gift_credits WHERE host_id = $1`, [hostId]);
-    if (row.n === sends) return;
-    if (Date.now() > until) throw new Error(`host ${hostId}: ${row.n} gifts credited, expected ${sends}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+    if (row.n !== sends) throw new Error(`host ${hostId}: ${row.n} gifts credited, expected ${sends}`);
+  }, 15_000);
 }
 
 describe("live sessions through the gateway", () => {

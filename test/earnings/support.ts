@@ -5,6 +5,7 @@ import { createDataSource, migrate } from "../../platform/db.js";
 import { appendEvent, ensureEventLog } from "../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../platform/events.js";
 import { entities, migrations } from "../../subgraphs/earnings/db/index.js";
+import { until } from "../support/eventually.js";
 
 /** An earnings DataSource on a test database, migrated, with the event log created. */
 export async function earningsDataSource(url: string, poolSize = 6) {
@@ -48,14 +49,14 @@ export async function produce(ds: DataSource, gifts: GiftSentPayload[]): Promise
  * so "committed" is not yet "readable"; without this wait a drain() may find nothing.
  */
 export async function visible(ds: DataSource, eventIds: string[]): Promise<void> {
-  for (;;) {
+  const readable = async () => {
     const [{ ok }] = await ds.query(
       `SELECT coalesce(bool_and(tx < pg_snapshot_xmin(pg_current_snapshot())), true) AS ok FROM eventlog.events WHERE event_id = ANY($1::uuid[])`,
       [eventIds],
     );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+    return ok as boolean;
+  };
+  await until(readable, `${eventIds.length} events to become readable (a transaction elsewhere in the cluster is still open)`, 60_000, 5);
 }
 
 export async function one<T = any>(ds: DataSource, sql: string, params: unknown[] = []): Promise<T> {

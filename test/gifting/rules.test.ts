@@ -1,7 +1,6 @@
 import "reflect-metadata";
-import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
-import { DomainError } from "../../platform/errors.js";
+import { DomainError, InputError } from "../../platform/errors.js";
 import { checkNumbers, checkQuantity, parseSendGiftInput, type SendableGift } from "../../subgraphs/wallet/domain/gifting.js";
 
 const GIFT = "0b6f3c1e-8f4a-4c2e-9d1a-2f3b4c5d6e7f";
@@ -15,7 +14,8 @@ const codeOf = (fn: () => unknown) => {
     return "OK";
   } catch (e) {
     if (e instanceof DomainError) return e.code;
-    if (e instanceof GraphQLError) return e.extensions.code;
+    // Malformed input is a domain InputError, reported to clients as BAD_USER_INPUT.
+    if (e instanceof InputError) return e.code;
     throw e;
   }
 };

@@ -112,13 +112,7 @@ describe("a subgraph that is down", () => {
   it("yields a typed SUBGRAPH_UNAVAILABLE error for its fields while the others still answer", async () => {
     const token = await mintToken({ sub: "down-user" });
     // Point a second gateway at a closed port for earnings.
-    const { startGateway } = await import("../../gateway/index.js");
-    const { composeSupergraph } = await import("../../scripts/compose.js");
-    const gw = await startGateway({
-      port: 0,
-      supergraphSdl: (await composeSupergraph()).supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: "http://127.0.0.1:9/graphql" },
-    });
+    const gw = await stack.startGateway({ subgraphUrls: { earnings: "http://127.0.0.1:9/graphql" } });
     try {
       const res = await fetch(gw.url, {
         method: "POST",

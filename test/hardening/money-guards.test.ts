@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { RateLimiter } from "../../gateway/rate-limit.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { mintToken } from "../../platform/auth.js";
-import { composeSupergraph } from "../../scripts/compose.js";
 import type { SandboxPaymentProvider } from "../../subgraphs/wallet/domain/payments/sandbox.js";
 import { gift as giftSent, produce } from "../earnings/support.js";
-import { post, startStack, type GraphQLResponse, type Stack } from "../support/stack.js";
+import { generousRateLimiter, post, startStack, type GraphQLResponse, type Stack } from "../support/stack.js";
 
 /**
  * The subgraphs' own per-user guard on money mutations (platform/rate-limit.ts MoneyRateLimiter):
@@ -69,11 +67,8 @@ function expectRateLimited(res: GraphQLResponse, action: string, maxWait: number
 
 beforeAll(async () => {
   stack = await startStack("money-guards");
-  const { supergraph } = await composeSupergraph();
-  const generous = () => new RateLimiter(Object.fromEntries(["sendGift", "recharge", "confirmRecharge", "requestPayout"].map((a) => [a, { capacity: 1e6, refillPerSecond: 1e6 }])));
-  const urls = { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url };
-  gwA = await startGateway({ port: 0, supergraphSdl: supergraph, subgraphUrls: urls, rateLimiter: generous() });
-  gwB = await startGateway({ port: 0, supergraphSdl: supergraph, subgraphUrls: urls, rateLimiter: generous() });
+  gwA = await stack.startGateway({ rateLimiter: generousRateLimiter() });
+  gwB = await stack.startGateway({ rateLimiter: generousRateLimiter() });
   const gifts = (await stack.gql(`{ gifts { id slug coinCost } }`)).data.gifts as { id: string; slug: string; coinCost: number }[];
   rose = gifts.find((g) => g.slug === "rose")!;
   const live = await stack.gql(`mutation { startLiveSession(input: { title: "guards" }) { liveSession { id } userErrors { code } } }`, {}, await host(HOST));

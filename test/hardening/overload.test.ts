@@ -1,7 +1,11 @@
+import net from "node:net";
+import pg from "pg";
+import { QueryFailedError } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatError } from "../../platform/http.js";
 import { isTransientDatabaseError } from "../../platform/db.js";
 import { sql } from "../support/db.js";
+import { until } from "../support/eventually.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { RECHARGE, expectLedgerConsistent, rechargeInput, tokenFor, uniqueUser, walletOf } from "../wallet/support.js";
 
@@ -9,27 +13,41 @@ import { RECHARGE, expectLedgerConsistent, rechargeInput, tokenFor, uniqueUser, 
 process.env.DB_CONNECT_TIMEOUT_MS = "300";
 
 let stack: Stack;
+/** A connection of the test's own, to watch pg_stat_activity. */
+let observer: pg.Client;
 beforeAll(async () => {
   stack = await startStack("overload");
+  observer = await sql(stack.databaseUrl);
 });
 afterAll(async () => {
+  await observer?.end();
   await stack?.stop();
 });
 
-/** Keeps every connection of the wallet's pool busy until the returned promise settles. */
-function occupyWalletPool(seconds: number): Promise<unknown> {
+/** Sessions of this database running `SELECT pg_sleep(…)` now (`pid`: that one session only). */
+async function sleeping(pid?: number): Promise<number> {
+  const { rows } = await observer.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg\\_sleep(%' AND ($1::int IS NULL OR pid = $1)`,
+    [pid ?? null],
+  );
+  return rows[0].n;
+}
+
+/** Keeps every connection of the wallet's pool busy until the returned promise settles; resolves once all are. */
+async function occupyWalletPool(seconds: number): Promise<{ busy: Promise<unknown> }> {
   const ds = stack.subgraphs.wallet.dataSource;
   const size = (ds.driver as unknown as { master: { options: { max: number } } }).master.options.max;
-  return Promise.all(Array.from({ length: size }, () => ds.query(`SELECT pg_sleep(${seconds})`)));
+  const busy = Promise.all(Array.from({ length: size }, () => ds.query(`SELECT pg_sleep(${seconds})`)));
+  await until(async () => (await sleeping()) >= size, `all ${size} wallet connections in pg_sleep`, 10_000);
+  return { busy };
 }
 
 describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE, never an internal error", () => {
   it("an exhausted connection pool refuses a recharge with SERVICE_UNAVAILABLE; the same key then succeeds, credited once", async () => {
     const user = uniqueUser("overload");
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const input = rechargeInput({ packageId: "pkg_US_70", key: "overload-1" });
-    const busy = occupyWalletPool(1.5);
-    await new Promise((r) => setTimeout(r, 100));
+    const { busy } = await occupyWalletPool(1.5);
 
     const refused = await stack.gql(RECHARGE, { input }, jwt);
     expect(refused.status).toBe(200);
@@ -48,9 +66,8 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
   });
 
   it("a read while the pool is exhausted is SERVICE_UNAVAILABLE too, and works again once connections free up", async () => {
-    const jwt = await tokenFor(stack, uniqueUser("overload"));
-    const busy = occupyWalletPool(1);
-    await new Promise((r) => setTimeout(r, 100));
+    const jwt = await tokenFor(uniqueUser("overload"));
+    const { busy } = await occupyWalletPool(1);
     const refused = await stack.gql(`{ me { wallet { coins } } }`, {}, jwt);
     expect(refused.errors?.map((e) => e.extensions?.code)).toContain("SERVICE_UNAVAILABLE");
     await busy;
@@ -59,7 +76,7 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
 
   it("a payment the provider already approved is applied even when applying it first hits a transient database failure: SUCCEEDED in the same call, credited once", async () => {
     const user = uniqueUser("applyretry");
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const ds = stack.subgraphs.wallet.dataSource;
     // A real rolled-back transaction: the first SUCCEEDED update of this user's order fails with
     // serialization_failure (a sequence, because it does not roll back with the failure).
@@ -89,6 +106,25 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
     }
   });
 
+  it("a connection reset under the client (ECONNRESET, as a backend killed mid-query sometimes shows) is classified as transient", async () => {
+    // A real socket reset: a listener that resets every connection it accepts.
+    const resetter = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetter.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${(resetter.address() as net.AddressInfo).port}/postgres` });
+      const err = await client.connect().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as { code?: string }).code).toBe("ECONNRESET");
+      expect(isTransientDatabaseError(err)).toBe(true);
+      expect(isTransientDatabaseError(new QueryFailedError("SELECT 1", [], err as Error))).toBe(true); // as TypeORM wraps it
+      expect(formatError({ message: String(err), extensions: { code: "INTERNAL_SERVER_ERROR" } }, err).extensions?.code).toBe("SERVICE_UNAVAILABLE");
+    } finally {
+      await new Promise((resolve) => resetter.close(resolve));
+    }
+  });
+
   it("a connection terminated by the server (pg_terminate_backend) is classified as transient, a syntax error is not", async () => {
     const victim = await sql(stack.databaseUrl);
     const killer = await sql(stack.databaseUrl);
@@ -99,7 +135,7 @@ describe("a database that cannot serve a request now answers SERVICE_UNAVAILABLE
         () => null,
         (e: unknown) => e,
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await until(async () => (await sleeping(pid)) === 1, "the victim's query to be running");
       await killer.query(`SELECT pg_terminate_backend($1)`, [pid]);
       const err = await running;
       expect(isTransientDatabaseError(err)).toBe(true);

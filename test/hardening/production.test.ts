@@ -2,36 +2,19 @@ import { GraphQLError } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_JWT_SECRET, DEV_SERVICE_SECRET, loadConfig } from "../../platform/config.js";
 import { formatError } from "../../platform/http.js";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
-import { startStack, type Stack } from "../support/stack.js";
+import type { RunningGateway } from "../../gateway/index.js";
+import { PRODUCTION_SECRETS, startStack, type Stack } from "../support/stack.js";
 
 let stack: Stack;
 let prod: RunningGateway;
-const SERVICE_SECRET = "service-secret-for-this-test-only-0123456789";
-const savedServiceSecret = process.env.SERVICE_SECRET;
 beforeAll(async () => {
   // The subgraphs (development mode) and the production gateway share one service secret.
-  process.env.SERVICE_SECRET = SERVICE_SECRET;
-  stack = await startStack("production");
-  const saved = { ...process.env };
+  stack = await startStack("production", { env: { SERVICE_SECRET: PRODUCTION_SECRETS.SERVICE_SECRET } });
   // Production configuration is read once at start-up.
-  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: "production-secret-for-this-test-only-0123456789", PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
-  try {
-    prod = await startGateway({
-      port: 0,
-      supergraphSdl: (await composeSupergraph()).supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    });
-  } finally {
-    process.env = saved;
-  }
+  prod = await stack.startGateway({ env: { NODE_ENV: "production", ...PRODUCTION_SECRETS } });
 }, 60_000);
 afterAll(async () => {
-  await prod?.stop();
   await stack?.stop();
-  if (savedServiceSecret === undefined) delete process.env.SERVICE_SECRET;
-  else process.env.SERVICE_SECRET = savedServiceSecret;
 });
 
 describe("production mode", () => {

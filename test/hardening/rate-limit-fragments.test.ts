@@ -3,9 +3,8 @@ import { buildSchema, getOperationAST, parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
 import { collectRootFields } from "../../platform/limits.js";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { MONEY_MUTATION_LIMITS, RateLimiter } from "../../gateway/rate-limit.js";
-import { composeSupergraph } from "../../scripts/compose.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 /**
@@ -18,10 +17,7 @@ let stack: Stack;
 let noRefill: RunningGateway;
 beforeAll(async () => {
   stack = await startStack("ratelimitfrag");
-  noRefill = await startGateway({
-    port: 0,
-    supergraphSdl: (await composeSupergraph()).supergraph,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
+  noRefill = await stack.startGateway({
     rateLimiter: new RateLimiter({ ...MONEY_MUTATION_LIMITS, sendGift: { capacity: MONEY_MUTATION_LIMITS.sendGift.capacity, refillPerSecond: 1 / 3600 } }),
   });
 }, 60_000);

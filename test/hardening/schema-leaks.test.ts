@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { connectRaw, subscribeRaw } from "../support/raw-ws.js";
 import { post } from "../support/http.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { PRODUCTION_SECRETS, startStack, type Stack } from "../support/stack.js";
 
 /**
  * What the schema gives away, and what reaches a subgraph directly: production answers a typo
@@ -14,30 +13,14 @@ import { startStack, type Stack } from "../support/stack.js";
  */
 let stack: Stack;
 let prod: RunningGateway;
-const PROD_SECRET = "production-secret-for-this-test-only-0123456789";
-const SERVICE_SECRET = "service-secret-for-this-test-only-0123456789";
-const savedServiceSecret = process.env.SERVICE_SECRET;
+const PROD_SECRET = PRODUCTION_SECRETS.JWT_SECRET;
 beforeAll(async () => {
   // The subgraphs (development mode) and the production gateway share one service secret.
-  process.env.SERVICE_SECRET = SERVICE_SECRET;
-  stack = await startStack("schemaleaks");
-  const saved = { ...process.env };
+  stack = await startStack("schemaleaks", { env: { SERVICE_SECRET: PRODUCTION_SECRETS.SERVICE_SECRET } });
   // Production configuration is read once at start-up (as in production.test.ts).
-  Object.assign(process.env, { NODE_ENV: "production", JWT_SECRET: PROD_SECRET, PAYMENT_WEBHOOK_SECRET: "whsec_test_production_0123456789", SERVICE_SECRET });
-  try {
-    prod = await startGateway({
-      port: 0,
-      supergraphSdl: (await composeSupergraph()).supergraph,
-      subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-    });
-  } finally {
-    process.env = saved;
-  }
+  prod = await stack.startGateway({ env: { NODE_ENV: "production", ...PRODUCTION_SECRETS } });
 }, 60_000);
 afterAll(async () => {
-  if (savedServiceSecret === undefined) delete process.env.SERVICE_SECRET;
-  else process.env.SERVICE_SECRET = savedServiceSecret;
-  await prod?.stop();
   await stack?.stop();
 });
 

@@ -5,6 +5,7 @@ import { AuthError, mintToken, TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";
+import { pollUntil } from "../support/eventually.js";
 
 /**
  * Finding 6: every user token must expire, and within JWT_MAX_LIFETIME_SECONDS (a day by
@@ -41,8 +42,7 @@ async function me(t: string) {
 
 async function streamOutcome(t: string): Promise<{ code: number; reason: string } | null> {
   const sub = subscribe(stack.gateway.url, t, `subscription { giftReceived(hostId: "tok-alice") { id } }`);
-  const deadline = Date.now() + 10_000;
-  while (!sub.closed && !sub.errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(() => sub.closed !== null || sub.errors.length > 0, (answered) => answered, 10_000);
   const closed = sub.closed;
   await sub.dispose().catch(() => undefined);
   return closed;

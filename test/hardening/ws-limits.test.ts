@@ -1,9 +1,8 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { PartnerKeyStore } from "../../gateway/partner/keys.js";
 import { WsCloseCode } from "../../platform/ws.js";
-import { composeSupergraph } from "../../scripts/compose.js";
 import { connectRaw, openRaw, subscribeRaw, type RawWs } from "../support/raw-ws.js";
 import { testSigner } from "../support/http.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -26,13 +25,8 @@ const CAPS = { maxSocketsPerUser: 3, maxSocketsPerAddress: 8, initTimeoutMs: 30_
 
 beforeAll(async () => {
   stack = await startStack("wslimits");
-  const composed = await composeSupergraph();
-  capped = await startGateway({
-    port: 0,
-    supergraphSdl: composed.supergraph,
-    partnerSupergraphSdl: composed.contracts.partner.supergraph,
+  capped = await stack.startGateway({
     databaseUrl: stack.databaseUrl,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
     ws: CAPS,
     limits: { maxDepth: 6 },
   });

@@ -110,7 +110,7 @@ describe("NATS JetStream transport faults", () => {
     expect((await jsm.streams.info(opts.stream!)).state.messages).toBe(sent.length);
     await eventually(async () => {
       const rows = await count(`SELECT count(*) AS n FROM earnings.gift_feed WHERE host_id LIKE 'storm-%'`);
-      const info = await jsm.streams.info(feed.stream, { subjects_filter: "feed.host.>" });
+      const info = await jsm.streams.info(feed.stream, { subjects_filter: `${opts.feedSubjectPrefix}.host.>` });
       expect(info.state.messages).toBe(rows);
     }, 30_000);
   });

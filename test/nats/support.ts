@@ -5,6 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import type { DataSource } from "typeorm";
 import { NatsEventLog, type NatsEventLogOptions } from "../../platform/eventlog/nats.js";
+import { freePort } from "../../scripts/embedded-pg.js";
+import { until } from "../support/eventually.js";
 import type { ContractTransport } from "../support/eventlog-contract.js";
 
 /** The shared NATS server of this machine (or CI's): NATS_URL, default the local one. */
@@ -14,7 +16,20 @@ export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN || "/usr/sbin/nats-se
 /** A unique stream and subject prefix per run, so runs on one shared server never meet. */
 export function isolated(label: string, over: Partial<NatsEventLogOptions> = {}): NatsEventLogOptions {
   const tag = `${label}${process.pid}${Math.random().toString(36).slice(2, 8)}`;
-  return { url: NATS_URL, stream: `T_${tag}`, subjectPrefix: `t${tag}`, ackWaitMs: 2_000, ...over };
+  return { url: NATS_URL, stream: `T_${tag}`, subjectPrefix: `t${tag}`, feedSubjectPrefix: `f${tag}`, ackWaitMs: 2_000, ...over };
+}
+
+/** The environment of a service process on this run's own stream and subjects (NATS_URL and the rest, as platform/config.ts reads them). */
+export function natsEnv(opts: NatsEventLogOptions): Record<string, string> {
+  return { NATS_URL: opts.url, NATS_STREAM: opts.stream!, NATS_SUBJECT_PREFIX: opts.subjectPrefix!, NATS_FEED_SUBJECT_PREFIX: opts.feedSubjectPrefix!, NATS_ACK_WAIT_MS: String(opts.ackWaitMs ?? 30_000) };
+}
+
+/** Deletes what a run left on the server: its event stream and its feed stream. */
+export async function deleteStreams(opts: NatsEventLogOptions): Promise<void> {
+  const log = new NatsEventLog(opts);
+  const jsm = await log.jsm();
+  for (const name of [opts.stream!, `${opts.stream}_FEED`]) await jsm.streams.delete(name).catch(() => undefined);
+  await log.close();
 }
 
 /** The NATS transport for the contract suite: consumers and a relay on their own connections. */
@@ -46,17 +61,6 @@ export function natsTransport(opts: NatsEventLogOptions): ContractTransport {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
@@ -84,11 +88,7 @@ export class OwnNatsServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
     this.proc = spawn(NATS_SERVER_BIN, ["-js", "-sd", this.dir, "-a", "127.0.0.1", "-p", String(this.port)], { stdio: "ignore" });
-    const until = Date.now() + 10_000;
-    while (!(await answers(this.port))) {
-      if (Date.now() > until) throw new Error(`nats-server did not answer on ${this.port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(() => answers(this.port), `nats-server to answer on ${this.port}`, 10_000, 50);
   }
 
   /** SIGKILL: no shutdown of its own, like a crash. */

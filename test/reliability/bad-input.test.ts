@@ -8,6 +8,7 @@ import { SERVICE_HEADER, ServiceSigner } from "../../platform/service-auth.js";
 import { signPayload } from "../../platform/signature.js";
 import type { GraphQLResponse, Stack } from "../support/stack.js";
 import { subscribe } from "../stream/helpers.js";
+import { pollUntil } from "../support/eventually.js";
 import { connectRaw, openRaw, subscribeRaw } from "../support/raw-ws.js";
 import { fingerprint, recordFigures, settleEarnings, startReliabilityStack, tokenFor } from "./support.js";
 
@@ -112,8 +113,8 @@ async function webhook(body: string, signature: string | null): Promise<Outcome>
 /** A subscription attempt: the first error code, or the close code, or "OK" when events flow / nothing is refused. */
 async function stream(query: string, variables: Record<string, unknown>, token: string | null): Promise<Outcome> {
   const sub = subscribe(stack.gateway.url, token, query, variables);
-  const deadline = Date.now() + 10_000;
-  while (!sub.errors.length && !sub.closed && !sub.completed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // Every case here expects a refusal: wait for the stream to answer one (or for 10 s of nothing, "OK").
+  await pollUntil(() => sub.errors.length > 0 || sub.closed !== null || sub.completed, (answered) => answered, 10_000);
   await sub.dispose().catch(() => undefined);
   if (sub.errors.length) return { code: String(sub.errors[0].extensions?.code ?? sub.errors[0].message), status: 0, body: JSON.stringify(sub.errors) };
   if (sub.closed) return { code: `CLOSE_${sub.closed.code}`, status: 0, body: sub.closed.reason };
@@ -407,10 +408,10 @@ beforeAll(async () => {
   T.alice = await tokenFor("rel-alice");
   T.poor = await tokenFor("rel-poor");
   T.mallory = await tokenFor("rel-mallory");
-  T.minor = await tokenFor("rel-minor", ["viewer"], { adult: false });
-  T.hank = await tokenFor("rel-hank", ["viewer", "host"]);
-  T.bob = await tokenFor("rel-bob", ["viewer", "host"]);
-  T.admin = await tokenFor("rel-admin", ["viewer", "admin"]);
+  T.minor = await tokenFor("rel-minor", { adult: false });
+  T.hank = await tokenFor("rel-hank", { roles: ["viewer", "host"] });
+  T.bob = await tokenFor("rel-bob", { roles: ["viewer", "host"] });
+  T.admin = await tokenFor("rel-admin", { roles: ["viewer", "admin"] });
   T.spent = await tokenFor("rel-spent");
   const past = Math.floor(Date.now() / 1000) - 60;
   T.expired = await mintToken({ sub: "rel-alice" }, { expiresIn: past });

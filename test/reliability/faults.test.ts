@@ -1,15 +1,14 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import net from "node:net";
-import path from "node:path";
 import { createClient, type Client } from "graphql-ws";
 import pg from "pg";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
 import { Supervisor, type ServiceName } from "../../scripts/supervisor.js";
+import { freePort } from "../../scripts/embedded-pg.js";
 import { createTestDatabase } from "../support/db.js";
+import { ensureBuilt } from "../support/dist.js";
+import { eventually, pollUntil } from "../support/eventually.js";
 import { checkMoneyInvariants, pool, prng, recordFigures } from "./support.js";
 
 /**
@@ -22,7 +21,6 @@ import { checkMoneyInvariants, pool, prng, recordFigures } from "./support.js";
  * client got a typed answer (an error code or a refused connection), never a hang.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const SEED = process.env.RELIABILITY_SEED ? Number(process.env.RELIABILITY_SEED) : Date.now() % 2 ** 31;
 const SOAK = process.env.SOAK === "1";
 const SENDS_PER_SENDER = SOAK ? 120 : 15;
@@ -49,45 +47,7 @@ const figures = { slowestDecisionMs: {} as Record<string, number>, errorCodesByO
 
 // ------------------------------------------------------------------ helpers
 
-/** dist/ is what the processes run: rebuild it when any source is newer (npm test's pretest already builds). */
-function ensureBuilt(): void {
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) t = Math.max(t, newest(p));
-      else if (e.name.endsWith(".ts")) t = Math.max(t, statSync(p).mtimeMs);
-    }
-    return t;
-  };
-  const built = (() => {
-    try {
-      return Math.min(...["gateway/index.js", "subgraphs/earnings/index.js", "subgraphs/wallet/index.js", "subgraphs/catalog/index.js"].map((f) => statSync(path.join(ROOT, "dist", f)).mtimeMs));
-    } catch {
-      return 0;
-    }
-  })();
-  const source = Math.max(...["gateway", "subgraphs", "scripts"].map((d) => newest(path.join(ROOT, d))));
-  if (source <= built) return;
-  try {
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", ROOT], { stdio: "pipe" });
-  } catch (e) {
-    // tsc still emits on type errors (someone's work in progress elsewhere); `npx tsc --noEmit` is the type gate, not this suite.
-    console.warn(`[reliability] tsc reported errors while rebuilding dist/: ${String((e as { stdout?: Buffer }).stdout ?? e).slice(0, 500)}`);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+/** How a real client paces itself (retry backoff, reconnect delay, a fault's duration): never a wait for an effect (those are eventually()). */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (code: string) => (figures.errorCodes[code] = (figures.errorCodes[code] ?? 0) + 1);
 
@@ -251,13 +211,10 @@ async function q(sql: string, params: unknown[] = []): Promise<any[]> {
 
 /** Waits until the earnings consumer (in its own process) has credited every gift.sent event. */
 async function waitCredited(): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  await eventually(async () => {
     const [r] = await q(`SELECT (SELECT count(*) FROM eventlog.events WHERE type = 'gift.sent')::int AS e, (SELECT count(*) FROM earnings.gift_credits)::int AS c`);
-    if (r.c >= r.e) return;
-    if (Date.now() > deadline) throw new Error(`earnings credited ${r.c} of ${r.e} gifts`);
-    await sleep(100);
-  }
+    if (r.c < r.e) throw new Error(`earnings credited ${r.c} of ${r.e} gifts`);
+  }, 60_000, 100);
 }
 
 /** The gifts a subscriber must have: its host's, from the first one it received on (feed order = commit order). */
@@ -270,14 +227,13 @@ async function expectedFor(s: ResumingSubscriber): Promise<string[]> {
 }
 
 async function waitDelivered(subs: ResumingSubscriber[]): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  await eventually(async () => {
     const want = new Map<string, number>();
     for (const s of subs) want.set(s.host, (await expectedFor(s)).length);
-    if (subs.every((s) => s.seen.size >= (want.get(s.host) ?? 0))) return;
-    if (Date.now() > deadline) throw new Error(`subscribers missing events: ${subs.map((s) => `${s.host} ${s.seen.size}/${want.get(s.host)} (resubscribed ${s.resubscribes}×, last ends: ${s.closes.slice(-4).join(" ")})`).join(", ")}`);
-    await sleep(100);
-  }
+    if (!subs.every((s) => s.seen.size >= (want.get(s.host) ?? 0))) {
+      throw new Error(`subscribers missing events: ${subs.map((s) => `${s.host} ${s.seen.size}/${want.get(s.host)} (resubscribed ${s.resubscribes}×, last ends: ${s.closes.slice(-4).join(" ")})`).join(", ")}`);
+    }
+  }, 60_000, 100);
 }
 
 /** Nothing lost, nothing doubled: each subscriber saw exactly its host's gifts, once each; the tables agree. */
@@ -341,8 +297,7 @@ async function startSubscribers(label: string): Promise<ResumingSubscriber[]> {
       if (i > 20) throw new Error(`${s.host}: subscription never delivered a gift (${s.closes.join(" ")})`);
       const key = `${label}-prime-${randomUUID()}`;
       allSent.set(key, await sendOnce(senders[0], s.host, key));
-      const until = Date.now() + 2000;
-      while (s.first === null && Date.now() < until) await sleep(20);
+      await pollUntil(() => s.first !== null, (arrived) => arrived, 2000, 20);
     }
   }
   return subs;
@@ -351,7 +306,7 @@ async function startSubscribers(label: string): Promise<ResumingSubscriber[]> {
 // ------------------------------------------------------------------ setup
 
 beforeAll(async () => {
-  ensureBuilt();
+  ensureBuilt("reliability");
   db = await createTestDatabase("relfault");
   dbName = new URL(db.url).pathname.slice(1);
   admin = new pg.Client({ connectionString: db.url });

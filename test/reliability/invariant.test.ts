@@ -314,10 +314,10 @@ async function checkAgainstModel(): Promise<void> {
 beforeAll(async () => {
   stack = await startReliabilityStack("relinv");
   sandbox = stack.subgraphs.wallet.services.payments as SandboxPaymentProvider;
-  adminToken = await tokenFor("rel-admin", ["viewer", "admin"]);
+  adminToken = await tokenFor("rel-admin", { roles: ["viewer", "admin"] });
   for (const id of userIds) userTokens.push(await tokenFor(id));
   for (const id of hostIds) {
-    const t = await tokenFor(id, ["viewer", "host"]);
+    const t = await tokenFor(id, { roles: ["viewer", "host"] });
     hostTokens.push(t);
     const res = await stack.gql(`mutation { startLiveSession(input: { title: "reliability" }) { liveSession { id } userErrors { code } } }`, {}, t);
     expect(res.errors).toBeUndefined();

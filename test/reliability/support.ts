@@ -1,55 +1,17 @@
 import "reflect-metadata";
 import { expect } from "vitest";
-import { mintToken, type TokenClaims } from "../../platform/auth.js";
-import { startCatalog } from "../../subgraphs/catalog/index.js";
-import { startEarnings } from "../../subgraphs/earnings/index.js";
-import { startWallet } from "../../subgraphs/wallet/index.js";
-import { startGateway } from "../../gateway/index.js";
-import { RateLimiter, MONEY_MUTATION_LIMITS } from "../../gateway/rate-limit.js";
-import { composeSupergraph } from "../../scripts/compose.js";
-import { createTestDatabase } from "../support/db.js";
 import { diamondRuleViolations } from "../earnings/support.js";
-import { post, type Stack } from "../support/stack.js";
+import { eventually } from "../support/eventually.js";
+import { startStack, type Stack } from "../support/stack.js";
 
 /**
- * The reliability suites' stack: the same in-process stack as test/support/stack.ts, but the
- * gateway's per-user burst limits are raised so a property run measures money correctness,
- * not the rate limiter (which test/hardening covers), and so are the wallet's and earnings'
- * durable per-user guards (MONEY_RATE_LIMITS) and the wallet's velocity limit. Everything else is the production code path over real sockets.
+ * The reliability suites' stack: test/support/stack.ts with every per-user money guard raised
+ * (`generousLimits`), so a property run measures money correctness, not the rate limiter (which
+ * test/hardening covers). Everything else is the production code path over real sockets.
  */
-export async function startReliabilityStack(label: string, opts: { realRateLimits?: boolean } = {}): Promise<Stack> {
-  process.env.WALLET_MAX_ORDERS_PER_HOUR ??= "100000";
-  // The wallet's and earnings' durable per-user guard (platform/rate-limit.ts) is raised like the gateway's buckets.
-  if (!opts.realRateLimits) process.env.MONEY_RATE_LIMITS ??= Object.keys(MONEY_MUTATION_LIMITS).map((k) => `${k}=1000000:60000000`).join(",");
-  const db = await createTestDatabase(label);
-  const o = { databaseUrl: db.url, port: 0, poolSize: 10 };
-  const catalog = await startCatalog(o);
-  const earnings = await startEarnings(o);
-  const wallet = await startWallet({ ...o, peers: { catalog: catalog.url, earnings: earnings.url } });
-  const { supergraph } = await composeSupergraph();
-  const generous = Object.fromEntries(Object.keys(MONEY_MUTATION_LIMITS).map((k) => [k, { capacity: 1_000_000, refillPerSecond: 1_000_000 }]));
-  const gateway = await startGateway({
-    port: 0,
-    supergraphSdl: supergraph,
-    subgraphUrls: { wallet: wallet.url, catalog: catalog.url, earnings: earnings.url },
-    rateLimiter: opts.realRateLimits ? undefined : new RateLimiter(generous),
-  });
-  return {
-    databaseUrl: db.url,
-    subgraphs: { wallet, catalog, earnings },
-    gateway,
-    gql: (query, variables, token) => post(gateway.url, query, variables, { token }),
-    token: (claims: TokenClaims, t) => mintToken(claims, t),
-    async stop() {
-      await gateway.stop();
-      await Promise.all([wallet.stop(), catalog.stop(), earnings.stop()]);
-      await db.drop();
-    },
-  };
-}
+export const startReliabilityStack = (label: string): Promise<Stack> => startStack(label, { poolSize: 10, generousLimits: true });
 
-export const tokenFor = (sub: string, roles: TokenClaims["roles"] = ["viewer"], extra: Partial<TokenClaims> = {}) =>
-  mintToken({ sub, name: `Name ${sub}`, roles, region: "US", adult: true, ...extra });
+export { tokenFor } from "../support/tokens.js";
 
 /** A deterministic PRNG (mulberry32) for fault schedules, so a failing run is reproducible from its seed. */
 export function prng(seed: number): () => number {
@@ -270,15 +232,12 @@ export async function recordFigures(name: string, figures: Record<string, unknow
  */
 export async function settleEarnings(stack: Stack, timeoutMs = 30_000): Promise<void> {
   const q = (sql: string) => stack.subgraphs.earnings.dataSource.query(sql);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await eventually(async () => {
     await stack.subgraphs.earnings.services.credits.drain();
     const [r] = await q(
       `SELECT (SELECT count(*) FROM eventlog.events WHERE type = 'gift.sent')::int AS events,
               ((SELECT count(*) FROM earnings.gift_credits) + (SELECT count(*) FROM earnings.rejected_events))::int AS applied`,
     );
-    if (r.applied >= r.events) return;
-    if (Date.now() > deadline) throw new Error(`earnings consumer did not catch up: ${r.applied}/${r.events} events applied`);
-    await new Promise((res) => setTimeout(res, 25));
-  }
+    if (r.applied < r.events) throw new Error(`earnings consumer did not catch up: ${r.applied}/${r.events} events applied`);
+  }, timeoutMs);
 }

@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
-import { composeSupergraph } from "../../scripts/compose.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { appendToFeed } from "../../subgraphs/earnings/domain/feed.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { startStack, type Stack } from "../support/stack.js";
@@ -15,12 +14,7 @@ beforeAll(async () => {
   stack = await startStack("streamfan");
   // A second earnings instance and a second gateway on the same database, as two replicas would run.
   earnings2 = await startEarnings({ databaseUrl: stack.databaseUrl, port: 0, poolSize: 4 });
-  const { supergraph } = await composeSupergraph();
-  gateway2 = await startGateway({
-    port: 0,
-    supergraphSdl: supergraph,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: earnings2.url },
-  });
+  gateway2 = await stack.startGateway({ subgraphUrls: { earnings: earnings2.url } });
   await makeHost(stack, "host-f");
 });
 afterAll(async () => {

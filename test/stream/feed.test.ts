@@ -5,6 +5,7 @@ import { createDataSource, migrate } from "../../platform/db.js";
 import { entities, migrations } from "../../subgraphs/earnings/db/index.js";
 import { appendToFeed, endIdleCombos, FEED_CHANNEL, planAppend, type FeedItem } from "../../subgraphs/earnings/domain/feed.js";
 import { createTestDatabase, sql } from "../support/db.js";
+import { pollUntil } from "../support/eventually.js";
 import type { DataSource } from "typeorm";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -75,7 +76,7 @@ describe("appendToFeed", () => {
     expect(seen).toEqual([]);
     await qr.commitTransaction();
     await qr.release();
-    for (let i = 0; i < 50 && seen.length === 0; i++) await client.query("SELECT pg_sleep(0.02)");
+    await pollUntil(() => seen.length > 0, (arrived) => arrived, 5_000);
     expect(seen).toEqual([FEED_CHANNEL]);
     await client.end();
   });

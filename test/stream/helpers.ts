@@ -3,20 +3,12 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import type { AuthUser } from "../../platform/auth.js";
 import { appendToFeed, type FeedItem } from "../../subgraphs/earnings/domain/feed.js";
+import { until } from "../support/eventually.js";
+import { wsUrl } from "../support/http.js";
 import type { Stack } from "../support/stack.js";
 
-export function wsUrl(httpUrl: string): string {
-  return httpUrl.replace(/^http/, "ws");
-}
-
-/** Waits until `cond` holds, polling; fails with `what` after `ms` (a bound, not a speed assertion). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// The stream suites' toolbox re-exports the shared wait and URL helpers they have always imported from here.
+export { until, wsUrl };
 
 export interface Sub {
   /** Every `next` payload as received (data, errors, extensions). */

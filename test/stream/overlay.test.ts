@@ -40,7 +40,7 @@ describe("createOverlayToken", () => {
   it("gives a host a secret token and the overlay's absolute URL, storing only a hash", async () => {
     const o = await createOverlay();
     expect(o.token).toMatch(/^ovl_[A-Za-z0-9_-]{43}$/);
-    expect(o.url).toBe(`http://localhost:4080/overlay#token=${o.token}`);
+    expect(o.url).toBe(`http://localhost:4080/overlay#token=${o.token}&host=ov-host`);
     const rows = await stack.subgraphs.earnings.dataSource.query(`SELECT * FROM earnings.overlay_tokens WHERE id = $1`, [o.id]);
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(o.token.slice(4));

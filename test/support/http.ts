@@ -40,6 +40,11 @@ export async function post<T = any>(
   return { status: res.status, data: body.data, errors: body.errors, headers: res.headers };
 }
 
+/** The WebSocket URL of an HTTP endpoint (graphql-ws shares the path). */
+export function wsUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http/, "ws");
+}
+
 const signers = new Map<string, ServiceSigner>();
 
 /** A signer with the test run's SERVICE_SECRET (the development default unless set), as `caller` (default the gateway). */

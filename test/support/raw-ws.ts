@@ -1,5 +1,6 @@
 import WebSocket from "ws";
-import { eventually } from "./eventually.js";
+import { until } from "./eventually.js";
+import { wsUrl } from "./http.js";
 
 /**
  * A bare graphql-transport-ws socket (the `ws` package, no graphql-ws client), for tests that
@@ -18,33 +19,24 @@ export interface RawWs {
   close(): Promise<void>;
 }
 
-export function wsUrlOf(httpUrl: string): string {
-  return httpUrl.replace(/^http/, "ws");
-}
-
 /** Opens the socket (resolves once open, or once closed if the server refuses it at once). */
 export function openRaw(url: string): Promise<RawWs> {
-  const socket = new WebSocket(wsUrlOf(url), "graphql-transport-ws");
+  const socket = new WebSocket(wsUrl(url), "graphql-transport-ws");
   const raw: RawWs = {
     socket,
     messages: [],
     closed: null,
     send: (m) => socket.send(typeof m === "string" ? m : JSON.stringify(m)),
     next: async (pred, what, ms = 10_000) => {
-      const until = Date.now() + ms;
-      for (;;) {
-        const found = raw.messages.find(pred);
-        if (found) return found;
-        if (raw.closed) throw new Error(`closed ${raw.closed.code} (${raw.closed.reason}) before ${what}`);
-        if (Date.now() > until) throw new Error(`no ${what} within ${ms} ms: ${JSON.stringify(raw.messages).slice(0, 300)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await until(() => raw.messages.some(pred) || raw.closed !== null, () => `${what} within ${ms} ms: ${JSON.stringify(raw.messages).slice(0, 300)}`, ms);
+      const found = raw.messages.find(pred);
+      if (found) return found;
+      throw new Error(`closed ${raw.closed?.code} (${raw.closed?.reason}) before ${what}`);
     },
-    whenClosed: (ms = 10_000) =>
-      eventually(async () => {
-        if (!raw.closed) throw new Error("socket still open");
-        return raw.closed;
-      }, ms),
+    whenClosed: async (ms = 10_000) => {
+      await until(() => raw.closed !== null, "the socket to close", ms);
+      return raw.closed!;
+    },
     close: async () => {
       if (socket.readyState === WebSocket.CLOSED) return;
       socket.close(1000);

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgListener } from "../../platform/pg-listener.js";
 import { createTestDatabase, sql } from "../support/db.js";
+import { until } from "../support/eventually.js";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let admin: pg.Client;
@@ -13,14 +14,6 @@ afterAll(async () => {
   await admin?.end();
   await db?.drop();
 });
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const connections = async (name: string) =>
   (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [name])).rows[0].n as number;
@@ -60,23 +53,33 @@ describe("PgListener: one LISTEN connection that heals itself", () => {
   });
 
   it("keeps retrying while the database cannot be reached, and stop() ends the retries", async () => {
+    const unreachable = (name: string, events: string[]) =>
+      new PgListener({
+        databaseUrl: "postgres://postgres@127.0.0.1:1/none",
+        channel: "pgl_test",
+        name,
+        onNotify: () => undefined,
+        onListening: () => events.push("listening"),
+        onLost: () => events.push("lost"),
+      });
     const events: string[] = [];
-    const l = new PgListener({
-      databaseUrl: "postgres://postgres@127.0.0.1:1/none",
-      channel: "pgl_test",
-      name: "pgl-unreachable",
-      onNotify: () => undefined,
-      onListening: () => events.push("listening"),
-      onLost: () => events.push("lost"),
-    });
-    await l.start(); // does not throw: the owner keeps working uncached / polling
-    expect(l.isListening).toBe(false);
-    await until(() => events.length >= 2, "a retry");
-    expect(events.every((e) => e === "lost")).toBe(true);
-    await l.stop();
-    const seen = events.length;
-    await new Promise((r) => setTimeout(r, 600));
-    expect(events.length).toBe(seen);
+    const l = unreachable("pgl-unreachable", events);
+    // A twin on the same backoff schedule that is never stopped: its retries are the clock that
+    // says when the stopped one would have retried again.
+    const twinEvents: string[] = [];
+    const twin = unreachable("pgl-unreachable-twin", twinEvents);
+    try {
+      await Promise.all([l.start(), twin.start()]); // does not throw: the owner keeps working uncached / polling
+      expect(l.isListening).toBe(false);
+      await until(() => events.length >= 2, "a retry");
+      expect(events.every((e) => e === "lost")).toBe(true);
+      await l.stop();
+      const seen = events.length;
+      await until(() => twinEvents.length >= seen + 2, "two more retries of the twin");
+      expect(events.length).toBe(seen);
+    } finally {
+      await twin.stop();
+    }
   });
 
   it("refuses a channel that is not a plain identifier (it is spliced into LISTEN)", () => {

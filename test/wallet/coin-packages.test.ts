@@ -6,7 +6,7 @@ let stack: Stack;
 let admin: string;
 beforeAll(async () => {
   stack = await startStack("coinpkgs");
-  admin = await tokenFor(stack, "pkg-admin", { roles: ["viewer", "admin"] });
+  admin = await tokenFor("pkg-admin", { roles: ["viewer", "admin"] });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -45,7 +45,7 @@ describe("createCoinPackage (admin)", () => {
 
   it("a bought package of a new size is charged exactly its price", async () => {
     await stack.gql(CREATE, { i: { region: "US", coins: 2100, amountMinor: 2899, currency: "USD" } }, admin);
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_2100" });
     expect(order).toMatchObject({ status: "SUCCEEDED", coins: 2100, price: { amountMinor: 2899, currency: "USD" } });
   });
@@ -70,7 +70,7 @@ describe("createCoinPackage (admin)", () => {
   });
 
   it("only admins manage packages: a viewer gets FORBIDDEN, anonymous UNAUTHENTICATED", async () => {
-    const viewer = await tokenFor(stack, uniqueUser());
+    const viewer = await tokenFor(uniqueUser());
     const input = { region: "US", coins: 123, amountMinor: 175, currency: "USD" };
     expect((await stack.gql(CREATE, { i: input }, viewer)).errors?.[0].extensions?.code).toBe("FORBIDDEN");
     expect((await stack.gql(CREATE, { i: input })).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
@@ -108,7 +108,7 @@ describe("repriceCoinPackage (admin): price history like the catalog's", () => {
 
   it("a recharge in flight keeps the price it was quoted: a 3-D Secure order confirmed after a reprice is charged the old price", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_card_3ds" });
     expect(order).toMatchObject({ status: "REQUIRES_ACTION", price: { amountMinor: 499 } });
     await stack.gql(REPRICE, { i: { packageId: "pkg_US_350", amountMinor: 599, currency: "USD", reason: "price rise" } }, admin);
@@ -122,7 +122,7 @@ describe("repriceCoinPackage (admin): price history like the catalog's", () => {
   });
 
   it("a buyer who was shown another price than the current one is told PRICE_CHANGED with the current offer, and nothing is charged", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     await stack.gql(REPRICE, { i: { packageId: "pkg_US_3500", amountMinor: 4799, currency: "USD", reason: "sale" } }, admin);
     const calls = sandbox(stack).stats.createCalls;
     const res = await stack.gql(RECHARGE_OFFER, { input: { ...rechargeInput({ packageId: "pkg_US_3500" }), expectedAmountMinor: 4999 } }, jwt);
@@ -144,7 +144,7 @@ describe("repriceCoinPackage (admin): price history like the catalog's", () => {
     const viaAdmin = async (when: string) => (await stack.gql(PRICE_AT, { r: "GB", at: when }, admin)).data.coinPackages.find((p: any) => p.id === "pkg_GB_700").priceAt.price.amountMinor;
     expect(await viaAdmin(justBefore)).toBe(999);
     expect(await viaAdmin(at.toISOString())).toBe(1099);
-    const viewer = await tokenFor(stack, uniqueUser(), { region: "GB" });
+    const viewer = await tokenFor(uniqueUser(), { region: "GB" });
     expect((await stack.gql(PRICE_AT, { r: "GB", at: at.toISOString() }, viewer)).errors?.[0].extensions?.code).toBe("FORBIDDEN");
     const pub = (await stack.gql(HISTORY, { r: "GB", s: false })).data.coinPackages.find((p: any) => p.id === "pkg_GB_700").priceHistory;
     expect(pub.map((h: any) => h.price.amountMinor)).toEqual([999]);
@@ -184,7 +184,7 @@ describe("retireCoinPackage (admin)", () => {
     expect(res.data.retireCoinPackage.coinPackage.retiredAt).not.toBeNull();
     await stack.gql(RETIRE, { i: { packageId: "pkg_IN_350", reason: "again" } }, admin);
     expect(await listed("IN", "pkg_IN_350")).toBeUndefined();
-    const jwt = await tokenFor(stack, uniqueUser(), { region: "IN" });
+    const jwt = await tokenFor(uniqueUser(), { region: "IN" });
     const calls = sandbox(stack).stats.createCalls;
     const buy = await stack.gql(RECHARGE_OFFER, { input: rechargeInput({ packageId: "pkg_IN_350" }) }, jwt);
     expect(buy.data.recharge.order).toBeNull();
@@ -217,7 +217,7 @@ describe("promotions (admin)", () => {
     expect(await listed("GB", "pkg_GB_700")).toMatchObject({ bonusCoins: 0 });
 
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const during = await stack.gql(RECHARGE_OFFER, { input: { ...rechargeInput({ packageId: "pkg_US_700" }), expectedBonusCoins: 77 } }, jwt);
     expect(during.data.recharge.order).toMatchObject({ status: "SUCCEEDED", coins: 700, bonusCoins: 77 });
     // An order placed under the promotion and completed after it ended keeps its bonus.
@@ -266,7 +266,7 @@ describe("promotions (admin)", () => {
     ]);
     const none = await stack.gql(PROMO, { i: { coins: 71, bonusCoins: 1, endsAt, reason: "x" } }, admin);
     expect(none.data.scheduleCoinPromotion.userErrors[0].code).toBe("NOT_FOUND");
-    const viewer = await tokenFor(stack, uniqueUser());
+    const viewer = await tokenFor(uniqueUser());
     expect((await stack.gql(PROMO, { i: { coins: 70, bonusCoins: 1, endsAt, reason: "x" } }, viewer)).errors?.[0].extensions?.code).toBe("FORBIDDEN");
   });
 });

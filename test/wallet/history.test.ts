@@ -17,7 +17,7 @@ const TX = `query($first: Int, $after: String, $type: TransactionType) { me { wa
 
 describe("transaction history", () => {
   it("is a Relay connection, newest first, that pages without gaps or repeats", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const amounts = [30, 31, 32, 33, 34, 35, 36];
     for (const c of amounts) await recharge(stack, jwt, { customCoins: c });
     const seen: number[] = [];
@@ -34,7 +34,7 @@ describe("transaction history", () => {
   });
 
   it("links each purchase line to its order (price paid), all orders of a page in one SQL query", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     for (const c of [30, 40, 50, 60]) await recharge(stack, jwt, { customCoins: c });
     await recharge(stack, jwt, { packageId: "pkg_US_1400" }); // RECHARGE + BONUS, same order
     const q = `{ me { wallet { transactions(first: 10) { edges { node { type amount rechargeOrder { id coins price { formatted } } } } } } } }`;
@@ -50,8 +50,8 @@ describe("transaction history", () => {
   });
 
   it("filters by type", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
-    const admin = await tokenFor(stack, "history-admin", { roles: ["admin"] });
+    const jwt = await tokenFor(uniqueUser());
+    const admin = await tokenFor("history-admin", { roles: ["admin"] });
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     await recharge(stack, jwt, { packageId: "pkg_US_350" });
     await stack.gql(REFUND, { id: order.id, reason: "test" }, admin);
@@ -60,7 +60,7 @@ describe("transaction history", () => {
   });
 
   it("rejects a forged cursor and an out-of-range page size with BAD_USER_INPUT", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     expect((await stack.gql(TX, { after: "bm90LWEtY3Vyc29y" }, jwt)).errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
     expect((await stack.gql(TX, { first: 101 }, jwt)).errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
     expect((await stack.gql(TX, { first: 0 }, jwt)).errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
@@ -72,7 +72,7 @@ describe("recharge orders list", () => {
     edges { cursor node { id status coins } } pageInfo { hasNextPage endCursor } } } } }`;
 
   it("lists the caller's orders newest first, pages without gaps or repeats, and filters by status", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const ids: string[] = [];
     for (const [i, token] of ["pm_card_ok", "pm_card_expired", "pm_async_ok", "pm_card_ok", "pm_card_3ds"].entries()) {
       ids.push((await recharge(stack, jwt, { customCoins: 40 + i, token })).order.id);
@@ -101,13 +101,13 @@ describe("the ledger invariant", () => {
     const user = uniqueUser();
     await stack.subgraphs.wallet.dataSource.query(`INSERT INTO wallet.accounts (user_id) VALUES ($1)`, [user]);
     await expect(stack.subgraphs.wallet.dataSource.query(`UPDATE wallet.accounts SET coins = -1 WHERE user_id = $1`, [user])).rejects.toThrow(/check/i);
-    await recharge(stack, await tokenFor(stack, user), { packageId: "pkg_US_70" });
+    await recharge(stack, await tokenFor(user), { packageId: "pkg_US_70" });
     await expect(stack.subgraphs.wallet.dataSource.query(`DELETE FROM wallet.ledger_entries WHERE user_id = $1`, [user])).rejects.toThrow(/append-only/);
     await expect(stack.subgraphs.wallet.dataSource.query(`UPDATE wallet.ledger_entries SET amount = 0 WHERE id = (SELECT min(id) FROM wallet.ledger_entries)`)).rejects.toThrow(/append-only/);
   });
 
   it("after any mix of concurrent recharges, gifts, refunds and chargebacks, balance = sum of entries and bought + bonus = held + spent + reversed", async () => {
-    const admin = await tokenFor(stack, "inv-admin", { roles: ["admin"] });
+    const admin = await tokenFor("inv-admin", { roles: ["admin"] });
     const svc = rechargeService(stack);
     const saved = { ...svc.velocity };
     svc.velocity.maxOrdersPerHour = 10_000;
@@ -117,7 +117,7 @@ describe("the ledger invariant", () => {
           fc.array(fc.oneof(fc.constant("buy"), fc.constant("buy3ds"), fc.constant("spend"), fc.constant("refund"), fc.constant("chargeback")), { minLength: 4, maxLength: 14 }),
           async (ops) => {
             const user = uniqueUser("inv");
-            const jwt = await tokenFor(stack, user);
+            const jwt = await tokenFor(user);
             const orders: string[] = [];
             await Promise.all(
               ops.map(async (op, i) => {

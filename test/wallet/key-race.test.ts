@@ -32,7 +32,7 @@ describe("one idempotency key raced across recharge and sendGift", () => {
     for (let t = 0; t < TRIALS; t++) {
       const user = `race-${process.pid}-${t}`;
       await fund(stack, user, FUNDED);
-      const token = await tokenFor(stack, user);
+      const token = await tokenFor(user);
       const key = `shared-key-${t}`;
       const charges = sandbox(stack).stats.paymentsCreated;
       const rechargeCall = () => stack.gql(RECHARGE, { input: { customCoins: BOUGHT, paymentMethod: { type: "CARD", token: "pm_card_ok" }, idempotencyKey: key } }, token);

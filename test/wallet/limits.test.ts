@@ -25,7 +25,7 @@ const LIMIT = `{ me { wallet { spendingLimit { period amount { amountMinor curre
 describe("who may buy", () => {
   it("only adults: a token without the adult claim gets NOT_ADULT and no order is created", async () => {
     const user = uniqueUser("minor");
-    const jwt = await tokenFor(stack, user, { adult: false });
+    const jwt = await tokenFor(user, { adult: false });
     const { order, userErrors } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     expect(order).toBeNull();
     expect(userErrors[0].code).toBe("NOT_ADULT");
@@ -38,9 +38,9 @@ describe("who may buy", () => {
   });
 
   it("someone else's order is FORBIDDEN; an unknown one is null", async () => {
-    const owner = await tokenFor(stack, uniqueUser());
+    const owner = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, owner, { packageId: "pkg_US_70" });
-    const other = await tokenFor(stack, uniqueUser("nosy"));
+    const other = await tokenFor(uniqueUser("nosy"));
     const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { id } }`, { id: order.id }, other);
     expect(res.errors?.[0].extensions?.code).toBe("FORBIDDEN");
     const none = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { id } }`, { id: "00000000-0000-4000-8000-000000000000" }, other);
@@ -63,7 +63,7 @@ describe("input rules", () => {
 
   it("a custom recharge charges exactly the quoted price and credits the coins", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user, { region: "JP" });
+    const jwt = await tokenFor(user, { region: "JP" });
     const { order } = await recharge(stack, jwt, { customCoins: 31 });
     // 31 × 160/70 = 70.857 → ¥71
     expect(order).toMatchObject({ status: "SUCCEEDED", coins: 31, packageId: null, price: { amountMinor: 71, currency: "JPY", formatted: "¥71" } });
@@ -72,7 +72,7 @@ describe("input rules", () => {
 
   it.each([29, 2_500_001, 0, -5])("customCoins %i is INVALID_INPUT and creates no order", async (coins) => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order, userErrors } = await recharge(stack, jwt, { customCoins: coins });
     expect(order).toBeNull();
     expect(userErrors[0]).toMatchObject({ code: "INVALID_INPUT", field: ["input", "customCoins"] });
@@ -80,7 +80,7 @@ describe("input rules", () => {
   });
 
   it("both or neither of packageId and customCoins is BAD_USER_INPUT", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const both = await stack.gql(RECHARGE, { input: rechargeInput({ packageId: "pkg_US_70", customCoins: 100 }) }, jwt);
     expect(both.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
     const neither = await stack.gql(RECHARGE, { input: rechargeInput({}) }, jwt);
@@ -90,7 +90,7 @@ describe("input rules", () => {
   });
 
   it("a package from another region is NOT_FOUND; buying at another region's prices is refused", async () => {
-    const jwt = await tokenFor(stack, uniqueUser(), { region: "US" });
+    const jwt = await tokenFor(uniqueUser(), { region: "US" });
     expect((await recharge(stack, jwt, { packageId: "pkg_IN_70" })).userErrors[0].code).toBe("NOT_FOUND");
     expect((await recharge(stack, jwt, { packageId: "pkg_IN_70", region: "IN" })).userErrors[0]).toMatchObject({ code: "INVALID_INPUT", field: ["input", "region"] });
     expect((await recharge(stack, jwt, { packageId: "pkg_US_70", region: "ZZ" })).userErrors[0].code).toBe("UNKNOWN_REGION");
@@ -99,15 +99,15 @@ describe("input rules", () => {
   });
 
   it("a regional payment method works in its region and is PAYMENT_METHOD_NOT_AVAILABLE elsewhere", async () => {
-    const india = await tokenFor(stack, uniqueUser(), { region: "IN" });
+    const india = await tokenFor(uniqueUser(), { region: "IN" });
     const ok = await recharge(stack, india, { packageId: "pkg_IN_70", type: "UPI" });
     expect(ok.order).toMatchObject({ status: "SUCCEEDED", paymentMethodType: "UPI", price: { amountMinor: 8900, currency: "INR", formatted: "₹89" } });
-    const us = await tokenFor(stack, uniqueUser(), { region: "US" });
+    const us = await tokenFor(uniqueUser(), { region: "US" });
     expect((await recharge(stack, us, { packageId: "pkg_US_70", type: "UPI" })).userErrors[0].code).toBe("PAYMENT_METHOD_NOT_AVAILABLE");
   });
 
   it("a user from an unsupported region buys at US prices in USD", async () => {
-    const jwt = await tokenFor(stack, uniqueUser(), { region: "FR" });
+    const jwt = await tokenFor(uniqueUser(), { region: "FR" });
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     expect(order).toMatchObject({ status: "SUCCEEDED", region: "US", price: { currency: "USD" } });
   });
@@ -116,7 +116,7 @@ describe("input rules", () => {
 describe("velocity limits", () => {
   it("the 11th order in an hour is RATE_LIMITED with retryAfterSeconds; declined attempts count too", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     for (let i = 0; i < 10; i++) {
       const r = await rechargeDirect(stack, jwt, { packageId: "pkg_US_70", token: i % 2 ? "pm_card_ok" : "pm_card_declined_insufficient_funds" });
       expect(r.order).not.toBeNull();
@@ -132,7 +132,7 @@ describe("velocity limits", () => {
 
   it("20 parallel orders with distinct keys against a limit of 10: exactly 10 go through", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => rechargeDirect(stack, jwt, { packageId: "pkg_US_70", key: `v-${i}` })));
     expect(results.filter((r) => r.order?.status === "SUCCEEDED")).toHaveLength(10);
     expect(results.filter((r) => r.userErrors[0]?.code === "RATE_LIMITED")).toHaveLength(10);
@@ -144,7 +144,7 @@ describe("velocity limits", () => {
     const saved = { ...svc.velocity };
     svc.velocity.maxCoinsPerDay = 1000;
     try {
-      const jwt = await tokenFor(stack, uniqueUser());
+      const jwt = await tokenFor(uniqueUser());
       expect((await recharge(stack, jwt, { packageId: "pkg_US_700" })).order.status).toBe("SUCCEEDED");
       const over = await recharge(stack, jwt, { packageId: "pkg_US_350" });
       expect(over.userErrors[0].code).toBe("LIMIT_EXCEEDED");
@@ -160,7 +160,7 @@ describe("velocity limits", () => {
 describe("spending limit", () => {
   it("a daily limit is enforced at purchase with LIMIT_EXCEEDED and when to retry, and the wallet shows spent/remaining", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const set = await stack.gql(SET_LIMIT, { input: { period: "DAY", amountMinor: 1000 } }, jwt);
     expect(set.data.setSpendingLimit).toMatchObject({ deferred: false, userErrors: [], spendingLimit: { period: "DAY", amount: { amountMinor: 1000, currency: "USD", formatted: "$10" } } });
     expect((await recharge(stack, jwt, { packageId: "pkg_US_700" })).order.status).toBe("SUCCEEDED"); // $9.99
@@ -174,7 +174,7 @@ describe("spending limit", () => {
   });
 
   it("declined orders do not use up the limit; pending ones do", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     await stack.gql(SET_LIMIT, { input: { period: "WEEK", amountMinor: 500 } }, jwt);
     await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_card_expired" });
     expect((await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_async_ok" })).order.status).toBe("PENDING");
@@ -183,7 +183,7 @@ describe("spending limit", () => {
 
   it("10 parallel $0.99 orders against a $5 limit: exactly 5 go through", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     await stack.gql(SET_LIMIT, { input: { period: "MONTH", amountMinor: 500 } }, jwt);
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => rechargeDirect(stack, jwt, { packageId: "pkg_US_70", key: `s-${i}` })));
     expect(results.filter((r) => r.order?.status === "SUCCEEDED")).toHaveLength(5);
@@ -192,7 +192,7 @@ describe("spending limit", () => {
   });
 
   it("lowering applies at once; raising or removing waits 24 hours and the old limit still applies meanwhile", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     await stack.gql(SET_LIMIT, { input: { period: "DAY", amountMinor: 5000 } }, jwt);
     const lower = await stack.gql(SET_LIMIT, { input: { period: "DAY", amountMinor: 100 } }, jwt);
     expect(lower.data.setSpendingLimit).toMatchObject({ deferred: false, spendingLimit: { amount: { amountMinor: 100 }, pending: null } });
@@ -207,13 +207,13 @@ describe("spending limit", () => {
   });
 
   it("a limit of 0 blocks every purchase", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     await stack.gql(SET_LIMIT, { input: { period: "MONTH", amountMinor: 0 } }, jwt);
     expect((await recharge(stack, jwt, { customCoins: 30 })).userErrors[0].code).toBe("LIMIT_EXCEEDED");
   });
 
   it("a negative amount is INVALID_INPUT; a period without an amount is BAD_USER_INPUT", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const neg = await stack.gql(SET_LIMIT, { input: { period: "DAY", amountMinor: -1 } }, jwt);
     expect(neg.data.setSpendingLimit.userErrors[0]).toMatchObject({ code: "INVALID_INPUT", field: ["input", "amountMinor"] });
     const half = await stack.gql(SET_LIMIT, { input: { period: "DAY" } }, jwt);

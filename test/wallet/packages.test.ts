@@ -47,7 +47,7 @@ describe("coin packages", () => {
     const gb = (await stack.gql(PACKAGES, { r: "GB" })).data.coinPackages;
     expect(gb.find((p: any) => p.coins === 350)).toMatchObject({ bonusCoins: 0, promotion: null });
 
-    const jwt = await tokenFor(stack, uniqueUser(), { region: "GB" });
+    const jwt = await tokenFor(uniqueUser(), { region: "GB" });
     await ds.query(`INSERT INTO wallet.coin_promotions (package_id, bonus_coins, starts_at, ends_at) VALUES ('pkg_GB_700', 50, now() - interval '1 minute', now() + interval '1 hour')`);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_GB_700" });
     expect(order).toMatchObject({ status: "SUCCEEDED", coins: 700, bonusCoins: 50, totalCoins: 750 });
@@ -60,7 +60,7 @@ describe("coin packages", () => {
   });
 
   it("default to the caller's token region, then US; an unsupported region gets US packages", async () => {
-    const jp = await tokenFor(stack, uniqueUser(), { region: "JP" });
+    const jp = await tokenFor(uniqueUser(), { region: "JP" });
     expect((await stack.gql(`{ coinPackages { region } }`, {}, jp)).data.coinPackages[0].region).toBe("JP");
     expect((await stack.gql(`{ coinPackages { region } }`)).data.coinPackages[0].region).toBe("US");
     expect((await stack.gql(PACKAGES, { r: "fr" })).data.coinPackages[0].region).toBe("US");

@@ -10,7 +10,7 @@ let stack: Stack;
 let admin: string;
 beforeAll(async () => {
   stack = await startStack("partialrefunds");
-  admin = await tokenFor(stack, "refund-admin", { roles: ["viewer", "admin"] });
+  admin = await tokenFor("refund-admin", { roles: ["viewer", "admin"] });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -33,7 +33,7 @@ async function spend(userId: string, coins: number) {
 
 async function bought(packageId = "pkg_US_700", claims = {}) {
   const user = uniqueUser();
-  const jwt = await tokenFor(stack, user, claims);
+  const jwt = await tokenFor(user, claims);
   const { order } = await recharge(stack, jwt, { packageId });
   expect(order.status).toBe("SUCCEEDED");
   return { user, jwt, order };

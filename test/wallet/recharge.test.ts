@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../support/eventually.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { ProviderUnavailable } from "../../subgraphs/wallet/domain/payments/provider.js";
 import {
@@ -26,7 +27,7 @@ afterAll(async () => {
 describe("recharge with each sandbox payment method", () => {
   it("pm_card_ok: the order SUCCEEDS at once and the package's coins are credited once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order, userErrors } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     expect(userErrors).toEqual([]);
     expect(order).toMatchObject({ status: "SUCCEEDED", coins: 70, bonusCoins: 0, totalCoins: 70, price: { amountMinor: 99, currency: "USD", formatted: "$0.99" }, packageId: "pkg_US_70", region: "US" });
@@ -42,7 +43,7 @@ describe("recharge with each sandbox payment method", () => {
     ["pm_card_expired", "EXPIRED_CARD", "PAYMENT_DECLINED"],
   ])("%s: the order FAILS with failureCode %s, a %s userError, and no coins", async (token, failureCode, code) => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order, userErrors } = await recharge(stack, jwt, { packageId: "pkg_US_350", token });
     expect(order).toMatchObject({ status: "FAILED", failureCode, coins: 350 });
     expect(userErrors.map((e) => e.code)).toEqual([code]);
@@ -51,14 +52,14 @@ describe("recharge with each sandbox payment method", () => {
   });
 
   it("a stolen card is reported to the client as a generic decline, never as 'stolen'", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order, userErrors } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_card_declined_stolen" });
     expect(JSON.stringify({ order, userErrors }).toLowerCase()).not.toContain("stolen");
   });
 
   it("pm_card_3ds: REQUIRES_ACTION with a 3-D Secure redirect, no coins until confirmRecharge, then SUCCEEDED once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_700", token: "pm_card_3ds" });
     expect(order.status).toBe("REQUIRES_ACTION");
     expect(order.nextAction).toMatchObject({ type: "THREE_D_SECURE" });
@@ -77,7 +78,7 @@ describe("recharge with each sandbox payment method", () => {
 
   it("10 parallel confirmRecharge calls on one 3-D Secure order credit it once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_card_3ds" });
     const results = await Promise.all(Array.from({ length: 10 }, () => stack.gql(CONFIRM, { id: order.id }, jwt)));
     for (const r of results) {
@@ -89,16 +90,16 @@ describe("recharge with each sandbox payment method", () => {
   });
 
   it("confirmRecharge on someone else's order is NOT_FOUND and changes nothing", async () => {
-    const owner = await tokenFor(stack, uniqueUser());
+    const owner = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, owner, { packageId: "pkg_US_70", token: "pm_card_3ds" });
-    const mallory = await tokenFor(stack, uniqueUser("mallory"));
+    const mallory = await tokenFor(uniqueUser("mallory"));
     const res = await stack.gql(CONFIRM, { id: order.id }, mallory);
     expect(res.data.confirmRecharge.userErrors[0].code).toBe("NOT_FOUND");
     expect(await walletOf(stack, owner)).toEqual({ coins: 0, debt: 0 });
   });
 
   it("confirmRecharge on an order that needs no action is INVALID_STATE", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_async_ok" });
     expect(order.status).toBe("PENDING");
     const res = await stack.gql(CONFIRM, { id: order.id }, jwt);
@@ -107,7 +108,7 @@ describe("recharge with each sandbox payment method", () => {
 
   it("pm_async_ok: PENDING with no coins until the provider's webhook, then SUCCEEDED", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_async_ok" });
     expect(order.status).toBe("PENDING");
     expect(await walletOf(stack, jwt)).toEqual({ coins: 0, debt: 0 });
@@ -120,7 +121,7 @@ describe("recharge with each sandbox payment method", () => {
   });
 
   it("pm_async_fail: PENDING, then FAILED by the webhook, with no coins", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_async_fail" });
     expect(order.status).toBe("PENDING");
     const [row] = await stack.subgraphs.wallet.dataSource.query(`SELECT provider_payment_id FROM wallet.recharge_orders WHERE id = $1`, [order.id]);
@@ -131,7 +132,7 @@ describe("recharge with each sandbox payment method", () => {
   });
 
   it("an unknown payment token FAILS the order with INVALID_PAYMENT_METHOD and charges nothing", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order, userErrors } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_made_up" });
     expect(order).toMatchObject({ status: "FAILED", failureCode: "INVALID_PAYMENT_METHOD" });
     expect(userErrors[0].code).toBe("PAYMENT_FAILED");
@@ -142,7 +143,7 @@ describe("recharge with each sandbox payment method", () => {
 describe("idempotency (Stripe semantics)", () => {
   it("the same key with the same input returns the original order and charges once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const first = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "same-key" });
     const second = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "same-key" });
     expect(second.order.id).toBe(first.order.id);
@@ -151,7 +152,7 @@ describe("idempotency (Stripe semantics)", () => {
   });
 
   it("the same key with a different input is IDEMPOTENCY_KEY_REUSED and changes nothing", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     await recharge(stack, jwt, { packageId: "pkg_US_70", key: "k1" });
     const other = await recharge(stack, jwt, { packageId: "pkg_US_350", key: "k1" });
     expect(other.order).toBeNull();
@@ -162,8 +163,8 @@ describe("idempotency (Stripe semantics)", () => {
   });
 
   it("keys are per user: two users may use the same key independently", async () => {
-    const a = await tokenFor(stack, uniqueUser());
-    const b = await tokenFor(stack, uniqueUser());
+    const a = await tokenFor(uniqueUser());
+    const b = await tokenFor(uniqueUser());
     const ra = await recharge(stack, a, { packageId: "pkg_US_70", key: "shared" });
     const rb = await recharge(stack, b, { packageId: "pkg_US_350", key: "shared" });
     expect(ra.order.id).not.toBe(rb.order.id);
@@ -171,7 +172,7 @@ describe("idempotency (Stripe semantics)", () => {
   });
 
   it("a declined order is replayed as the same FAILED order; a new attempt needs a new key", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const first = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_card_expired", key: "decl" });
     const again = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_card_expired", key: "decl" });
     expect(again.order.id).toBe(first.order.id);
@@ -180,7 +181,7 @@ describe("idempotency (Stripe semantics)", () => {
 
   it("50 parallel recharge calls with one key → one order, one provider charge, one credit", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const before = sandbox(stack).stats.paymentsCreated;
     const results = await Promise.all(Array.from({ length: 50 }, () => rechargeDirect(stack, jwt, { packageId: "pkg_US_700", key: "burst-one-key" })));
     const ids = new Set(results.map((r) => r.order?.id));
@@ -194,7 +195,7 @@ describe("idempotency (Stripe semantics)", () => {
 
   it("50 parallel recharge calls with distinct keys → 50 orders and exactly the sum of their coins", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const svc = stack.subgraphs.wallet.services.recharge;
     const saved = { ...svc.velocity };
     svc.velocity.maxOrdersPerHour = 1000; // this test is about concurrency, not the hourly cap
@@ -216,7 +217,7 @@ describe("idempotency (Stripe semantics)", () => {
 
   it("through the gateway, 50 parallel calls with one key are one order and one charge (the gateway may refuse part of the burst with RATE_LIMITED)", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const before = sandbox(stack).stats.paymentsCreated;
     const results = await Promise.all(Array.from({ length: 50 }, () => stack.gql(RECHARGE, { input: rechargeInput({ packageId: "pkg_US_350", key: "gw-burst" }) }, jwt)));
     const orders = results.map((r) => r.data?.recharge?.order).filter(Boolean);
@@ -230,7 +231,7 @@ describe("idempotency (Stripe semantics)", () => {
 
   it("keys are kept: a retry more than 24 hours later still returns the original order without charging", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const first = await recharge(stack, jwt, { packageId: "pkg_US_70", key: "old-key" });
     const ds = stack.subgraphs.wallet.dataSource;
     await ds.query(`UPDATE wallet.recharge_orders SET created_at = now() - interval '25 hours' WHERE id = $1`, [first.order.id]);
@@ -244,7 +245,7 @@ describe("idempotency (Stripe semantics)", () => {
 
   it("a duplicate arriving while the original is still waiting for the provider waits for it instead of charging again", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const provider = sandbox(stack);
     // Hold the provider call open until the duplicate has certainly arrived and is waiting.
     const original = provider.createPayment.bind(provider);
@@ -258,7 +259,7 @@ describe("idempotency (Stripe semantics)", () => {
     };
     try {
       const first = rechargeDirect(stack, jwt, { packageId: "pkg_US_70", key: "in-flight" });
-      await waitFor(async () => (await stack.subgraphs.wallet.dataSource.query(`SELECT 1 FROM wallet.recharge_orders WHERE user_id = $1`, [user])).length === 1);
+      await until(async () => (await stack.subgraphs.wallet.dataSource.query(`SELECT 1 FROM wallet.recharge_orders WHERE user_id = $1`, [user])).length === 1, "the order row", 10_000);
       const second = rechargeDirect(stack, jwt, { packageId: "pkg_US_70", key: "in-flight" });
       const [orderRow] = await stack.subgraphs.wallet.dataSource.query(`SELECT status FROM wallet.recharge_orders WHERE user_id = $1`, [user]);
       expect(orderRow.status).toBe("PROCESSING");
@@ -278,7 +279,7 @@ describe("idempotency (Stripe semantics)", () => {
 describe("failures in the middle", () => {
   it("when the provider cannot be reached the order stays PENDING with no coins; a retry with the same key completes it with one charge", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const provider = sandbox(stack);
     const svc = stack.subgraphs.wallet.services.recharge;
     const original = provider.createPayment.bind(provider);
@@ -304,7 +305,7 @@ describe("failures in the middle", () => {
   });
 
   it("neither the payment token nor card data is stored anywhere in the wallet's tables", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const secretToken = "pm_card_ok";
     await recharge(stack, jwt, { packageId: "pkg_US_70", token: secretToken, key: "no-token-stored" });
     const ds = stack.subgraphs.wallet.dataSource;
@@ -320,10 +321,10 @@ describe("failures in the middle", () => {
     provider.options.autoWebhooks = true;
     provider.options.autoSettleMs = 20;
     try {
-      const jwt = await tokenFor(stack, uniqueUser());
+      const jwt = await tokenFor(uniqueUser());
       const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_async_ok" });
       expect(order.status).toBe("PENDING");
-      await waitFor(async () => (await walletOf(stack, jwt)).coins === 70);
+      await until(async () => (await walletOf(stack, jwt)).coins === 70, "the 70 coins credited", 10_000);
       const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { status } }`, { id: order.id }, jwt);
       expect(res.data.rechargeOrder.status).toBe("SUCCEEDED");
     } finally {
@@ -331,11 +332,3 @@ describe("failures in the middle", () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,7 +7,7 @@ let stack: Stack;
 let admin: string;
 beforeAll(async () => {
   stack = await startStack("refunds");
-  admin = await tokenFor(stack, "ops-admin", { roles: ["viewer", "admin"] });
+  admin = await tokenFor("ops-admin", { roles: ["viewer", "admin"] });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -23,7 +23,7 @@ const HISTORY = `{ me { wallet { coins debt transactions(first: 10) { edges { no
 describe("refunds (admin)", () => {
   it("refund after part of the coins were spent: unspent coins are taken back, the rest is debt, and history shows both", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_700" });
     await spend(user, 500);
     const res = await stack.gql(REFUND, { id: order.id, reason: "customer complaint #123" }, admin);
@@ -43,7 +43,7 @@ describe("refunds (admin)", () => {
 
   it("the owner sees the reversal but not the operator's reason", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     await stack.gql(REFUND, { id: order.id, reason: "internal note" }, admin);
     const res = await stack.gql(`query($id: ID!) { rechargeOrder(id: $id) { status reversal { coinsReversed debtRecorded reason } } }`, { id: order.id }, jwt);
@@ -52,7 +52,7 @@ describe("refunds (admin)", () => {
 
   it("a later recharge repays the debt first; the rest becomes spendable", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350" });
     await spend(user, 300);
     await stack.gql(REFUND, { id: order.id, reason: "fraud review" }, admin);
@@ -68,7 +68,7 @@ describe("refunds (admin)", () => {
 
   it("a recharge smaller than the debt repays part of it and leaves nothing spendable", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_700" });
     await spend(user, 700);
     await stack.gql(REFUND, { id: order.id, reason: "r" }, admin);
@@ -79,7 +79,7 @@ describe("refunds (admin)", () => {
 
   it("refunding twice (also 10 times in parallel) refunds once at the provider and reverses once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350" });
     const before = sandbox(stack).stats.refundsCreated;
     const results = await Promise.all(Array.from({ length: 10 }, () => stack.gql(REFUND, { id: order.id, reason: "dup" }, admin)));
@@ -91,7 +91,7 @@ describe("refunds (admin)", () => {
 
   it("a refund racing gift spending never overdraws: coins taken + debt always equal the order's coins", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_700" });
     const spends = Array.from({ length: 20 }, () => spend(user, 30).catch(() => "insufficient"));
     const refund = stack.gql(REFUND, { id: order.id, reason: "race" }, admin);
@@ -109,7 +109,7 @@ describe("refunds (admin)", () => {
 
   it("only admins may refund: a viewer gets FORBIDDEN and nothing changes", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     const res = await stack.gql(REFUND, { id: order.id, reason: "please" }, jwt);
     expect(res.errors?.[0].extensions?.code).toBe("FORBIDDEN");
@@ -117,7 +117,7 @@ describe("refunds (admin)", () => {
   });
 
   it("refunding an order that did not succeed is INVALID_STATE; an unknown order is NOT_FOUND; an empty reason is INVALID_INPUT", async () => {
-    const jwt = await tokenFor(stack, uniqueUser());
+    const jwt = await tokenFor(uniqueUser());
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70", token: "pm_card_expired" });
     const failed = await stack.gql(REFUND, { id: order.id, reason: "x" }, admin);
     expect(failed.data.refundRecharge.userErrors[0].code).toBe("INVALID_STATE");
@@ -132,7 +132,7 @@ describe("refunds (admin)", () => {
 
   it("a refund the provider reports by webhook (refunded on its dashboard) is applied once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350" });
     const paymentId = await paymentIdOf(stack, order.id);
     const event = sandbox(stack).event({ id: paymentId, orderId: order.id, amountMinor: 499, currency: "USD" }, "payment.refunded");
@@ -146,7 +146,7 @@ describe("refunds (admin)", () => {
 describe("chargebacks (provider webhook)", () => {
   it("a chargeback after partial spending takes back the unspent coins and records the rest as debt, once", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_1400" });
     // 1400 + 70 promotion bonus
     expect(order.totalCoins).toBe(1470);
@@ -163,7 +163,7 @@ describe("chargebacks (provider webhook)", () => {
 
   it("a chargeback arriving before the success webhook credits and reverses in one go (net zero)", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_350", token: "pm_async_ok" });
     const paymentId = await paymentIdOf(stack, order.id);
     const ev = sandbox(stack).event({ id: paymentId, orderId: order.id, amountMinor: 499, currency: "USD" }, "payment.charged_back");
@@ -175,7 +175,7 @@ describe("chargebacks (provider webhook)", () => {
 
   it("a chargeback on an already refunded order changes nothing more", async () => {
     const user = uniqueUser();
-    const jwt = await tokenFor(stack, user);
+    const jwt = await tokenFor(user);
     const { order } = await recharge(stack, jwt, { packageId: "pkg_US_70" });
     await stack.gql(REFUND, { id: order.id, reason: "r" }, admin);
     const paymentId = await paymentIdOf(stack, order.id);

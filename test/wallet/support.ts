@@ -1,6 +1,5 @@
 import { expect } from "vitest";
 import { post, type Stack } from "../support/stack.js";
-import type { TokenClaims } from "../../platform/auth.js";
 import type { SandboxPaymentProvider } from "../../subgraphs/wallet/domain/payments/sandbox.js";
 import type { RechargeService } from "../../subgraphs/wallet/domain/recharge.js";
 
@@ -21,9 +20,7 @@ export function uniqueUser(prefix = "buyer"): string {
 export const sandbox = (stack: Stack) => stack.subgraphs.wallet.services.payments as SandboxPaymentProvider;
 export const rechargeService = (stack: Stack) => stack.subgraphs.wallet.services.recharge as RechargeService;
 
-export async function tokenFor(stack: Stack, sub: string, claims: Partial<TokenClaims> = {}): Promise<string> {
-  return stack.token({ sub, name: sub, region: "US", adult: true, ...claims });
-}
+export { tokenFor } from "../support/tokens.js";
 
 export interface RechargeArgs {
   packageId?: string;

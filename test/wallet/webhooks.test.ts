@@ -23,7 +23,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 async function pendingOrder(token = "pm_async_ok", packageId = "pkg_US_350") {
   const user = uniqueUser();
-  const jwt = await tokenFor(stack, user);
+  const jwt = await tokenFor(user);
   const { order } = await recharge(stack, jwt, { packageId, token });
   const paymentId = await paymentIdOf(stack, order.id);
   return { user, jwt, order, paymentId };

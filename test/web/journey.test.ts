@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { until } from "../stream/helpers.js";
-import { startWebStack, type WebStack } from "./support.js";
+import { signIn, startWebStack, type WebStack } from "./support.js";
 
 let w: WebStack;
 let host: Page;
@@ -12,15 +12,6 @@ let overlayUrl: string;
 let firstAlertId: string;
 
 const hubSubscribers = () => w.stack.subgraphs.earnings.services.stream.stats.subscribers;
-
-async function signIn(page: Page, id: string, name: string, asHost: boolean): Promise<void> {
-  await page.getByTestId("open-sign-in").click();
-  await page.getByTestId("sign-in-id").fill(id);
-  await page.getByTestId("sign-in-name").fill(name);
-  if (asHost) await page.getByTestId("sign-in-host").check();
-  await page.getByTestId("sign-in-submit").click();
-  await page.getByTestId("signed-in-as").filter({ hasText: name }).waitFor();
-}
 
 async function balance(page: Page): Promise<number> {
   return Number(await page.getByTestId("balance").textContent());
@@ -158,5 +149,11 @@ describe("the web app, from its own origin", () => {
     await viewer.getByTestId("feed-line").filter({ hasText: "Finger Heart" }).waitFor();
     expect(await overlay.evaluate(() => (window.__overlayShown ?? []).length)).toBe(shownBefore);
     await w.shot(overlay, "overlay-revoked", { transparent: true });
+  });
+
+  it("the app sent its operations as persisted-operation ids the gateway knew (no id needed its text resent)", () => {
+    const stats = w.stack.gateway.persistedOperations.stats;
+    expect(stats.byId).toBeGreaterThan(10);
+    expect(stats.unknownIds).toBe(0);
   });
 });

@@ -69,3 +69,13 @@ export async function startWebStack(label: string, opts: { corsOrigins?: (webUrl
     },
   };
 }
+
+/** Signs in through the app's development sign-in and waits until the header shows the name. */
+export async function signIn(page: Page, id: string, name: string, asHost: boolean): Promise<void> {
+  await page.getByTestId("open-sign-in").click();
+  await page.getByTestId("sign-in-id").fill(id);
+  await page.getByTestId("sign-in-name").fill(name);
+  if (asHost) await page.getByTestId("sign-in-host").check();
+  await page.getByTestId("sign-in-submit").click();
+  await page.getByTestId("signed-in-as").filter({ hasText: name }).waitFor();
+}

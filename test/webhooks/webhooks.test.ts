@@ -3,10 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index.js";
+import type { RunningGateway } from "../../gateway/index.js";
 import { PartnerKeyStore } from "../../gateway/partner/keys.js";
 import { verifySignature } from "../../platform/signature.js";
-import { composeSupergraph } from "../../scripts/compose.js";
 import { loadWebhookConfig, type WebhookConfig } from "../../subgraphs/earnings/config.js";
 import { checkDestinationUrl, isInternalAddress } from "../../subgraphs/earnings/domain/webhooks/destination.js";
 import { WebhookDispatcher } from "../../subgraphs/earnings/domain/webhooks/dispatcher.js";
@@ -125,14 +124,7 @@ beforeAll(async () => {
   process.env.WEBHOOK_MAX_SUBSCRIPTIONS_PER_PARTNER = String(config.maxSubscriptionsPerPartner);
   stack = await startStack("webhooks");
   await stack.subgraphs.earnings.services.webhookDispatcher?.stop();
-  const composed = await composeSupergraph();
-  gateway = await startGateway({
-    port: 0,
-    supergraphSdl: composed.supergraph,
-    partnerSupergraphSdl: composed.contracts.partner.supergraph,
-    databaseUrl: stack.databaseUrl,
-    subgraphUrls: { wallet: stack.subgraphs.wallet.url, catalog: stack.subgraphs.catalog.url, earnings: stack.subgraphs.earnings.url },
-  });
+  gateway = await stack.startGateway({ databaseUrl: stack.databaseUrl });
   partnerUrl = gateway.url.replace(/\/graphql$/, "/partner/graphql");
   store = await PartnerKeyStore.open(stack.databaseUrl, { migrate: false, poolSize: 2 });
   gifts = await catalogGifts(stack);

@@ -13,12 +13,16 @@ export const LIVE_SESSIONS = gql`
   }
 `;
 
+/** A goal bar's fields (room, studio, overlay). */
+const GOAL_FIELDS = `id title targetCoins progressCoins giftId status reachedAt endsAt gift { id name imageUrl }`;
+
 export const ROOM = gql`
   query Room($id: ID!) {
     liveSession(id: $id) {
       id title status startedAt giftCount coinsReceived uniqueGifters
       host { id displayName }
-      topGifters(first: 5) { rank coins gifts sender { id displayName } }
+      topGifters(first: 5) { rank coins gifts anonymous sender { id displayName } }
+      goals { ${GOAL_FIELDS} }
     }
     gifts { id name coinCost imageUrl streakable }
   }
@@ -26,7 +30,7 @@ export const ROOM = gql`
 
 export const ME = gql`
   query Me {
-    me { id wallet { coins debt } }
+    me { id wallet { coins debt } gifterLevel { level coinsToNext } }
   }
 `;
 
@@ -64,8 +68,12 @@ export const STUDIO = gql`
   query Studio($id: ID!) {
     creator(id: $id) {
       id displayName diamonds lifetimeDiamonds giftsReceived
-      currentLiveSession { id title status startedAt giftCount coinsReceived diamondsEarned uniqueGifters topGifters(first: 10) { rank coins gifts sender { id displayName } } }
-      topGifters(period: ALL_TIME, first: 10) { rank coins gifts sender { id displayName } }
+      currentLiveSession {
+        id title status startedAt giftCount coinsReceived diamondsEarned uniqueGifters
+        topGifters(first: 10) { rank coins gifts anonymous sender { id displayName } }
+        goals { ${GOAL_FIELDS} }
+      }
+      topGifters(period: ALL_TIME, first: 10) { rank coins gifts anonymous sender { id displayName } }
       payouts(first: 10) { nodes { id diamonds amount { formatted } status failureReason requestedAt } }
       overlayTokens { id createdAt }
     }
@@ -122,7 +130,38 @@ export const SEND_TEST_GIFT = gql`
   }
 `;
 
-const EVENT_FIELDS = `id cursor senderName quantity coins comboId comboCount comboEnded sentAt sender { id } gift { id name imageUrl }`;
+const GOAL_PAYLOAD = `goal { ${GOAL_FIELDS} } userErrors { code message field }`;
+
+export const CREATE_GOAL = gql`
+  mutation CreateGoal($input: CreateLiveGoalInput!) {
+    createLiveGoal(input: $input) { ${GOAL_PAYLOAD} }
+  }
+`;
+
+export const UPDATE_GOAL = gql`
+  mutation UpdateGoal($input: UpdateLiveGoalInput!) {
+    updateLiveGoal(input: $input) { ${GOAL_PAYLOAD} }
+  }
+`;
+
+export const CANCEL_GOAL = gql`
+  mutation CancelGoal($goalId: ID!) {
+    cancelLiveGoal(input: { goalId: $goalId }) { ${GOAL_PAYLOAD} }
+  }
+`;
+
+/**
+ * The overlay's goal bars: a public read of the host's current session, polled every few seconds
+ * and on each (re)connect, so goals the host creates, edits or cancels appear without a reload.
+ */
+export const OVERLAY_GOALS = gql`
+  query OverlayGoals($hostId: ID!) {
+    creator(id: $hostId) { id currentLiveSession { id goals { ${GOAL_FIELDS} } } }
+  }
+`;
+
+const EVENT_FIELDS = `id cursor senderName quantity coins comboId comboCount comboEnded sentAt sender { id } gift { id name imageUrl }
+  message anonymous senderLevel senderLevelUp { from to } goalProgress { goalId title progressCoins targetCoins reached }`;
 
 /** A room's public feed (anonymous viewers too). Strings: sent with graphql-ws directly (cursor resume). */
 export const ROOM_FEED = `subscription RoomFeed($liveSessionId: ID!, $after: String) {
@@ -136,5 +175,5 @@ export const HOST_GIFTS = `subscription HostGifts($hostId: ID!, $after: String) 
 
 /** The OBS overlay: connection_init { overlayToken } names the host, so no hostId. */
 export const OVERLAY_GIFTS = `subscription OverlayGifts($after: String) {
-  giftReceived(after: $after) { ${EVENT_FIELDS} isTest }
+  giftReceived(after: $after) { ${EVENT_FIELDS} isTest host { id } }
 }`;

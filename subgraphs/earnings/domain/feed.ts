@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { comboEndEngagement, type FeedEngagement } from "./engagement.js";
+import { loadComboIdleMs } from "../config.js";
 
 /**
  * The live gift feed (earnings.gift_feed): the durable source of the gift streams.
@@ -21,7 +22,7 @@ import { comboEndEngagement, type FeedEngagement } from "./engagement.js";
  */
 export const FEED_CHANNEL = "earnings_gift_feed";
 export const FEED_LOCK = "earnings:gift_feed:append";
-export const COMBO_IDLE_MS = Number(process.env.COMBO_IDLE_MS ?? 5000);
+export const COMBO_IDLE_MS = loadComboIdleMs();
 export const COMBO_END_SUFFIX = ":combo-end";
 
 export interface FeedItem {

@@ -18,8 +18,9 @@ import { rows } from "./sql.js";
  * - reachedAt is the sentAt of the gift that crossed the target, set exactly once: the consumer applies
  *   only freshly credited gifts (gift_credits' primary key), holds the goal rows FOR UPDATE, and
  *   never overwrites a set reachedAt. The event of that gift carries `reached: true`.
- * - Edits (title, targetCoins, endsAt) only while the goal is ACTIVE and not reached; a new target must
- *   stay above the progress so an edit never "reaches" a goal. Cancel is allowed until reached;
+ * - Edits (title, targetCoins, endsAt, giftId) only while the goal is ACTIVE and not reached; a new target must
+ *   stay above the progress so an edit never "reaches" a goal. A goal's gift (on create or edit) must exist
+ *   and be active in the catalog, asked through its owner read (never its tables). Cancel is allowed until reached;
  *   canceling a canceled goal returns it unchanged.
  */
 export const MAX_OPEN_GOALS = 3;
@@ -86,7 +87,32 @@ export interface UpdateGoalData {
   title?: string | null;
   targetCoins?: number | null;
   endsAt?: Date | null;
+  /** Count this gift instead (by quantity); progress is recomputed in the new unit. */
+  giftId?: string | null;
 }
+
+/** What the catalog (the gifts' owner) says about a goal's gift: the sendability owner read. */
+export interface GoalGift {
+  id: string;
+  name: string;
+  sendable: boolean;
+  /** Why not, when not sendable: RETIRED, NOT_STARTED, ENDED or NOT_IN_REGION. */
+  reason: string | null;
+}
+
+/**
+ * The catalog's owner read as goals need it (subgraphs/earnings/peers.ts: the catalog client, never its
+ * tables). null: no such gift. Throws when the catalog cannot answer (nothing is created then).
+ */
+export interface GoalGiftCatalog {
+  goalGift(giftId: string, region: string, authorization?: string): Promise<GoalGift | null>;
+}
+
+const GIFT_UNAVAILABLE: Record<string, string> = {
+  RETIRED: "this gift has been retired",
+  NOT_STARTED: "this gift is not available yet",
+  ENDED: "this gift is no longer available",
+};
 
 function title(t: string): string {
   const v = t.trim();
@@ -110,17 +136,40 @@ function endsAt(d: Date | null | undefined, now: Date): Date | null {
   return d;
 }
 
-export class GoalService {
-  constructor(private readonly ds: DataSource) {}
+function giftIdOf(v: string | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (!isUuid(v)) throw badInput("giftId is not a gift id", ["input", "giftId"]);
+  return v.toLowerCase();
+}
 
-  async create(user: AuthUser, input: CreateGoalData): Promise<LiveGoalRow> {
+export class GoalService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly catalog: GoalGiftCatalog,
+  ) {}
+
+  /**
+   * A goal may count a gift that exists and is active in the catalog: retired, not yet started or
+   * ended → GIFT_NOT_AVAILABLE (as sendGift says), and so is an unknown id. A gift sold only in other
+   * regions is fine: viewers there can send it to this host.
+   */
+  private async checkGift(giftId: string, user: AuthUser, authorization: string | undefined): Promise<void> {
+    const gift = await this.catalog.goalGift(giftId, user.region, authorization);
+    if (!gift) throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, "no such gift", { field: ["input", "giftId"] });
+    if (!gift.sendable && gift.reason !== "NOT_IN_REGION") {
+      throw new DomainError(ErrorCode.GIFT_NOT_AVAILABLE, (gift.reason && GIFT_UNAVAILABLE[gift.reason]) ?? "this gift cannot be sent now", { field: ["input", "giftId"] });
+    }
+  }
+
+  async create(user: AuthUser, input: CreateGoalData, authorization?: string): Promise<LiveGoalRow> {
     if (!isUuid(input.liveSessionId)) throw badInput("liveSessionId is not a live session id", ["input", "liveSessionId"]);
     const t = title(input.title);
     const tgt = target(input.targetCoins);
-    const giftId = input.giftId ?? null;
-    if (giftId !== null && !isUuid(giftId)) throw badInput("giftId is not a gift id", ["input", "giftId"]);
+    const giftId = giftIdOf(input.giftId);
     const now = new Date();
     const ends = endsAt(input.endsAt, now);
+    // Asked before the transaction: no row lock is held across an HTTP call.
+    if (giftId !== null) await this.checkGift(giftId, user, authorization);
     return this.ds.transaction(async (m) => {
       // The session row lock serializes concurrent creates, so the open-goal cap holds exactly.
       const [s] = await m.query(`SELECT host_id, status FROM earnings.live_sessions WHERE id = $1 FOR UPDATE`, [input.liveSessionId]);
@@ -134,32 +183,54 @@ export class GoalService {
       const [row] = await m.query(
         `INSERT INTO earnings.live_goals (live_session_id, host_id, title, target, gift_id, ends_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, date_trunc('milliseconds', now())) RETURNING id`,
-        [input.liveSessionId, s.host_id, t, tgt, giftId ? giftId.toLowerCase() : null, ends],
+        [input.liveSessionId, s.host_id, t, tgt, giftId, ends],
       );
       return (await this.load(m, row.id))!;
     });
   }
 
-  async update(user: AuthUser, input: UpdateGoalData): Promise<LiveGoalRow> {
+  /**
+   * Edits an ACTIVE goal. With a new giftId the goal counts that gift from its creation on: its
+   * progress is recomputed from this session's credited gifts (earnings' own gift_credits) under the
+   * goal's row lock, which the consumer also takes before adding progress — a gift credited
+   * concurrently is counted exactly once, in the new unit. The target must stay above the progress.
+   */
+  async update(user: AuthUser, input: UpdateGoalData, authorization?: string): Promise<LiveGoalRow> {
     const goal = await this.owned(user, input.goalId);
     const t = input.title == null ? null : title(input.title);
     const tgt = input.targetCoins == null ? null : target(input.targetCoins);
     const ends = input.endsAt == null ? null : endsAt(input.endsAt, new Date());
-    if (goalStatus(goal) !== "ACTIVE") throw new DomainError(ErrorCode.INVALID_STATE, `the goal is ${goalStatus(goal)}; only an active goal can be edited`);
-    // Conditional: the consumer holds the row while it adds progress, so "target above progress" is checked under that lock.
-    const [row] = await rows(
-      this.ds,
-      `UPDATE earnings.live_goals SET title = COALESCE($2, title), target = COALESCE($3, target), ends_at = COALESCE($4, ends_at), updated_at = now()
-        WHERE id = $1 AND reached_at IS NULL AND canceled_at IS NULL AND ($3::bigint IS NULL OR progress < $3::bigint)
-        RETURNING id`,
-      [goal.id, t, tgt, ends],
-    );
-    if (!row) {
-      const now = (await this.load(this.ds, goal.id))!;
-      if (goalStatus(now) !== "ACTIVE") throw new DomainError(ErrorCode.INVALID_STATE, `the goal is ${goalStatus(now)}; only an active goal can be edited`);
-      throw new DomainError(ErrorCode.INVALID_INPUT, `targetCoins must be above the progress so far (${now.progress})`, { field: ["input", "targetCoins"] });
-    }
-    return (await this.load(this.ds, goal.id))!;
+    const giftId = giftIdOf(input.giftId);
+    const notActive = (g: LiveGoalRow) => new DomainError(ErrorCode.INVALID_STATE, `the goal is ${goalStatus(g)}; only an active goal can be edited`);
+    if (goalStatus(goal) !== "ACTIVE") throw notActive(goal);
+    const switching = giftId !== null && giftId !== goal.giftId;
+    if (switching) await this.checkGift(giftId, user, authorization);
+    return this.ds.transaction(async (m) => {
+      // FOR UPDATE OF g: the goal row only (the consumer locks sessions before goals).
+      const [r] = await m.query(`SELECT ${COLUMNS} FROM earnings.live_goals g JOIN earnings.live_sessions s ON s.id = g.live_session_id WHERE g.id = $1 FOR UPDATE OF g`, [goal.id]);
+      const cur = toGoal(r);
+      if (goalStatus(cur) !== "ACTIVE") throw notActive(cur);
+      let progress = cur.progress;
+      if (switching && giftId !== cur.giftId) {
+        const [{ n }] = await m.query(
+          `SELECT COALESCE(sum(quantity), 0)::bigint AS n FROM earnings.gift_credits
+            WHERE live_session_id = $1 AND lower(gift_id) = $2 AND sent_at >= $3 AND ($4::timestamptz IS NULL OR sent_at < $4)`,
+          [cur.liveSessionId, giftId, cur.createdAt, cur.endsAt],
+        );
+        progress = Number(n);
+      }
+      const newTarget = tgt ?? cur.target;
+      // An edit never reaches a goal: a crossing is a gift's, with its event.
+      if (newTarget <= progress) {
+        throw new DomainError(ErrorCode.INVALID_INPUT, `targetCoins must be above the progress so far (${progress})`, { field: ["input", "targetCoins"] });
+      }
+      await m.query(
+        `UPDATE earnings.live_goals SET title = COALESCE($2, title), target = $3, ends_at = COALESCE($4, ends_at), gift_id = COALESCE($5, gift_id), progress = $6, updated_at = now()
+          WHERE id = $1`,
+        [cur.id, t, newTarget, ends, switching ? giftId : null, progress],
+      );
+      return (await this.load(m, cur.id))!;
+    });
   }
 
   async cancel(user: AuthUser, goalId: string): Promise<LiveGoalRow> {

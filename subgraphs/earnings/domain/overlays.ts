@@ -44,9 +44,12 @@ export class OverlayService {
     private readonly webAppUrl: string,
   ) {}
 
-  /** The overlay's absolute URL; the token rides in the fragment, which browsers never send to a server. */
-  urlFor(token: string): string {
-    return `${this.webAppUrl}/overlay#token=${encodeURIComponent(token)}`;
+  /**
+   * The overlay's absolute URL; the token rides in the fragment, which browsers never send to a server.
+   * The host id (public) rides there too: the overlay reads the host's goals with a public query.
+   */
+  urlFor(token: string, hostId: string): string {
+    return `${this.webAppUrl}/overlay#token=${encodeURIComponent(token)}&host=${encodeURIComponent(hostId)}`;
   }
 
   async create(user: AuthUser): Promise<{ token: string; row: OverlayTokenRow }> {

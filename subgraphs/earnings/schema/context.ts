@@ -19,6 +19,7 @@ import type { FeedHub } from "../stream/hub.js";
 import type { WebhookDispatcher } from "../domain/webhooks/dispatcher.js";
 import type { WebhookService } from "../domain/webhooks/service.js";
 import type { EventLog } from "../../../platform/eventlog/types.js";
+import type { CatalogClient } from "../../catalog/client.js";
 
 export interface EarningsServices {
   creators: CreatorService;
@@ -35,6 +36,8 @@ export interface EarningsServices {
   shares: RevenueShareService;
   /** LIVE goals (docs/engagement.md). */
   goals: GoalService;
+  /** The catalog's owner read (a goal's gift must exist and be active); LISTENs for its invalidations. */
+  catalog: CatalogClient;
   videos: VideoTotalsService;
   levels: GifterLevelService;
   rankings: RankingService;

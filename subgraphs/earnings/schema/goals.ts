@@ -111,7 +111,7 @@ export class CreateLiveGoalInput {
   @Field(() => Int, { description: "The target, 1 to 2,147,483,647: coins, or how many of giftId when given." })
   targetCoins: number;
 
-  @Field(() => ID, { nullable: true, description: "Count only this gift (by quantity) instead of all coins." })
+  @Field(() => ID, { nullable: true, description: "Count only this gift (by quantity) instead of all coins. It must exist and be active in the catalog (GIFT_NOT_AVAILABLE otherwise)." })
   giftId?: string | null;
 
   @Field(() => Date, { nullable: true, description: "Stop counting at this moment (future, at most 24 h ahead); omit for the rest of the session." })
@@ -131,6 +131,12 @@ export class UpdateLiveGoalInput {
 
   @Field(() => Date, { nullable: true, description: "New end (future, at most 24 h ahead)." })
   endsAt?: Date | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: "Count this gift instead, by quantity (it must exist and be active in the catalog: GIFT_NOT_AVAILABLE otherwise). progressCoins is recomputed in the new unit from the gifts sent since the goal's creation, and the target must stay above it.",
+  })
+  giftId?: string | null;
 }
 
 @InputType({ description: "Cancel a goal that has not been reached." })
@@ -160,13 +166,13 @@ export class LiveGoalResolver {
   @Mutation(() => LiveGoalPayload, { description: "Host: add a goal bar to your live session (at most 3 open at once). Progress events ride the gift streams (GiftEvent.goalProgress)." })
   async createLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => CreateLiveGoalInput, { description: "See CreateLiveGoalInput." }) input: CreateLiveGoalInput): Promise<LiveGoalPayload> {
     const user = requireRole(ctx.user, "host");
-    return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.create(user, input)) })) as Promise<LiveGoalPayload>;
+    return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.create(user, input, ctx.authorization)) })) as Promise<LiveGoalPayload>;
   }
 
-  @Mutation(() => LiveGoalPayload, { description: "Host: edit an active goal's title, target (above the progress so far) or end." })
+  @Mutation(() => LiveGoalPayload, { description: "Host: edit an active goal's title, target (above the progress so far), end or gift." })
   async updateLiveGoal(@Ctx() ctx: EarningsContext, @Arg("input", () => UpdateLiveGoalInput, { description: "See UpdateLiveGoalInput." }) input: UpdateLiveGoalInput): Promise<LiveGoalPayload> {
     const user = requireRole(ctx.user, "host");
-    return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.update(user, input)) })) as Promise<LiveGoalPayload>;
+    return withUserErrors(async () => ({ goal: LiveGoal.from(await ctx.services.goals.update(user, input, ctx.authorization)) })) as Promise<LiveGoalPayload>;
   }
 
   @Mutation(() => LiveGoalPayload, { description: "Host: cancel a goal before it is reached. Canceling a canceled goal returns it unchanged." })

@@ -27,7 +27,7 @@ export class CreateOverlayTokenPayload {
   @Field(() => String, { nullable: true, description: "The secret overlay token (shown once; only a hash is stored). Null when userErrors is not empty." })
   token: string | null;
 
-  @Field(() => String, { nullable: true, description: "The overlay's absolute URL with the token in it: paste it into an OBS browser source. Null when userErrors is not empty." })
+  @Field(() => String, { nullable: true, description: "The overlay's absolute URL with the token (and the host id, for its goal bars) in it: paste it into an OBS browser source. Null when userErrors is not empty." })
   url: string | null;
 
   @Field(() => OverlayToken, { nullable: true, description: "The token's record (its id revokes it). Null when userErrors is not empty." })
@@ -80,7 +80,7 @@ export class OverlayResolver {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => {
       const { token, row } = await ctx.services.overlays.create(user);
-      return { token, url: ctx.services.overlays.urlFor(token), overlayToken: OverlayToken.from(row) };
+      return { token, url: ctx.services.overlays.urlFor(token, row.hostId), overlayToken: OverlayToken.from(row) };
     }) as Promise<CreateOverlayTokenPayload>;
   }
 

@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import { notFound } from "../../../platform/codes.js";
 import { Ctx, Directive, FieldResolver, ObjectType, Resolver, Root } from "type-graphql";
 import type { FeedRow } from "../domain/feed.js";
 import type { EarningsContext } from "./context.js";
@@ -30,7 +30,7 @@ export class RoomGiftEventResolver {
   @FieldResolver(() => Creator, { description: "Who received it." })
   async host(@Root() event: RoomGiftEvent, @Ctx() ctx: EarningsContext): Promise<Creator> {
     const row = await ctx.loaders.creator.load(event.hostId);
-    if (!row) throw new GraphQLError("host profile not found", { extensions: { code: "NOT_FOUND" } });
+    if (!row) throw notFound("host profile not found");
     return Creator.from(row);
   }
 

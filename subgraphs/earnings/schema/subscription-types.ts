@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import { GraphQLError } from "graphql";
+import { notFound } from "../../../platform/codes.js";
 import type { AuthUser } from "../../../platform/auth.js";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { FeedEngagement } from "../domain/engagement.js";
@@ -230,7 +230,7 @@ export class GiftEventStreamResolver {
   @FieldResolver(() => Creator, { description: "Who received it." })
   async host(@Root() event: GiftEvent, @Ctx() ctx: EarningsContext): Promise<Creator> {
     const row = await ctx.loaders.creator.load(event.hostId);
-    if (!row) throw new GraphQLError("host profile not found", { extensions: { code: "NOT_FOUND" } });
+    if (!row) throw notFound("host profile not found");
     return Creator.from(row);
   }
 }

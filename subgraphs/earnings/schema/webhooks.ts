@@ -1,5 +1,4 @@
 import { Arg, Ctx, Directive, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
-import { GraphQLError } from "graphql";
 import { forbidden, unauthenticated, type AuthUser } from "../../../platform/auth.js";
 import { DomainError, UserError, withUserErrors } from "../../../platform/errors.js";
 import { encodeEventCursor, type WebhookStatus, type WebhookSubscriptionRow, type WebhookTopic } from "../domain/webhooks/model.js";
@@ -203,7 +202,7 @@ async function orGraphQLError<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code, field: e.extra.field } });
+    if (e instanceof DomainError) throw e.toGraphQLError();
     throw e;
   }
 }

@@ -1,5 +1,6 @@
-import { GraphQLError } from "graphql";
+import { slowConsumerError, streamError, StreamErrorCode } from "../../../platform/codes.js";
 import type { DataSource } from "typeorm";
+import { loadStreamMaxQueue } from "../../../platform/config.js";
 import { logger } from "../../../platform/logger.js";
 import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
 import { Channel } from "../../../platform/channel.js";
@@ -19,8 +20,6 @@ export interface HubOptions {
   /** Fallback poll (lost notifications, listener reconnects) and combo sweep interval. */
   pollMs?: number;
 }
-
-export const SLOW_CONSUMER = "SLOW_CONSUMER";
 
 /**
  * One per process: ONE LISTEN connection and one reader for all subscribers. On a NOTIFY
@@ -49,7 +48,7 @@ export class FeedHub {
     databaseUrl: string,
     opts: HubOptions = {},
   ) {
-    this.maxQueue = opts.maxQueue ?? Number(process.env.STREAM_MAX_QUEUE ?? 1000);
+    this.maxQueue = opts.maxQueue ?? loadStreamMaxQueue();
     this.pageSize = opts.pageSize ?? 500;
     this.pollMs = opts.pollMs ?? 1000;
     this.listener = new PgListener({
@@ -85,7 +84,7 @@ export class FeedHub {
     await this.listener.stop();
     await this.reading?.catch(() => undefined);
     for (const set of [...this.byHost.values(), ...this.bySession.values()]) {
-      for (const sub of set) sub.fail(new GraphQLError("the gift stream is shutting down; resubscribe with your last cursor", { extensions: { code: "SHUTTING_DOWN" } }));
+      for (const sub of set) sub.fail(streamError(StreamErrorCode.ShuttingDown, "the gift stream is shutting down; resubscribe with your last cursor"));
     }
   }
 
@@ -216,9 +215,9 @@ export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
       hub.maxQueue,
       () => {
         hub.stats.slowClosed++;
-        return new GraphQLError(
+        return slowConsumerError(
           `too slow: more than ${hub.maxQueue} gifts queued; resubscribe with after: your last cursor`,
-          { extensions: { code: SLOW_CONSUMER, cursor: this.lastAccepted > 0 ? encodeCursor(this.lastAccepted) : null } },
+          this.lastAccepted > 0 ? encodeCursor(this.lastAccepted) : null,
         );
       },
       () => this.release(),
@@ -277,7 +276,7 @@ export class FeedSubscription implements AsyncIterableIterator<FeedRow> {
         // graphql-ws does not call return() after a throw: unregister here.
         await this.return();
         logger.warn({ err: err instanceof Error ? err.message : String(err) }, "gift stream replay failed");
-        throw new GraphQLError("the gift stream could not be read; resubscribe with your last cursor", { extensions: { code: "STREAM_UNAVAILABLE" } });
+        throw streamError(StreamErrorCode.StreamUnavailable, "the gift stream could not be read; resubscribe with your last cursor");
       }
       if (this.done) break;
       this.replayBuf = page;

@@ -1,28 +1,33 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import type { NatsEventLog } from "../../../platform/eventlog/nats.js";
+import { feedSubjects, type RoomFeedMessage } from "../../../platform/feed.js";
 import { logger } from "../../../platform/logger.js";
 import { PgListener } from "../../../platform/pg-listener.js";
 import { FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
+import { roomEventOf } from "./room-event.js";
 
 /**
- * Room-feed subjects (with NATS_URL): every earnings.gift_feed row is published to
- * `feed.host.<hostId>` and, when it belongs to a live session, `feed.room.<liveSessionId>`, so a
- * gateway can subscribe once per room instead of holding a socket to earnings (the gateway side
- * comes with its fan-out rewrite). The body is the FeedRow as JSON; `seq` is the same cursor
- * replay uses, and replay still reads gift_feed in PostgreSQL.
+ * Room-feed subjects (with NATS_URL; platform/feed.ts): every earnings.gift_feed row is published
+ * to `<feed prefix>.host.<hostId>` (body: the FeedRow as JSON) and, when it belongs to a live
+ * session, `<feed prefix>.room.<liveSessionId>` (body: a RoomFeedMessage — the public room event,
+ * its seq and the seq of the room's previous row), which the gateways' NATS feed bus subscribes to,
+ * one subscription per room per gateway process. `seq` is the same cursor replay uses, and replay
+ * still reads gift_feed in PostgreSQL (through earnings' stream). The host subjects have no
+ * subscriber yet: the host's private stream stays on the earnings socket (docs/scaling.md).
  */
-export const FEED_SUBJECT_PREFIX = "feed";
-const SAFE = /^[A-Za-z0-9_-]{1,128}$/;
+export { feedSubjects, subjectToken } from "../../../platform/feed.js";
 
-/** One subject token for an id: as it is when NATS-safe, otherwise `~` + base64url (ids may hold dots or spaces). */
-export function subjectToken(id: string): string {
-  return SAFE.test(id) ? id : `~${Buffer.from(id, "utf8").toString("base64url")}`;
+/** The seq of each room's row before `firstSeq` (0 when none): the `prev` of the room's first row in a batch. */
+async function previousInRooms(m: EntityManager, firsts: Map<string, number>): Promise<Map<string, number>> {
+  if (firsts.size === 0) return new Map();
+  const rows: { id: string; prev: string | null }[] = await m.query(
+    `SELECT r.id, (SELECT max(f.seq) FROM earnings.gift_feed f WHERE f.live_session_id = r.id AND f.seq < r.first)::text AS prev
+       FROM unnest($1::text[], $2::bigint[]) AS r(id, first)`,
+    [[...firsts.keys()], [...firsts.values()]],
+  );
+  return new Map(rows.map((r) => [r.id, r.prev === null ? 0 : Number(r.prev)]));
 }
-export const feedSubjects = {
-  host: (hostId: string) => `${FEED_SUBJECT_PREFIX}.host.${subjectToken(hostId)}`,
-  room: (liveSessionId: string) => `${FEED_SUBJECT_PREFIX}.room.${subjectToken(liveSessionId)}`,
-};
 
 /**
  * Publishes the feed in seq order, each row once per subject (Nats-Msg-Id `<stream>:<seq>:h|r`),
@@ -50,6 +55,10 @@ export class FeedRelay {
     return `${this.log.opts.stream}_FEED`;
   }
 
+  get subjects(): ReturnType<typeof feedSubjects> {
+    return feedSubjects(this.log.opts.feedSubjectPrefix);
+  }
+
   async ensure(): Promise<void> {
     await this.ds.query(
       `CREATE TABLE IF NOT EXISTS earnings.consumer_positions (
@@ -63,7 +72,7 @@ export class FeedRelay {
     const jsm = await this.log.jsm();
     const config = {
       name: this.stream,
-      subjects: [`${FEED_SUBJECT_PREFIX}.>`],
+      subjects: [this.subjects.all],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
@@ -103,12 +112,23 @@ export class FeedRelay {
       if (!row) return 0;
       const feed: FeedRow[] = (await m.query(`SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE seq > $1 ORDER BY seq LIMIT $2`, [row.id, this.opts.batchSize ?? 500])).map(toFeedRow);
       if (feed.length === 0) return 0;
+      const subjects = this.subjects;
       const bySubject = new Map<string, { id: string; body: string }[]>();
+      const push = (subject: string, id: string, body: string) => {
+        let list = bySubject.get(subject);
+        if (!list) bySubject.set(subject, (list = []));
+        list.push({ id, body });
+      };
+      // Each room message names the room's previous row, so a gateway can tell a gap from a quiet room.
+      const firsts = new Map<string, number>();
+      for (const f of feed) if (f.liveSessionId && !firsts.has(f.liveSessionId)) firsts.set(f.liveSessionId, f.seq);
+      const prev = await previousInRooms(m, firsts);
       for (const f of feed) {
-        const body = JSON.stringify(f);
-        const targets: [string, string][] = [[feedSubjects.host(f.hostId), "h"]];
-        if (f.liveSessionId) targets.push([feedSubjects.room(f.liveSessionId), "r"]);
-        for (const [subject, kind] of targets) bySubject.set(subject, [...(bySubject.get(subject) ?? []), { id: `${this.stream}:${f.seq}:${kind}`, body }]);
+        push(subjects.host(f.hostId), `${this.stream}:${f.seq}:h`, JSON.stringify(f));
+        if (!f.liveSessionId) continue;
+        const message: RoomFeedMessage = { seq: f.seq, prev: prev.get(f.liveSessionId) ?? 0, event: roomEventOf(f) };
+        prev.set(f.liveSessionId, f.seq);
+        push(subjects.room(f.liveSessionId), `${this.stream}:${f.seq}:r`, JSON.stringify(message));
       }
       const js = await this.log.js();
       // In order per subject (each acked before the next), subjects side by side.

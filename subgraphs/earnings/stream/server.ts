@@ -8,7 +8,8 @@ import type { BaseContext } from "../../../platform/subgraph.js";
 import { logger } from "../../../platform/logger.js";
 import { PgListener } from "../../../platform/pg-listener.js";
 import type { ServiceVerifier } from "../../../platform/service-auth.js";
-import { failingIterator, overlayTokenFrom, verifySignedConnection, WsCloseCode, type WsConnection } from "../../../platform/ws.js";
+import { WsCloseCode } from "../../../platform/codes.js";
+import { failingIterator, overlayTokenFrom, verifySignedConnection, type WsConnection } from "../../../platform/ws.js";
 import type { WsGuard } from "../../../platform/ws-limits.js";
 import { OVERLAY_REVOKED_CHANNEL, type OverlayGrant, type OverlayService } from "../domain/overlays.js";
 

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
-import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
+import { DomainError, ErrorCode, UnavailableError, badInput } from "../../../platform/errors.js";
 import { EventNotifier } from "../../../platform/eventlog.js";
 import { GIFT_SENT, type GiftSentPayload } from "../../../platform/events.js";
 import { MoneyRateLimiter, rateLimitError } from "../../../platform/rate-limit.js";
@@ -230,11 +229,8 @@ function fromRow(r: GiftEventDbRow): GiftEventRecord {
 }
 
 /** An owner read failed (network, timeout, 5xx): nothing was written, the same request may be retried. */
-export function peerUnavailable(peer: string, cause: unknown): GraphQLError {
-  return new GraphQLError(`${peer} is temporarily unavailable; nothing was charged, retry with the same idempotencyKey`, {
-    extensions: { code: "SERVICE_UNAVAILABLE" },
-    originalError: cause instanceof Error ? cause : undefined,
-  });
+export function peerUnavailable(peer: string, cause: unknown): UnavailableError {
+  return new UnavailableError(`${peer} is temporarily unavailable; nothing was charged, retry with the same idempotencyKey`, cause);
 }
 
 export const SEND_GIFT_OPERATION = "sendGift";
@@ -274,7 +270,7 @@ export class GiftingService {
 
   /**
    * Sends a gift for `sender`. Throws DomainError for business failures (nothing changed),
-   * GraphQLError SERVICE_UNAVAILABLE when an owner read fails. `authorization` is the
+   * UnavailableError (SERVICE_UNAVAILABLE) when an owner read fails. `authorization` is the
    * caller's bearer header, forwarded to the owner subgraphs.
    */
   async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean }> {
@@ -402,7 +398,7 @@ function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; re
     case "KEY_REUSED":
       throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request");
     case "IN_FLIGHT":
-      throw new GraphQLError("this send is still being processed; retry with the same idempotencyKey", { extensions: { code: "SERVICE_UNAVAILABLE" } });
+      throw new UnavailableError("this send is still being processed; retry with the same idempotencyKey");
     case "RATE_LIMITED":
       throw rateLimitError("sendGift", o.retryAfterSeconds);
     case "IN_DEBT":

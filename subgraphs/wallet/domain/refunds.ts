@@ -7,6 +7,7 @@ import { requestHash, validateIdempotencyKey } from "./idempotency.js";
 import { EntryType, postEntry } from "./ledger.js";
 import { ProviderRejected, type PaymentProvider } from "./payments/provider.js";
 import type { OrderView } from "./recharge.js";
+import { transitionFor } from "./recharge/transitions.js";
 
 /**
  * Partial (and full) admin refunds of a recharge order (DECISIONS 49).
@@ -51,6 +52,9 @@ export interface RefundRequest {
 }
 
 export const MAX_REFUND_REASON = 500;
+
+/** The order's transition when its refunds reach the amount paid (recharge/transitions.ts); booked by apply() below. */
+const FULLY_REFUNDED = transitionFor("SUCCEEDED", "refunds_completed")!;
 
 /** Coins to take back when the refunded money goes from `beforeMinor` to `afterMinor` of `paidMinor`. */
 export function coinsToTakeBack(totalCoins: number, paidMinor: number, beforeMinor: number, afterMinor: number): number {
@@ -201,17 +205,18 @@ export class RefundService {
     await m.query(
       `UPDATE wallet.recharge_orders SET refunded_minor = $2, refunded_coins = refunded_coins + $3, coins_reversed = coalesce(coins_reversed, 0) + $4,
               debt_recorded = coalesce(debt_recorded, 0) + $5, updated_at = now(),
-              status = CASE WHEN $6 THEN 'REFUNDED' ELSE status END,
+              status = CASE WHEN $6 THEN $8 ELSE status END,
               reversed_at = CASE WHEN $6 THEN now() ELSE reversed_at END,
               reversal_reason = CASE WHEN $6 THEN $7 ELSE reversal_reason END
         WHERE id = $1`,
-      [orderId, after, share, taken, debt, full, `${r.reason} (by ${adminId})`],
+      [orderId, after, share, taken, debt, full, `${r.reason} (by ${adminId})`, FULLY_REFUNDED.to],
     );
     await m.query(`UPDATE wallet.recharge_refunds SET coins_reversed = $2, debt_recorded = $3 WHERE id = $1`, [refundId, taken, debt]);
-    await m.query(`INSERT INTO wallet.recharge_order_events (order_id, from_status, to_status, source, detail) VALUES ($1, 'SUCCEEDED', $2, 'admin', $3)`, [
+    await m.query(`INSERT INTO wallet.recharge_order_events (order_id, from_status, to_status, source, detail) VALUES ($1, $4, $2, 'admin', $3)`, [
       orderId,
-      full ? "REFUNDED" : "SUCCEEDED",
+      full ? FULLY_REFUNDED.to : FULLY_REFUNDED.from,
       JSON.stringify({ refundId, amountMinor: Number(r.amount_minor), refundedMinor: after, coinsTakenBack: share, debt }),
+      FULLY_REFUNDED.from,
     ]);
   }
 }

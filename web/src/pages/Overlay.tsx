@@ -1,8 +1,11 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useQuery } from "@apollo/client/react";
 import type { AppConfig } from "../config.js";
-import { OVERLAY_GIFTS } from "../operations.js";
+import { makeClient } from "../apollo.js";
+import { OVERLAY_GIFTS, OVERLAY_GOALS } from "../operations.js";
 import { follow } from "../stream.js";
 import type { GiftEventView } from "../feed.js";
+import { foldGoalProgress, goalBars, GoalBars, type GoalSnapshots, type GoalView } from "../goals.js";
 import { GiftImage } from "../ui.js";
 
 interface Alert {
@@ -14,6 +17,7 @@ interface Alert {
   imageUrl: string | null;
   count: number;
   isTest: boolean;
+  message: string | null;
   /** Cursor of the latest event folded into this alert: saved when it is shown. */
   cursor: string | null;
 }
@@ -27,8 +31,8 @@ declare global {
 
 const MAX_QUEUE = 10_000;
 
-function tokenFromHash(): string | null {
-  return new URLSearchParams(location.hash.slice(1)).get("token");
+function fromHash(name: string): string | null {
+  return new URLSearchParams(location.hash.slice(1)).get(name);
 }
 
 /**
@@ -36,11 +40,30 @@ function tokenFromHash(): string | null {
  * drops nothing, combos counting up on their alert. It saves the cursor of each alert as it
  * is shown, so a reload resumes after the last alert seen: no repeat, and what was still
  * queued is replayed.
+ *
+ * Goal bars: drawn from each event's goalProgress at once; the goals themselves (created, edited,
+ * canceled by the host) come from a public read of the host's current session, polled every few
+ * seconds, on every (re)connect and when an event names a goal not seen yet — no stream event
+ * kinds were added for them (docs/engagement.md "Web app"). The link names the host (#host=…);
+ * an older link without it learns the host from its first event.
  */
 export function Overlay({ config }: { config: AppConfig }) {
-  const token = tokenFromHash();
+  const token = fromHash("token");
   const params = new URLSearchParams(location.search);
   const alertMs = Math.min(Math.max(Number(params.get("alertMs") ?? 4000) || 4000, 200), 60_000);
+  const goalsMs = Math.min(Math.max(Number(params.get("goalsMs") ?? 3000) || 3000, 500), 60_000);
+  // Public reads only: never the viewer's session (OBS has none), so an anonymous client of its own.
+  const client = useMemo(() => makeClient(config, null), [config]);
+  const [hostId, setHostId] = useState<string | null>(fromHash("host"));
+  const goalsQuery = useQuery<any>(OVERLAY_GOALS, { client, variables: { hostId: hostId ?? "" }, skip: !hostId || !token, pollInterval: goalsMs, fetchPolicy: "network-only", notifyOnNetworkStatusChange: false });
+  const goals: GoalView[] = goalsQuery.data?.creator?.currentLiveSession?.goals ?? [];
+  const goalsRef = useRef(goals);
+  goalsRef.current = goals;
+  const refetchGoals = useRef<() => void>(() => undefined);
+  refetchGoals.current = () => {
+    if (hostId && token) void goalsQuery.refetch().catch(() => undefined);
+  };
+  const [snaps, setSnaps] = useState<GoalSnapshots>({});
   const cursorKey = `overlay.cursor:${token ?? ""}`;
   const [current, setCurrent] = useState<Alert | null>(null);
   const [status, setStatus] = useState<string>(token ? "connecting" : "This overlay link has no token: create one in the studio.");
@@ -71,6 +94,12 @@ export function Overlay({ config }: { config: AppConfig }) {
       timer.current = setTimeout(() => show(queue.current.shift() ?? null), alertMs);
     };
     const onEvent = (e: GiftEventView) => {
+      if (e.host?.id) setHostId((h) => h ?? e.host!.id);
+      if (e.goalProgress?.length) {
+        const { unknown } = foldGoalProgress({}, e.goalProgress, goalsRef.current);
+        setSnaps((s) => foldGoalProgress(s, e.goalProgress, goalsRef.current).snaps);
+        if (unknown) refetchGoals.current();
+      }
       const comboKey = e.comboId ? `${e.sender?.id ?? e.senderName}:${e.comboId}` : null;
       // A combo's next gift or its end counts up the alert it belongs to, shown or queued.
       const target = comboKey ? [showing.current, ...queue.current].find((a) => a?.comboKey === comboKey) : undefined;
@@ -98,6 +127,7 @@ export function Overlay({ config }: { config: AppConfig }) {
         imageUrl: e.gift?.imageUrl ?? null,
         count: e.comboCount ?? e.quantity,
         isTest: !!e.isTest,
+        message: e.message ?? null,
         cursor: e.cursor,
       };
       if (!showing.current) show(alert);
@@ -114,7 +144,11 @@ export function Overlay({ config }: { config: AppConfig }) {
       after: localStorage.getItem(cursorKey),
       onEvent,
       onFatal: (message, code) => setStatus(code === 4403 || /revoked/i.test(message) ? "This overlay link was revoked." : `Overlay stopped: ${message}`),
-      onStatus: (s) => setStatus(s),
+      onStatus: (s) => {
+        setStatus(s);
+        // A (re)connect may follow a gap: goals may have changed meanwhile.
+        if (s === "live") refetchGoals.current();
+      },
     });
     return () => {
       stop();
@@ -124,6 +158,7 @@ export function Overlay({ config }: { config: AppConfig }) {
 
   return (
     <div className="overlay" data-testid="overlay" data-status={status} data-queued={queued}>
+      <GoalBars bars={goalBars(goals, snaps)} testId="overlay-goals" />
       {current && (
         <div className="alert" data-testid="overlay-alert" data-event-id={current.id} key={current.id}>
           <GiftImage url={current.imageUrl} name={current.giftName} size={96} />
@@ -132,6 +167,11 @@ export function Overlay({ config }: { config: AppConfig }) {
               {current.isTest && <span className="test-badge">TEST </span>}
               <strong data-testid="alert-sender">{current.senderName}</strong> sent {current.giftName}
             </div>
+            {current.message && (
+              <div className="message" data-testid="alert-message">
+                “{current.message}”
+              </div>
+            )}
             <div className="count" data-testid="alert-count">
               ×{current.count}
             </div>

@@ -5,6 +5,7 @@ import { CANCEL_PAYOUT, CREATE_OVERLAY_TOKEN, END_LIVE, ENSURE_CREATOR, REQUEST_
 import { describeError, describeUserError } from "../errors.js";
 import { Link } from "../router.js";
 import { ErrorText, newKey } from "../ui.js";
+import { StudioGoals } from "./StudioGoals.js";
 
 function Board({ title, rows, testId }: { title: string; rows: any[]; testId: string }) {
   return (
@@ -12,8 +13,8 @@ function Board({ title, rows, testId }: { title: string; rows: any[]; testId: st
       <h3>{title}</h3>
       <ol data-testid={testId}>
         {rows.map((t) => (
-          <li key={t.sender.id}>
-            {t.sender.displayName ?? t.sender.id} · {t.coins} coins · {t.gifts} gifts
+          <li key={t.sender ? t.sender.id : `anonymous:${t.rank}`}>
+            {t.sender ? (t.sender.displayName ?? t.sender.id) : "Anonymous"} · {t.coins} coins · {t.gifts} gifts
           </li>
         ))}
       </ol>
@@ -98,6 +99,7 @@ export function Studio({ session }: { session: Session | null }) {
               </form>
             )}
           </div>
+          {live && <StudioGoals sessionId={live.id} goals={live.goals ?? []} gifts={gifts} act={act} />}
           <div className="panel">
             <h2>Diamonds</h2>
             <p>
