@@ -5,6 +5,7 @@ import os from "node:os";
 import pg from "pg";
 import type { AuthUser } from "../platform/auth.js";
 import { createDataSource, ensureDatabase, migrate } from "../platform/db.js";
+import { loadBenchSettings } from "./config.js";
 import { ensureEventLog } from "../platform/eventlog.js";
 import { MoneyRateLimiter, MONEY_MUTATION_LIMITS } from "../platform/rate-limit.js";
 import { entities, migrations } from "../subgraphs/wallet/db/index.js";
@@ -20,7 +21,7 @@ import { loadSendBatchConfig } from "../subgraphs/wallet/config.js";
  * machine makes noisy. Needs DATABASE_URL (a scratch database is created and dropped).
  *   SEND_BATCH_MAX_WAIT_MS=0 node dist/bench/wallet-sends.js [seconds=8] [concurrencies=1,16,64]
  */
-const admin = process.env.DATABASE_URL;
+const admin = loadBenchSettings().databaseUrl;
 if (!admin) {
   console.error("DATABASE_URL is required");
   process.exit(2);
