@@ -8,7 +8,7 @@ import { loadBenchSettings } from "./config.js";
 import { ensureDatabase } from "../platform/db.js";
 import { isEntryPoint } from "../platform/main.js";
 import { migrateAndSeed } from "../scripts/database.js";
-import { freePort, startEmbeddedPostgres, type EmbeddedServer } from "../scripts/embedded-pg.js";
+import { startEmbeddedPostgres, type EmbeddedServer } from "../scripts/embedded-pg.js";
 import { ROOT } from "../scripts/supervisor.js";
 import { pool } from "./lib/client.js";
 import { Fleet, type Tier } from "./lib/fleet.js";
@@ -165,16 +165,17 @@ async function main(): Promise<void> {
     // Chaos: one random instance of a scaled tier down every --kill-every seconds, back after a moment.
     const kills: { at: number; instance: string }[] = [];
     let chaos = true;
+    const killEverySec = n("kill-every");
     const chaosLoop = (async () => {
-      await sleep(n("kill-every") * 1000);
-      while (chaos && n("kill-every") > 0) {
+      await sleep(killEverySec * 1000);
+      while (chaos && killEverySec > 0) {
         const victim = fleet.randomScaledInstance();
         kills.push({ at: Date.now() - t0, instance: victim });
         log(`kill -9 ${victim}`);
         await fleet.kill(victim);
         await sleep(1500);
         await fleet.restart(victim);
-        await sleep(n("kill-every") * 1000);
+        await sleep(killEverySec * 1000);
       }
     })();
 
