@@ -27,10 +27,13 @@ import { ResumingViewer } from "./lib/resuming-viewer.js";
  * definite answer (a payment system's client does); viewers that lose their stream reconnect to
  * another gateway with their last cursor. At the end it checks, from the database and from
  * what every viewer received:
- *   - every acknowledged gift committed once, nothing else committed (wallet.gift_events);
- *   - every sender's coins = recharged − Σ acknowledged gifts, and equal to their ledger sum;
- *   - every gift credited once (earnings.gift_credits) and on the room feed once;
- *   - every viewer got every gift of its room exactly once;
+ *   - every acknowledged gift committed once under its key, and every committed gift is one of the
+ *     run's sends (a send whose answer was lost may commit; its sender's retry must then get it);
+ *   - every sender's coins = recharged − Σ their committed gifts, and equal to their ledger sum;
+ *   - every committed gift credited once (earnings.gift_credits) and on the room feed once, checked
+ *     after the consumers have caught up;
+ *   - every viewer got every committed gift of its room exactly once;
+ *   - every send got a definite answer within SEND_GIVE_UP_MS;
  * and reports lag p50/p99 from the gift's database commit to its credit and to each viewer.
  * Writes bench/results/scale-<timestamp>.json; exits 1 when anything was lost or doubled.
  */
@@ -44,6 +47,8 @@ const { values } = parseArgs({
     rooms: { type: "string", default: "10" },
     rate: { type: "string", default: "60" },
     "kill-every": { type: "string", default: "6" },
+    /** Comma-separated tiers whose instances take the kills (default: every scaled tier). */
+    kill: { type: "string", default: "gateway,earnings,wallet" },
     out: { type: "string" },
     /** "nats" (default when NATS_URL, or 127.0.0.1:4222, answers) or "postgres". */
     transport: { type: "string" },
@@ -59,6 +64,10 @@ const SENDERS = 100;
 const SEND_GIVE_UP_MS = 120_000;
 /** Viewers are given this long without progress to catch up at the end. */
 const CATCH_UP_IDLE_MS = 30_000;
+/** The consumers are given this long without a new credit to credit every committed gift before the checks. */
+const CREDIT_IDLE_MS = 60_000;
+/** Attempt errors kept per send, to say why a send stayed unresolved. */
+const MAX_HISTORY = 12;
 
 const t0 = Date.now();
 const log = (m: string) => process.stderr.write(`[scale +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
@@ -81,6 +90,8 @@ interface SendOutcome {
   giftEventId: string | null;
   attempts: number;
   error: string | null;
+  /** Each failed attempt: "<gateway index>: <error>" (the first MAX_HISTORY). */
+  history: string[];
 }
 
 /** One send, retried with the same key on the next gateway until the answer is definite. */
@@ -91,11 +102,12 @@ async function sendUntilDefinite(gateways: () => string[], world: World, k: numb
     query: SEND_GIFT,
     variables: { i: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: key } },
   });
-  const out: SendOutcome = { key, senderId: sender.id, room: host.liveSessionId, giftEventId: null, attempts: 0, error: null };
+  const out: SendOutcome = { key, senderId: sender.id, room: host.liveSessionId, giftEventId: null, attempts: 0, error: null, history: [] };
   const end = Date.now() + SEND_GIVE_UP_MS;
   for (let g = k; Date.now() < end; g++) {
     const urls = gateways();
     out.attempts++;
+    const started = Date.now();
     try {
       const res = await postJson(urls[g % urls.length], body, { authorization: sender.authorization }, 15_000);
       const p = res.json?.data?.sendGift;
@@ -105,6 +117,7 @@ async function sendUntilDefinite(gateways: () => string[], world: World, k: numb
     } catch (e) {
       out.error = (e as Error).message.slice(0, 60);
     }
+    if (out.history.length < MAX_HISTORY) out.history.push(`+${((started - t0) / 1000).toFixed(1)}s gateway-${(g % urls.length) + 1}: ${out.error}`);
     await sleep(100 + Math.random() * 200);
   }
   return out;
@@ -166,10 +179,12 @@ async function main(): Promise<void> {
     const kills: { at: number; instance: string }[] = [];
     let chaos = true;
     const killEverySec = n("kill-every");
+    const killTiers = values.kill.split(",").map((t) => t.trim()) as Tier[];
+    for (const t of killTiers) if (!["gateway", "earnings", "wallet"].includes(t)) throw new Error(`--kill: unknown tier ${t}`);
     const chaosLoop = (async () => {
       await sleep(killEverySec * 1000);
       while (chaos && killEverySec > 0) {
-        const victim = fleet.randomScaledInstance();
+        const victim = fleet.randomScaledInstance(killTiers);
         kills.push({ at: Date.now() - t0, instance: victim });
         log(`kill -9 ${victim}`);
         await fleet.kill(victim);
@@ -198,12 +213,16 @@ async function main(): Promise<void> {
     const acked = outcomes.filter((o) => o.giftEventId);
     log(`sends done: ${acked.length} acknowledged, ${outcomes.length - acked.length} refused or unresolved; ${kills.length} kills; waiting for viewers`);
 
-    const byRoom = new Map<string, Set<string>>();
-    for (const o of acked) (byRoom.get(o.room) ?? byRoom.set(o.room, new Set()).get(o.room)!).add(o.giftEventId!);
+    // Judge delivery only once every committed gift is credited (the feed is written with the
+    // credit): a viewer cannot be late for an event that does not exist yet.
+    await waitForCredits(databaseUrl);
+    // Every committed gift of a room, acknowledged to its sender or not, must reach its viewers.
+    const byRoom = await committedByRoom(databaseUrl);
     await waitForViewers(viewers, byRoom);
     await pool(viewers, 100, (v) => v.stop());
 
     const checks = await verify(databaseUrl, world, acked, outcomes);
+    if (checks.summary.notCredited > 0) result.stuck = await whyNotCredited(databaseUrl, nats, nats ? `SCALE_${runTag}` : null);
     let lost = 0;
     let doubled = 0;
     const viewerLagMs: number[] = [];
@@ -229,7 +248,7 @@ async function main(): Promise<void> {
     }
     const s = (xs: number[]) => summarize(xs);
     Object.assign(result, {
-      sends: { requested: total, acknowledged: acked.length, refused: outcomes.filter((o) => !o.giftEventId).map((o) => o.error), retried: outcomes.filter((o) => o.attempts > 1).length, maxAttempts: Math.max(...outcomes.map((o) => o.attempts)) },
+      sends: { requested: total, acknowledged: acked.length, refused: outcomes.filter((o) => !o.giftEventId).map((o) => o.error), unresolvedHistory: outcomes.filter((o) => !o.giftEventId).slice(0, 5).map((o) => o.history), retried: outcomes.filter((o) => o.attempts > 1).length, maxAttempts: Math.max(...outcomes.map((o) => o.attempts)) },
       kills,
       viewers: { count: viewers.length, reconnects: viewers.reduce((a, v) => a + v.reconnects, 0), eventsExpected: viewers.reduce((a, v) => a + (byRoom.get(v.room)?.size ?? 0), 0), lost, doubled, errors: [...new Set(viewers.flatMap((v) => v.errors))].slice(0, 8), viewersMissingEvents: lostBy.length, sampleMissing: lostBy.slice(0, 10) },
       database: checks.summary,
@@ -255,6 +274,98 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(result, null, 2) + "\n");
   log(`wrote ${path.relative(ROOT, file)}: ${failed ? "FAILED" : "passed"}`);
   process.exit(failed ? 1 : 0);
+}
+
+/**
+ * When gifts stay uncredited: per subject, what the relay handed out, where the consumer stands,
+ * and the partition sequences the stream holds (a gap there stalls the partition for good).
+ */
+async function whyNotCredited(databaseUrl: string, natsUrl: string | null, stream: string | null): Promise<unknown> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const positions = (await c.query(`SELECT * FROM earnings.consumer_positions ORDER BY consumer`).catch((e: Error) => ({ rows: [e.message] }))).rows;
+    const relay = (await c.query(`SELECT * FROM eventlog.relay_sequences ORDER BY subject`).catch((e: Error) => ({ rows: [e.message] }))).rows as { subject: string; seq: string }[];
+    const activity = (
+      await c.query(
+        `SELECT pid, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait, round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_sec, left(query, 100) AS query
+           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (state <> 'idle' OR application_name LIKE 'claims:%')`,
+      )
+    ).rows;
+    const out: Record<string, unknown> = { positions: positions.filter((r: any) => r.part_subject || String(r.consumer).startsWith("nats-relay")), relay, activity };
+    if (!natsUrl || !stream) return out;
+    const { connect } = await import("@nats-io/transport-node");
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const lagging = positions.filter((r: any) => r.part_subject && relay.some((x) => x.subject === r.part_subject && BigInt(x.seq) > BigInt(r.part_seq)));
+      const subjects: Record<string, unknown> = {};
+      for (const r of lagging as any[]) {
+        const seqs: string[] = [];
+        let seq = 1;
+        for (let k = 0; k < 5000; k++) {
+          const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: r.part_subject }).catch(() => null);
+          if (!m) break;
+          seqs.push(m.header.get("Event-Partition-Seq"));
+          seq = m.seq + 1;
+        }
+        const nums = seqs.map(Number);
+        const gaps: number[] = [];
+        const dups: number[] = [];
+        const seen = new Set<number>();
+        for (const x of nums) {
+          if (seen.has(x)) dups.push(x);
+          seen.add(x);
+        }
+        for (let x = 1; x <= Math.max(0, ...nums); x++) if (!seen.has(x)) gaps.push(x);
+        const consumers = await jsm.consumers.list(stream).next();
+        const info = consumers.filter((ci) => ci.config.filter_subject === r.part_subject).map((ci) => ({ name: ci.name, pending: ci.num_pending, ackPending: ci.num_ack_pending, waitingPulls: ci.num_waiting, redelivered: ci.num_redelivered, ackFloor: ci.ack_floor, delivered: ci.delivered }));
+        subjects[r.part_subject] = { consumerPartSeq: r.part_seq, relaySeq: relay.find((x) => x.subject === r.part_subject)?.seq, inStream: nums.length, maxInStream: Math.max(0, ...nums), gaps: gaps.slice(0, 20), dups: dups.slice(0, 20), consumers: info };
+      }
+      out.subjects = subjects;
+    } finally {
+      await nc.close();
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+async function waitForCredits(databaseUrl: string): Promise<void> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const left = async () =>
+      Number((await c.query<{ n: string }>(`SELECT (SELECT count(*) FROM wallet.gift_events) - (SELECT count(*) FROM earnings.gift_credits) AS n`)).rows[0].n);
+    let last = await left();
+    let since = Date.now();
+    while (last > 0 && Date.now() - since < CREDIT_IDLE_MS) {
+      await sleep(500);
+      const now = await left();
+      if (now !== last) {
+        since = Date.now();
+        log(`${now} committed gifts not yet credited`);
+      }
+      last = now;
+    }
+  } finally {
+    await c.end();
+  }
+}
+
+async function committedByRoom(databaseUrl: string): Promise<Map<string, Set<string>>> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const rows = (await c.query<{ id: string; room: string }>(`SELECT id::text, live_session_id AS room FROM wallet.gift_events WHERE live_session_id IS NOT NULL`)).rows;
+    const byRoom = new Map<string, Set<string>>();
+    for (const r of rows) (byRoom.get(r.room) ?? byRoom.set(r.room, new Set()).get(r.room)!).add(r.id);
+    return byRoom;
+  } finally {
+    await c.end();
+  }
 }
 
 async function waitForViewers(viewers: ResumingViewer[], byRoom: Map<string, Set<string>>): Promise<void> {
@@ -287,7 +398,7 @@ async function verify(databaseUrl: string, world: World, acked: SendOutcome[], o
       `SELECT gift_event_id::text AS id, (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::float8 AS at_ms FROM earnings.gift_credits`,
     ).catch(() => c.query<{ id: string; at_ms: number | null }>(`SELECT gift_event_id::text AS id, NULL::float8 AS at_ms FROM earnings.gift_credits`));
     const credited = new Set(credits.rows.map((r) => r.id));
-    const notCredited = ids.filter((id) => !credited.has(id)).length;
+    const notCredited = committed.rows.filter((r) => !credited.has(r.id)).length;
     const creditLagMs: number[] = [];
     for (const r of credits.rows) {
       const commit = commitAt.get(r.id);
@@ -295,11 +406,29 @@ async function verify(databaseUrl: string, world: World, acked: SendOutcome[], o
     }
     const feed = await c.query<{ id: string; n: number }>(`SELECT id, count(*)::int AS n FROM earnings.gift_feed WHERE kind = 'gift' GROUP BY id`);
     const feedIds = new Map(feed.rows.map((r) => [r.id, r.n]));
-    const notOnFeed = ids.filter((id) => !feedIds.has(id)).length;
+    const notOnFeed = committed.rows.filter((r) => !feedIds.has(r.id)).length;
     const onFeedTwice = feed.rows.filter((r) => r.n > 1).length;
-    // Coins: every sender's balance = recharged − acknowledged gifts, and = the sum of their ledger.
-    const spent = new Map<string, number>();
-    for (const o of acked) spent.set(o.senderId, (spent.get(o.senderId) ?? 0) + world.gift.coinCost);
+    // Coins: every sender's balance = recharged − their committed gifts (acknowledged or not), and =
+    // the sum of their ledger. Every committed gift is one of this run's sends, once (its key).
+    const spentRows = await c.query<{ sender_id: string; coins: string }>(`SELECT sender_id, sum(coins)::text AS coins FROM wallet.gift_events GROUP BY sender_id`);
+    const spent = new Map(spentRows.rows.map((r) => [r.sender_id, Number(r.coins)]));
+    const keyed = await c.query<{ key: string; id: string | null }>(`SELECT key, response->>'id' AS id FROM wallet.idempotency_keys WHERE operation = 'sendGift'`);
+    const ourKeys = new Map(outcomes.map((o) => [o.key, o]));
+    const committedByKey = new Map(keyed.rows.map((r) => [r.key, r.id]));
+    const committedOfOtherKeys = keyed.rows.filter((r) => !ourKeys.has(r.key)).length;
+    const ackedWithOtherId = acked.filter((o) => committedByKey.get(o.key) !== o.giftEventId).length;
+    // For sends that never got an answer: when (run seconds) their gift committed, if it did.
+    const unresolved = outcomes.filter((o) => !o.giftEventId);
+    const unresolvedCommits = unresolved.length
+      ? (
+          await c.query<{ key: string; at_ms: number | null; sender_id: string }>(
+            `SELECT k.key, k.user_id AS sender_id, (extract(epoch FROM pg_xact_commit_timestamp(g.xmin)) * 1000)::float8 AS at_ms
+               FROM wallet.idempotency_keys k LEFT JOIN wallet.gift_events g ON g.id = (k.response->>'id')::uuid WHERE k.key = ANY($1)`,
+            [unresolved.map((o) => o.key)],
+          ).catch(() => ({ rows: [] }))
+        ).rows.map((r) => ({ sender: r.sender_id, committedAtSec: r.at_ms === null ? null : round((r.at_ms - t0) / 1000, 1) }))
+      : [];
+    const eventsWithoutKey = committed.rows.length - keyed.rows.filter((r) => r.id !== null && inDb.has(r.id)).length;
     const balances = await c.query<{ user_id: string; coins: string; ledger: string }>(
       `SELECT a.user_id, a.coins::text, COALESCE((SELECT sum(e.amount) FROM wallet.ledger_entries e WHERE e.user_id = a.user_id), 0)::text AS ledger
          FROM wallet.accounts a WHERE a.user_id = ANY($1)`,
@@ -315,6 +444,9 @@ async function verify(databaseUrl: string, world: World, acked: SendOutcome[], o
       giftEvents: committed.rows.length,
       notCommitted,
       unacknowledgedButCommitted,
+      committedOfOtherKeys,
+      ackedWithOtherId,
+      eventsWithoutKey,
       credited: credits.rows.length,
       notCredited,
       notOnFeed,
@@ -323,10 +455,11 @@ async function verify(databaseUrl: string, world: World, acked: SendOutcome[], o
       sendersWithWrongCoins: coinsWrong,
       sendersWhoseLedgerDisagrees: ledgerWrong,
       ...("error" in balances ? { balanceQueryError: balances.error } : {}),
-      unresolvedSends: outcomes.filter((o) => !o.giftEventId).length,
+      unresolvedSends: unresolved.length,
+      unresolvedCommits: unresolvedCommits.slice(0, 10),
     };
     const ok =
-      notCommitted === 0 && unacknowledgedButCommitted === 0 && notCredited === 0 && credits.rows.length === committed.rows.length && notOnFeed === 0 && onFeedTwice === 0 && coinsWrong === 0 && ledgerWrong === 0 && balances.rows.length === world.senders.length;
+      notCommitted === 0 && committedOfOtherKeys === 0 && ackedWithOtherId === 0 && eventsWithoutKey === 0 && notCredited === 0 && credits.rows.length === committed.rows.length && notOnFeed === 0 && onFeedTwice === 0 && coinsWrong === 0 && ledgerWrong === 0 && balances.rows.length === world.senders.length;
     return { ok, summary, commitAt, creditLagMs };
   } finally {
     await c.end();

@@ -49,8 +49,9 @@ export class Fleet {
     return this.instances.map((i) => `${i.name}:${i.port}`).join(" ");
   }
 
-  randomScaledInstance(): string {
-    const candidates = this.instances.filter((i) => SCALED.includes(i.tier) && this.opts.counts[i.tier] > 1 && i.child);
+  /** A random running instance of a scaled tier that has more than one instance (of `tiers` only, when given). */
+  randomScaledInstance(tiers: readonly Tier[] = SCALED): string {
+    const candidates = this.instances.filter((i) => SCALED.includes(i.tier) && tiers.includes(i.tier) && this.opts.counts[i.tier] > 1 && i.child);
     return candidates[Math.floor(Math.random() * candidates.length)].name;
   }
 
