@@ -58,9 +58,17 @@ const DDL = [
 
 /** Creates the event log (idempotent; serialized by an advisory lock so parallel starters do not race). */
 export async function ensureEventLog(ds: DataSource): Promise<void> {
+  await ensureSchemaObjects(ds, DDL);
+}
+
+/**
+ * Runs idempotent DDL (`… IF NOT EXISTS`) in one transaction under one advisory lock shared by every
+ * event-log table, so instances that start at the same moment do not race each other's CREATEs.
+ */
+export async function ensureSchemaObjects(ds: DataSource, statements: readonly string[]): Promise<void> {
   await ds.transaction(async (m) => {
     await m.query(`SELECT pg_advisory_xact_lock(hashtext('migrate:eventlog'))`);
-    for (const stmt of DDL) await m.query(stmt);
+    for (const stmt of statements) await m.query(stmt);
   });
 }
 
@@ -204,10 +212,11 @@ export class EventConsumer<P = unknown> {
   async ensure(): Promise<void> {
     await ensureEventLog(this.ds);
     const { schema, name } = this.opts;
-    await this.ds.query(
+    // Serialized: instances starting together would race CREATE TABLE IF NOT EXISTS (a duplicate pg_type row).
+    await ensureSchemaObjects(this.ds, [
       `CREATE TABLE IF NOT EXISTS "${schema}".consumer_positions (
          consumer text PRIMARY KEY, tx xid8 NOT NULL DEFAULT '0', id bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())`,
-    );
+    ]);
     const names = this.all.map((p) => this.positionName(p));
     await this.ds.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`positions:${schema}:${name}`]);

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import type { DataSource, EntityManager } from "typeorm";
-import { EventConsumer, ensureEventLog, type ConsumerOptions, type LoggedEvent } from "../eventlog.js";
+import { EventConsumer, ensureEventLog, ensureSchemaObjects, type ConsumerOptions, type LoggedEvent } from "../eventlog.js";
 import { logger } from "../logger.js";
 import { PartitionClaims } from "./claims.js";
 import type { ConsumerLag, EventLog, EventLogConsumer } from "./types.js";
@@ -58,6 +58,8 @@ const PART_SEQ = "Event-Partition-Seq";
 const POSITION = "Event-Position";
 const TOKEN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
+/** A partition worker this long without a message is checked for lost pulls (see restartStalled). */
+const STALL_CHECK_MS = 10_000;
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** What travels in a message body: the outbox row. */
@@ -188,7 +190,7 @@ export class OutboxRelay {
 
   async ensure(): Promise<void> {
     await ensureEventLog(this.ds);
-    await this.ds.query(`CREATE TABLE IF NOT EXISTS eventlog.relay_sequences (subject text PRIMARY KEY, seq bigint NOT NULL)`);
+    await ensureSchemaObjects(this.ds, [`CREATE TABLE IF NOT EXISTS eventlog.relay_sequences (subject text PRIMARY KEY, seq bigint NOT NULL)`]);
     await this.log.ensureStream();
     await this.consumer.ensure();
   }
@@ -278,10 +280,14 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
   private readonly claims: PartitionClaims;
   private readonly positions: EventConsumer<P>;
   private readonly workers = new Map<number, PartitionWorker>();
+  /** Workers handed back by sync, still finishing the batch in hand (stop() waits for them). */
+  private readonly stopping = new Set<Promise<void>>();
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private stopped = true;
   applied = 0;
+  /** Workers restarted because their durable had work and no pull waiting (metrics, tests). */
+  stalls = 0;
 
   constructor(
     private readonly log: NatsEventLog,
@@ -317,12 +323,12 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
 
   async ensure(): Promise<void> {
     await this.positions.ensure();
-    await this.ds.query(
+    await ensureSchemaObjects(this.ds, [
       `ALTER TABLE "${this.opts.schema}".consumer_positions
          ADD COLUMN IF NOT EXISTS part_seq bigint NOT NULL DEFAULT 0,
          ADD COLUMN IF NOT EXISTS part_subject text NOT NULL DEFAULT '',
          ADD COLUMN IF NOT EXISTS stream_seq bigint NOT NULL DEFAULT 0`,
-    );
+    ]);
     await this.log.ensureStream();
     const jsm = await this.log.jsm();
     for (let p = 0; p < this.partitions; p++) {
@@ -334,9 +340,13 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
         ack_wait: nanos(this.log.opts.ackWaitMs),
         max_ack_pending: this.batchSize * 4,
       };
-      const exists = await jsm.consumers.info(this.log.opts.stream, config.durable_name).then(() => true, () => false);
-      if (exists) await jsm.consumers.update(this.log.opts.stream, config.durable_name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
-      else await jsm.consumers.add(this.log.opts.stream, config);
+      const existing = await jsm.consumers.info(this.log.opts.stream, config.durable_name).catch(() => null);
+      if (!existing) await jsm.consumers.add(this.log.opts.stream, config);
+      // Only when a setting changed: an instance (re)starting must not touch the durables the live
+      // instances are pulling from (an update can drop their waiting pull requests).
+      else if (existing.config.ack_wait !== config.ack_wait || existing.config.max_ack_pending !== config.max_ack_pending) {
+        await jsm.consumers.update(this.log.opts.stream, config.durable_name, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      }
     }
   }
 
@@ -357,19 +367,26 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
     if (this.syncTimer) clearInterval(this.syncTimer);
     await this.syncing;
     await this.claims.stop();
-    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    await Promise.all([...[...this.workers.values()].map((w) => w.stop()), ...this.stopping]);
     this.workers.clear();
   }
 
-  /** Starts a worker per claimed partition and stops the others. Never throws. */
+  /**
+   * Starts a worker per claimed partition and stops the others; restarts a worker that stalled.
+   * Never throws, and never waits long: a stop runs in the background (it waits for the batch in
+   * hand, which can queue on the feed lock), so a slow one cannot hold back the partitions that
+   * must start now.
+   */
   private sync(): Promise<void> {
     if (this.syncing) return this.syncing;
     this.syncing = (async () => {
       const want = new Set(this.stopped ? [] : this.claimed);
+      await this.restartStalled(want);
       for (const [p, w] of this.workers) {
         if (want.has(p) && w.alive) continue;
         this.workers.delete(p);
-        await w.stop();
+        const stopping: Promise<void> = w.stop().finally(() => this.stopping.delete(stopping));
+        this.stopping.add(stopping);
       }
       for (const p of want) {
         if (this.workers.has(p)) continue;
@@ -385,6 +402,28 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
       this.syncing = null;
     });
     return this.syncing;
+  }
+
+  /**
+   * A worker that has received nothing for STALL_CHECK_MS while its durable holds work and has no
+   * pull request waiting is not being served (its pulls were lost): it is marked dead, so this sync
+   * starts a fresh one. One consumer-info request per quiet worker per STALL_CHECK_MS.
+   */
+  private async restartStalled(want: Set<number>): Promise<void> {
+    const now = Date.now();
+    const quiet = [...this.workers].filter(([p, w]) => want.has(p) && w.alive && now - w.lastSeenAt >= STALL_CHECK_MS && now - w.checkedAt >= STALL_CHECK_MS);
+    if (quiet.length === 0) return;
+    const jsm = await this.log.jsm().catch(() => null);
+    if (!jsm) return;
+    for (const [p, w] of quiet) {
+      w.checkedAt = now;
+      const info = await jsm.consumers.info(this.log.opts.stream, this.durable(p)).catch(() => null);
+      if (info && info.num_pending + info.num_ack_pending > 0 && info.num_waiting === 0) {
+        logger.warn({ consumer: this.opts.name, partition: p, pending: info.num_pending, ackPending: info.num_ack_pending }, "JetStream partition worker stalled (no pull waiting); restarting it");
+        w.alive = false;
+        this.stalls++;
+      }
+    }
   }
 
   /**
@@ -514,6 +553,10 @@ class PartitionWorker {
   private loop: Promise<void> | null = null;
   private stopped = false;
   alive = true;
+  /** When a message last arrived (or the worker started): the stall check looks only at quiet workers. */
+  lastSeenAt = Date.now();
+  /** When the stall check last looked at this worker. */
+  checkedAt = 0;
 
   constructor(
     private readonly owner: JetStreamEventConsumer<any>,
@@ -526,6 +569,7 @@ class PartitionWorker {
     this.messages = await c.consume({
       max_messages: this.batchSize,
       callback: (m) => {
+        this.lastSeenAt = Date.now();
         this.buffer.push(m);
         this.wake?.();
       },

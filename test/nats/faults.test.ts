@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { headers } from "@nats-io/transport-node";
 import type { DataSource } from "typeorm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NatsEventLog, type OutboxRelay } from "../../platform/eventlog/nats.js";
+import { NatsEventLog, type JetStreamEventConsumer, type OutboxRelay } from "../../platform/eventlog/nats.js";
 import { appendEvent } from "../../platform/eventlog.js";
 import { GIFT_SENT } from "../../platform/events.js";
 import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
@@ -194,4 +194,39 @@ describe("NATS JetStream transport faults", () => {
     expect(await count(`SELECT count(*) AS n FROM earnings.late_copies`)).toBe(10);
     expect(new Set((await ds.query(`SELECT event_id::text AS id FROM earnings.late_copies`)).map((r: { id: string }) => r.id))).toEqual(new Set(ids));
   });
+  it("serves a partition again when its worker's pull requests are lost: gifts sent after it are credited, once", async () => {
+    const opts = isolated("lostpulls");
+    cleanups.push(async () => {
+      const l = new NatsEventLog(opts);
+      await (await l.jsm()).streams.delete(opts.stream!).catch(() => undefined);
+      await l.close();
+    });
+    await relayOf(opts);
+    const { credits } = await earningsInstance(opts);
+    const consumer = credits.consumer as JetStreamEventConsumer;
+    await eventually(async () => expect(consumer.claimed).toHaveLength(PARTITIONS), 30_000);
+    const first = Array.from({ length: 16 }, (_, i) => gift({ hostId: `lp-h${i % 8}`, unitCost: 2 }));
+    await produce(ds, first);
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM earnings.gift_credits WHERE host_id LIKE 'lp-%'`)).toBe(first.length), 30_000);
+
+    // Every worker's subscription goes deaf while the worker still looks alive — what lost pull
+    // requests look like from the client: nothing arrives, nothing closes, nothing re-pulls.
+    type Deafened = { sub: { unsubscribe(): void }; clearTimers(): void };
+    const workers = (consumer as unknown as { workers: Map<number, { messages: Deafened }> }).workers;
+    for (const w of workers.values()) {
+      w.messages.clearTimers();
+      w.messages.sub.unsubscribe();
+    }
+    const watcher = new NatsEventLog(opts);
+    cleanups.push(() => watcher.close());
+    const jsm = await watcher.jsm();
+    // The server forgets the pull requests (no interest, or they expire).
+    await eventually(async () => expect((await jsm.consumers.info(opts.stream!, consumer.durable(0))).num_waiting).toBe(0), 45_000);
+    const later = Array.from({ length: 16 }, (_, i) => gift({ hostId: `lp-h${i % 8}`, unitCost: 5 }));
+    await produce(ds, later);
+    await eventually(async () => expect(await count(`SELECT count(*) AS n FROM earnings.gift_credits WHERE host_id LIKE 'lp-%'`)).toBe(first.length + later.length), 45_000);
+    expect(consumer.stalls).toBeGreaterThan(0);
+    expect(credits.totals).toMatchObject({ credited: first.length + later.length, duplicates: 0 });
+  });
 });
+

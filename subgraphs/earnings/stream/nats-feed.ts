@@ -1,6 +1,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { DataSource, EntityManager } from "typeorm";
 import type { NatsEventLog } from "../../../platform/eventlog/nats.js";
+import { ensureSchemaObjects } from "../../../platform/eventlog.js";
 import { feedSubjects, type RoomFeedMessage } from "../../../platform/feed.js";
 import { logger } from "../../../platform/logger.js";
 import { PgListener } from "../../../platform/pg-listener.js";
@@ -60,10 +61,10 @@ export class FeedRelay {
   }
 
   async ensure(): Promise<void> {
-    await this.ds.query(
+    await ensureSchemaObjects(this.ds, [
       `CREATE TABLE IF NOT EXISTS earnings.consumer_positions (
          consumer text PRIMARY KEY, tx xid8 NOT NULL DEFAULT '0', id bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())`,
-    );
+    ]);
     // A new relay starts at the end of the feed: live subscribers want what happens from now on (replay reads PostgreSQL).
     await this.ds.query(
       `INSERT INTO earnings.consumer_positions (consumer, id) SELECT $1, coalesce(max(seq), 0) FROM earnings.gift_feed ON CONFLICT (consumer) DO NOTHING`,
