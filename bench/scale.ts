@@ -222,7 +222,11 @@ async function main(): Promise<void> {
     await pool(viewers, 100, (v) => v.stop());
 
     const checks = await verify(databaseUrl, world, acked, outcomes);
-    if (checks.summary.notCredited > 0) result.stuck = await whyNotCredited(databaseUrl, nats, nats ? `SCALE_${runTag}` : null);
+    if (checks.summary.notCredited > 0) {
+      result.stuck = await whyNotCredited(databaseUrl, nats, nats ? `SCALE_${runTag}` : null);
+      // Which earnings processes still answer (a blocked one would hold its claims and pull nothing).
+      (result.stuck as Record<string, unknown>).health = await fleet.probe("earnings");
+    }
     let lost = 0;
     let doubled = 0;
     const viewerLagMs: number[] = [];
@@ -292,7 +296,13 @@ async function whyNotCredited(databaseUrl: string, natsUrl: string | null, strea
            FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (state <> 'idle' OR application_name LIKE 'claims:%')`,
       )
     ).rows;
-    const out: Record<string, unknown> = { positions: positions.filter((r: any) => r.part_subject || String(r.consumer).startsWith("nats-relay")), relay, activity };
+    const locks = (
+      await c.query(
+        `SELECT l.objid::int AS partition, l.granted, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+          WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.application_name LIKE 'claims:earnings:%' ORDER BY 1`,
+      )
+    ).rows;
+    const out: Record<string, unknown> = { locks, positions: positions.filter((r: any) => r.part_subject || String(r.consumer).startsWith("nats-relay")), relay, activity };
     if (!natsUrl || !stream) return out;
     const { connect } = await import("@nats-io/transport-node");
     const { jetstreamManager } = await import("@nats-io/jetstream");

@@ -99,6 +99,17 @@ export class Fleet {
     await Promise.all(gateways.map((i) => this.healthy(i)));
   }
 
+  /** Each running instance of `tier`: its pid and whether /health answered within 2 s. */
+  async probe(tier: Tier): Promise<{ name: string; pid: number | undefined; healthy: boolean }[]> {
+    return Promise.all(
+      this.of(tier).map(async (i) => ({
+        name: i.name,
+        pid: i.child?.pid,
+        healthy: await fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false),
+      })),
+    );
+  }
+
   /** SIGKILL: no graceful shutdown, as a crash or an OOM kill. */
   async kill(name: string): Promise<void> {
     const i = this.instances.find((x) => x.name === name);

@@ -2,6 +2,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { logger } from "../logger.js";
 
+/** A claims connection that takes longer than this to connect or to answer is dropped (its locks with it). */
+const CLAIMS_QUERY_TIMEOUT_MS = 10_000;
+
 export interface ClaimsOptions {
   /** Schema and name of the consumer: the lock key and the claims connection's name. */
   schema: string;
@@ -81,7 +84,10 @@ export class PartitionClaims {
     const lockKey = `consumer:${this.opts.schema}:${this.opts.name}`;
     const [{ n }] = (await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, $1)`, [this.prefix])).rows;
     const target = Math.ceil(partitions / Math.max(1, n));
-    let changed = false;
+    // What this session really holds is PostgreSQL's answer, not our memory of it: a lock taken by a
+    // query whose answer was lost would otherwise be held by no worker, and no other instance could
+    // take it (seen in bench:scale: one instance held 32 partitions, 10 of them worked by nobody).
+    let changed = await this.reconcile(client);
     for (const p of this.claimed.slice(target)) {
       await client.query(`SELECT pg_advisory_unlock(hashtext($1), $2)`, [lockKey, p]);
       this.held.delete(p);
@@ -102,9 +108,24 @@ export class PartitionClaims {
     if (changed) this.opts.onChange?.();
   }
 
+  /** Makes `held` what this claims session holds in pg_locks (it holds locks of this consumer only). True if it differed. */
+  private async reconcile(client: pg.Client): Promise<boolean> {
+    const { rows } = await client.query(`SELECT objid::int AS p FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND pid = pg_backend_pid()`);
+    const actual = new Set(rows.map((r: { p: number }) => Number(r.p)));
+    const differs = actual.size !== this.held.size || [...actual].some((p) => !this.held.has(p));
+    if (differs) {
+      logger.warn({ consumer: this.opts.name, held: this.claimed, actual: [...actual].sort((a, b) => a - b) }, "claims out of step with the database; taking the database's");
+      this.held.clear();
+      for (const p of actual) this.held.add(p);
+    }
+    return differs;
+  }
+
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: this.prefix + this.instanceId });
+    // Bounded: a claims query that never answers must not freeze this instance's share of the
+    // partitions; a timeout drops the connection (and with it every lock), and the next rebalance starts over.
+    const client = new pg.Client({ connectionString: this.databaseUrl!, application_name: this.prefix + this.instanceId, connectionTimeoutMillis: CLAIMS_QUERY_TIMEOUT_MS, query_timeout: CLAIMS_QUERY_TIMEOUT_MS });
     client.on("error", () => this.drop());
     await client.connect();
     this.client = client;
