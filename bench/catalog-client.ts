@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { CatalogClient } from "../subgraphs/catalog/client.js";
+import { CatalogClient } from "../subgraphs/catalog/transport/owner-reads-client.js";
 import { startCatalog } from "../subgraphs/catalog/index.js";
 import { ensureDatabase } from "../platform/db.js";
 import { loadConfig } from "../platform/config.js";

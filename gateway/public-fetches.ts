@@ -28,7 +28,7 @@ import type { SubgraphAnswer } from "./fetcher.js";
  *   admin's next read shows the change even before the notification arrives.
  */
 export const CACHEABLE_PUBLIC_FIELDS: Readonly<Record<string, { fields: ReadonlySet<string>; channel: string; invalidatedBy: ReadonlySet<string> | "any mutation" }>> = {
-  // catalog: triggers on catalog.gifts and catalog.gift_prices (migration 1732400000000); subgraphs/catalog/client.ts CATALOG_CHANNEL.
+  // catalog: triggers on catalog.gifts and catalog.gift_prices (migration 1732400000000); subgraphs/catalog/transport/owner-reads-client.ts CATALOG_CHANNEL.
   catalog: { fields: new Set(["gifts", "gift"]), channel: "catalog_changed", invalidatedBy: "any mutation" },
   // wallet: statement triggers on coin packages, their prices, promotions and regions (migration 1733400000000).
   wallet: {

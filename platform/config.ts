@@ -67,7 +67,6 @@ export interface Config extends ProcessSettings {
   ports: { gateway: number; wallet: number; catalog: number; earnings: number };
   /** Where each subgraph answers (WALLET_URL, CATALOG_URL, EARNINGS_URL): the gateway and owner reads call these. */
   subgraphUrls: { wallet: string; catalog: string; earnings: string };
-  cdnBaseUrl: string;
   webhookSecret: string;
   logLevel: string;
   /** MAX_BODY_BYTES: a larger HTTP request body is refused with 413 before it is parsed. */
@@ -230,8 +229,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serviceSecret,
     ports,
     subgraphUrls: subgraphUrls(env, ports),
-    // Default: the gift images the repo ships, served by the gateway (gateway/assets.ts). A CDN overrides it.
-    cdnBaseUrl: (env.CDN_BASE_URL || `http://127.0.0.1:${ports.gateway}${GIFT_ASSETS_PATH}`).replace(/\/$/, ""),
     webhookSecret,
     logLevel: loadLogLevel(env),
     maxBodyBytes: loadMaxBodyBytes(env),

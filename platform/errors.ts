@@ -138,6 +138,14 @@ export class DomainError extends Error {
   }
 }
 
+/** Several business failures at once (an admin form shows them all); nothing was written. withUserErrors returns them all. */
+export class ValidationFailed extends Error {
+  constructor(readonly errors: UserError[]) {
+    super(errors.map((e) => e.message).join("; "));
+    this.name = "ValidationFailed";
+  }
+}
+
 /**
  * How a domain error reaches clients. graphql-js copies a thrown error's `extensions` into the
  * GraphQL error it reports (locatedError), so a domain error that carries them is reported
@@ -180,13 +188,19 @@ export class UnavailableError extends ReportedDomainError {
   }
 }
 
-/** Runs a domain call and maps DomainError to `{ userErrors }`; anything else propagates. */
-export async function withUserErrors<T extends object>(fn: () => Promise<T>): Promise<T & { userErrors: UserError[] }> {
+/**
+ * The one mapping from domain errors to a mutation's payload, in every subgraph: runs a domain call
+ * and answers `{ ...result, userErrors: [] }`, or `{ userErrors }` (nothing else set) for a
+ * DomainError (one) or ValidationFailed (all of them). Anything else — an InputError, an
+ * UnavailableError, a bug, the database down — propagates as a GraphQL error.
+ */
+export async function withUserErrors<T extends object>(fn: () => Promise<T>): Promise<Partial<T> & { userErrors: UserError[] }> {
   try {
     const result = await fn();
     return { ...result, userErrors: [] };
   } catch (e) {
-    if (e instanceof DomainError) return { userErrors: [e.toUserError()] } as unknown as T & { userErrors: UserError[] };
+    if (e instanceof ValidationFailed) return { userErrors: e.errors } as Partial<T> & { userErrors: UserError[] };
+    if (e instanceof DomainError) return { userErrors: [e.toUserError()] } as Partial<T> & { userErrors: UserError[] };
     throw e;
   }
 }

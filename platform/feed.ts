@@ -5,7 +5,7 @@
  *
  * A room event is the `liveGiftFeed` event's row fields, shaped as earnings' GraphQL answers them
  * for ROOM_EVENT_SELECTION (with `__typename` at every level). Earnings publishes exactly that
- * object to `feed.room.<liveSessionId>` (subgraphs/earnings/stream/room-event.ts), and the gateway's
+ * object to `feed.room.<liveSessionId>` (subgraphs/earnings/transport/stream/room-event.ts), and the gateway's
  * PostgreSQL feed bus reads the same object from earnings' `liveGiftFeed`: the FeedBus contract test
  * asserts both are identical, so the two cannot drift apart.
  */

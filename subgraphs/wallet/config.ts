@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from "../../platform/config.js";
-import { DEFAULT_VELOCITY, type VelocityLimits } from "./domain/limits.js";
+import { DEFAULT_VELOCITY, type VelocityLimits } from "./domain/recharge-limits.js";
 
 /** The wallet's purchase-side settings, read and validated once (on top of the common config). */
 export interface WalletPurchaseConfig {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSigner } from "../support/http.js";
-import { CatalogClient, CatalogUnavailableError } from "../../subgraphs/catalog/client.js";
+import { CatalogClient, CatalogUnavailableError } from "../../subgraphs/catalog/transport/owner-reads-client.js";
 import { pollUntil, startCatalogOnly } from "./support.js";
 
 let env: Awaited<ReturnType<typeof startCatalogOnly>>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "../../gateway/index.js";
 import { CACHEABLE_PUBLIC_FIELDS } from "../../gateway/public-fetches.js";
 import { operationMemoStats } from "../../gateway/operation-memo.js";
-import { CATALOG_CHANNEL } from "../../subgraphs/catalog/client.js";
+import { CATALOG_CHANNEL } from "../../subgraphs/catalog/transport/owner-reads-client.js";
 import { composeSupergraph } from "../../scripts/compose.js";
 import { eventually } from "../support/eventually.js";
 import { until } from "../stream/helpers.js";

@@ -6,7 +6,7 @@ import { createDataSource, migrate } from "../../platform/db.js";
 import { ensureEventLog } from "../../platform/eventlog.js";
 import { entities, migrations } from "../../subgraphs/earnings/db/index.js";
 import { DiamondCarry1732300400000 } from "../../subgraphs/earnings/db/migrations/1732300400000-DiamondCarry.js";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { createTestDatabase } from "../support/db.js";
 import { diamondRuleViolations, gift, one, produce } from "./support.js";
 

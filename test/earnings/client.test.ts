@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSigner } from "../support/http.js";
 import { mintToken } from "../../platform/auth.js";
-import { EarningsClient } from "../../subgraphs/earnings/client.js";
+import { EarningsClient } from "../../subgraphs/earnings/transport/owner-reads-client.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { createTestDatabase, sql } from "../support/db.js";
 import { post } from "../support/stack.js";

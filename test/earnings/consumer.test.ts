@@ -3,7 +3,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataSource } from "typeorm";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { createTestDatabase } from "../support/db.js";
 import { earningsDataSource, gift, one, produce } from "./support.js";
 

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import pg from "pg";
 import type { DataSource } from "typeorm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { createTestDatabase } from "../support/db.js";
 import { until } from "../stream/helpers.js";
 import { earningsDataSource, gift, one, produce } from "./support.js";

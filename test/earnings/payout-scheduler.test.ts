@@ -5,7 +5,7 @@ import type { AuthUser } from "../../platform/auth.js";
 import { DomainError, ErrorCode } from "../../platform/errors.js";
 import { loadEarningsConfig, parseScheduleUtc } from "../../subgraphs/earnings/config.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { PayoutHoldService } from "../../subgraphs/earnings/domain/payout-holds.js";
 import { PayoutScheduler, lastSlot, nextSlot } from "../../subgraphs/earnings/domain/payout-scheduler.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutInstruction, type PayoutOutcome, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";

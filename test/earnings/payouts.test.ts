@@ -5,7 +5,7 @@ import type { AuthUser } from "../../platform/auth.js";
 import { DomainError, ErrorCode } from "../../platform/errors.js";
 import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/rate-limit.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutOutcome, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";
 import { createTestDatabase } from "../support/db.js";
 import { earningsDataSource, gift, one, produce } from "./support.js";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../platform/auth.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
-import { GiftCreditConsumer } from "../../subgraphs/earnings/domain/credits.js";
+import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";
 import { LiveSessionService } from "../../subgraphs/earnings/domain/sessions.js";
 import { RevenueShareService } from "../../subgraphs/earnings/domain/shares.js";

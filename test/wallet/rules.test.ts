@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { signPayload, verifySignature } from "../../platform/signature.js";
-import { isTightening } from "../../subgraphs/wallet/domain/limits.js";
+import { isTightening } from "../../subgraphs/wallet/domain/recharge-limits.js";
 import { publicFailureCode } from "../../subgraphs/wallet/domain/payments/provider.js";
 import { decodeCursor, encodeCursor } from "../../subgraphs/wallet/domain/history.js";
 import { loadWalletConfig } from "../../subgraphs/wallet/config.js";

@@ -3,5 +3,9 @@ import { PricePeriodsRegionsNotify1732400000000 } from "./migrations/17324000000
 import { LocalGiftAssets1732500000000 } from "./migrations/1732500000000-LocalGiftAssets.js";
 export { entities, GiftRow, CategoryRow, GiftPriceRow, RegionRow } from "./entities.js";
 
-/** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateCatalog1732300000000, PricePeriodsRegionsNotify1732400000000, LocalGiftAssets1732500000000];
+/** In timestamp order (the order TypeORM applies them in); append, never edit a migration that has shipped. */
+export const migrations = [
+  CreateCatalog1732300000000,
+  PricePeriodsRegionsNotify1732400000000,
+  LocalGiftAssets1732500000000,
+];

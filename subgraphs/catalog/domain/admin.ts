@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { DomainError, ErrorCode, UserError } from "../../../platform/errors.js";
+import { DomainError, ErrorCode, UserError, ValidationFailed } from "../../../platform/errors.js";
 import { isUuid, type GiftRecord, type GiftService } from "./gifts.js";
 import type { PricePeriod } from "./prices.js";
 
@@ -8,14 +8,6 @@ export const MAX_COIN_COST = 1_000_000;
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const REGION = /^[A-Z]{2}$/;
 const ASSET_PATH = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
-
-/** Several business validation failures at once (an admin form shows them all); the mutation changed nothing. */
-export class ValidationFailed extends Error {
-  constructor(readonly errors: UserError[]) {
-    super(errors.map((e) => e.message).join("; "));
-    this.name = "ValidationFailed";
-  }
-}
 
 export interface GiftFields {
   slug: string;

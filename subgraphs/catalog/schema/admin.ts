@@ -1,7 +1,6 @@
 import { Arg, Ctx, Directive, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } from "type-graphql";
 import { requireRole } from "../../../platform/auth.js";
-import { DomainError, UserError } from "../../../platform/errors.js";
-import { ValidationFailed } from "../domain/admin.js";
+import { UserError, withUserErrors } from "../../../platform/errors.js";
 import type { GiftRecord } from "../domain/gifts.js";
 import type { CatalogContext } from "./context.js";
 import { Gift } from "./gift.js";
@@ -154,17 +153,6 @@ export class RetireGiftPayload {
   userErrors: UserError[];
 }
 
-/** Maps business failures to userErrors; anything else (a bug, the database down) propagates. */
-async function payload<T extends object>(fn: () => Promise<T>): Promise<(T & { userErrors: UserError[] }) | { userErrors: UserError[] }> {
-  try {
-    return { ...(await fn()), userErrors: [] };
-  } catch (e) {
-    if (e instanceof ValidationFailed) return { userErrors: e.errors };
-    if (e instanceof DomainError) return { userErrors: [e.toUserError()] };
-    throw e;
-  }
-}
-
 const view = (ctx: CatalogContext, r: GiftRecord) => Gift.from(r, ctx.services.cdnBaseUrl);
 
 @Resolver()
@@ -173,7 +161,7 @@ export class CatalogAdminResolver {
   @Mutation(() => CreateGiftPayload, { description: "Creates a gift (admins only)." })
   async createGift(@Ctx() ctx: CatalogContext, @Arg("input", () => CreateGiftInput, { description: "What to do; each field is described on the input type." }) input: CreateGiftInput): Promise<CreateGiftPayload> {
     const admin = requireRole(ctx.user, "admin");
-    const res = await payload(async () => ({
+    const res = await withUserErrors(async () => ({
       gift: view(
         ctx,
         await ctx.services.admin.createGift(
@@ -205,7 +193,7 @@ export class CatalogAdminResolver {
     const { id, ...patch } = input;
     // Only keys the client sent: undefined keeps, null clears.
     const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const res = await payload(async () => ({ gift: view(ctx, await ctx.services.admin.updateGift(id, sent, admin.id)) }));
+    const res = await withUserErrors(async () => ({ gift: view(ctx, await ctx.services.admin.updateGift(id, sent, admin.id)) }));
     return { gift: null, ...res };
   }
 
@@ -213,7 +201,7 @@ export class CatalogAdminResolver {
   @Mutation(() => ScheduleGiftPricePayload, { description: "Schedules a price change at a future instant (admins only). It takes effect at that instant with no further action." })
   async scheduleGiftPrice(@Ctx() ctx: CatalogContext, @Arg("input", () => ScheduleGiftPriceInput, { description: "What to do; each field is described on the input type." }) input: ScheduleGiftPriceInput): Promise<ScheduleGiftPricePayload> {
     const admin = requireRole(ctx.user, "admin");
-    const res = await payload(async () => {
+    const res = await withUserErrors(async () => {
       const { gift, periodId } = await ctx.services.admin.schedulePrice(input, admin.id);
       const period = (await ctx.services.prices.historyFor([gift.id]))[0].find((p) => p.id === periodId) ?? null;
       return { gift: view(ctx, gift), scheduledPrice: period ? GiftPrice.from(period, { admin: true, now: gift.now }) : null };
@@ -225,7 +213,7 @@ export class CatalogAdminResolver {
   @Mutation(() => CancelScheduledGiftPricePayload, { description: "Cancels a scheduled price change that has not taken effect yet (admins only)." })
   async cancelScheduledGiftPrice(@Ctx() ctx: CatalogContext, @Arg("id", () => ID, { description: "The scheduled GiftPrice id." }) id: string): Promise<CancelScheduledGiftPricePayload> {
     requireRole(ctx.user, "admin");
-    const res = await payload(async () => ({ gift: view(ctx, await ctx.services.admin.cancelScheduledPrice(id)) }));
+    const res = await withUserErrors(async () => ({ gift: view(ctx, await ctx.services.admin.cancelScheduledPrice(id)) }));
     return { gift: null, ...res };
   }
 
@@ -233,7 +221,7 @@ export class CatalogAdminResolver {
   @Mutation(() => RetireGiftPayload, { description: "Retires a gift (admins only): no longer listed or sendable, still resolvable for history. Retiring twice is a no-op." })
   async retireGift(@Ctx() ctx: CatalogContext, @Arg("id", () => ID, { description: "The gift." }) id: string): Promise<RetireGiftPayload> {
     requireRole(ctx.user, "admin");
-    const res = await payload(async () => ({ gift: view(ctx, await ctx.services.admin.retireGift(id)) }));
+    const res = await withUserErrors(async () => ({ gift: view(ctx, await ctx.services.admin.retireGift(id)) }));
     return { gift: null, ...res };
   }
 }

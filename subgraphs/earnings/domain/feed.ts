@@ -10,7 +10,7 @@ import { loadComboIdleMs } from "../config.js";
  * - Appends are serialized by a transaction-scoped advisory lock: a second appender waits
  *   until the first commits, so `seq` order is commit order and a reader of "seq > cursor"
  *   can never miss a row that commits later (the classic bigserial visibility gap).
- * - pg_notify is transactional: listeners (stream/hub.ts, one connection per process) are
+ * - pg_notify is transactional: listeners (transport/stream/hub.ts, one connection per process) are
  *   woken at commit, never for a rolled-back append.
  *
  * Combos: gifts from one sender to one host carrying the same comboId and gift form a
@@ -309,6 +309,13 @@ export function toFeedRow(r: Record<string, any>): FeedRow {
 }
 
 export const FEED_COLUMNS = `seq, id, kind, host_id, live_session_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, combo_id, combo_count, combo_ended, sent_at, is_test, engagement, traceparent`;
+
+/** Feed rows by gift event id, in the order asked (null: not credited yet). One SELECT for the whole batch. */
+export async function feedRowsByIds(manager: Pick<EntityManager, "query">, ids: readonly string[]): Promise<(FeedRow | null)[]> {
+  const rows: Record<string, unknown>[] = await manager.query(`SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE id = ANY($1::text[])`, [[...ids]]);
+  const byId = new Map(rows.map((r) => [r.id as string, toFeedRow(r)]));
+  return ids.map((id) => byId.get(id) ?? null);
+}
 
 export const TEST_GIFT_SENDER_NAME = "Test gift";
 

@@ -101,7 +101,7 @@ export interface GoalGift {
 }
 
 /**
- * The catalog's owner read as goals need it (subgraphs/earnings/peers.ts: the catalog client, never its
+ * The catalog's owner read as goals need it (subgraphs/earnings/services.ts: the catalog client, never its
  * tables). null: no such gift. Throws when the catalog cannot answer (nothing is created then).
  */
 export interface GoalGiftCatalog {

@@ -3,7 +3,7 @@ import { requireSelfOrAdmin } from "../../../platform/auth.js";
 import { encodeCursor } from "../domain/sessions.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, pageSize } from "./creator.js";
-import { Payout } from "./earnings.js";
+import { Payout } from "./payouts.js";
 import { LiveSession } from "./live-session.js";
 
 /**

@@ -1,8 +1,11 @@
 import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
+import { requireSelfOrAdmin } from "../../../platform/auth.js";
 import { badInput } from "../../../platform/errors.js";
 import type { CreatorRow } from "../db/index.js";
 import type { EarningsContext } from "./context.js";
+// creator.ts → live-session.ts, never back: the links between the two types (Creator.currentLiveSession,
+// Creator.liveSessions, LiveSession.host) are all resolved here.
 import { LiveSession } from "./live-session.js";
 
 @Directive('@key(fields: "id")')
@@ -120,5 +123,36 @@ export class UserCreatorResolver {
     }
     const row = await ctx.loaders.creator.load(user.id);
     return row ? Creator.from(row) : null;
+  }
+}
+
+/** The creator's totals, read from the creator row (one loader query for every creator in the request). */
+@Resolver(() => Creator)
+export class CreatorTotalsResolver {
+  @Directive('@tag(name: "internal")')
+  @FieldResolver(() => Int, { nullable: true, description: "Spendable diamonds. Only the creator and admins may read it (FORBIDDEN otherwise)." })
+  async diamonds(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number | null> {
+    requireSelfOrAdmin(ctx.user, creator.id);
+    return (await ctx.loaders.creator.load(creator.id))?.diamonds ?? 0;
+  }
+
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => Int, { description: "Diamonds earned from gifts since the creator started (payouts do not reduce it)." })
+  async lifetimeDiamonds(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
+    return (await ctx.loaders.creator.load(creator.id))?.lifetimeDiamonds ?? 0;
+  }
+
+  @Directive('@tag(name: "partner")')
+  @FieldResolver(() => Int, { description: "Gifts received (a gift sent with quantity 10 counts 10)." })
+  async giftsReceived(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
+    return (await ctx.loaders.creator.load(creator.id))?.giftsReceived ?? 0;
+  }
+}
+
+@Resolver(() => LiveSession)
+export class LiveSessionHostResolver {
+  @FieldResolver(() => Creator, { description: "The host of the session." })
+  async host(@Root() s: LiveSession, @Ctx() ctx: EarningsContext): Promise<Creator> {
+    return Creator.from((await ctx.loaders.creator.load(s.hostId))!);
   }
 }

@@ -4,13 +4,13 @@ import type { CreatorRow } from "../db/index.js";
 import { leaderboardSize } from "../domain/leaderboards.js";
 import { boardMoment, boardScope } from "../domain/rankings.js";
 import type { LeaderboardPeriod } from "../domain/revenue.js";
-import { LeaderboardPeriodEnum } from "./earnings.js";
+import { LeaderboardPeriodEnum } from "./leaderboards.js";
 import { badInput } from "../../../platform/errors.js";
 import type { GifterLevelRow } from "../domain/levels.js";
 import type { VideoTotalsRow } from "../domain/videos.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, User, pageSize } from "./creator.js";
-import { GiftEvent } from "./subscription-types.js";
+import { GiftEvent } from "./gift-event.js";
 
 @Directive('@tag(name: "partner")')
 @ObjectType({ description: "Gifts a creator received on one video (outside live sessions)." })
@@ -80,18 +80,16 @@ export class GifterLevelUp {
   to: number;
 }
 
-const levelLoaders = new WeakMap<object, DataLoader<string, GifterLevelRow>>();
-function levelLoader(ctx: EarningsContext): DataLoader<string, GifterLevelRow> {
-  let l = levelLoaders.get(ctx);
-  if (!l) levelLoaders.set(ctx, (l = new DataLoader((ids: readonly string[]) => ctx.services.levels.byUsers(ids))));
-  return l;
+/** Built in the request context (index.ts): every user's gifter level in one query. */
+export function gifterLevelLoader(ctx: Pick<EarningsContext, "services">): DataLoader<string, GifterLevelRow> {
+  return new DataLoader((ids: readonly string[]) => ctx.services.levels.byUsers(ids));
 }
 
 @Resolver(() => User)
 export class UserGifterLevelResolver {
   @FieldResolver(() => GifterLevel, { description: "The user's gifter level (shown next to their gifts)." })
   async gifterLevel(@Root() user: User, @Ctx() ctx: EarningsContext): Promise<GifterLevel> {
-    const row = await levelLoader(ctx).load(user.id);
+    const row = await ctx.loaders.gifterLevel.load(user.id);
     const self = !!ctx.user && (ctx.user.id === user.id || ctx.user.roles.includes("admin"));
     return Object.assign(new GifterLevel(), { level: row.level, coinsToNext: self ? row.coinsToNext : null });
   }

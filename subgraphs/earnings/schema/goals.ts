@@ -6,7 +6,7 @@ import type { GoalProgressSnapshot } from "../domain/engagement.js";
 import { goalStatus, type LiveGoalRow, type LiveGoalStatus } from "../domain/goals.js";
 import type { EarningsContext } from "./context.js";
 import { LiveSession } from "./live-session.js";
-import { Gift, GiftEvent } from "./subscription-types.js";
+import { Gift, GiftEvent } from "./gift-event.js";
 
 export enum LiveGoalStatusEnum {
   ACTIVE = "ACTIVE",
@@ -154,11 +154,9 @@ export class LiveGoalPayload {
   userErrors: UserError[];
 }
 
-const goalLoaders = new WeakMap<object, DataLoader<string, LiveGoalRow[]>>();
-function goalsLoader(ctx: EarningsContext): DataLoader<string, LiveGoalRow[]> {
-  let l = goalLoaders.get(ctx);
-  if (!l) goalLoaders.set(ctx, (l = new DataLoader((ids: readonly string[]) => ctx.services.goals.bySessions(ids))));
-  return l;
+/** Built in the request context (index.ts): every session's goals in one query. */
+export function goalsLoader(ctx: Pick<EarningsContext, "services">): DataLoader<string, LiveGoalRow[]> {
+  return new DataLoader((ids: readonly string[]) => ctx.services.goals.bySessions(ids));
 }
 
 @Resolver(() => LiveGoal)
@@ -192,7 +190,7 @@ export class LiveSessionGoalsResolver {
   @Directive('@tag(name: "partner")')
   @FieldResolver(() => [LiveGoal], { description: "The session's goals, oldest first, in every status." })
   async goals(@Root() session: LiveSession, @Ctx() ctx: EarningsContext): Promise<LiveGoal[]> {
-    return (await goalsLoader(ctx).load(session.id)).map(LiveGoal.from);
+    return (await ctx.loaders.goals.load(session.id)).map(LiveGoal.from);
   }
 }
 

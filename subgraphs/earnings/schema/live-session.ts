@@ -1,10 +1,9 @@
 import DataLoader from "dataloader";
-import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
+import { Arg, Ctx, Directive, Field, ID, InputType, Int, Mutation, ObjectType, Resolver, registerEnumType } from "type-graphql";
 import { requireRole } from "../../../platform/auth.js";
 import { UserError, withUserErrors } from "../../../platform/errors.js";
 import type { LiveSessionRow, LiveSessionStatus } from "../domain/sessions.js";
 import type { EarningsContext } from "./context.js";
-import { Creator } from "./creator.js";
 
 export enum LiveSessionStatusEnum {
   LIVE = "LIVE",
@@ -113,10 +112,5 @@ export class LiveSessionResolver {
   async endLiveSession(@Ctx() ctx: EarningsContext, @Arg("input", () => EndLiveSessionInput, { description: "What to do; each field is described on the input type." }) input: EndLiveSessionInput): Promise<LiveSessionPayload> {
     const user = requireRole(ctx.user, "host");
     return withUserErrors(async () => ({ liveSession: LiveSession.from(await ctx.services.sessions.end(user, input.id)) })) as Promise<LiveSessionPayload>;
-  }
-
-  @FieldResolver(() => Creator, { description: "The host of the session." })
-  async host(@Root() s: LiveSession, @Ctx() ctx: EarningsContext): Promise<Creator> {
-    return Creator.from((await ctx.loaders.creator.load(s.hostId))!);
   }
 }

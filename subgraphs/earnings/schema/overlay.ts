@@ -4,7 +4,7 @@ import { UserError, withUserErrors } from "../../../platform/errors.js";
 import { MAX_TEST_GIFT_QUANTITY, type OverlayTokenRow } from "../domain/overlays.js";
 import type { EarningsContext } from "./context.js";
 import { Creator } from "./creator.js";
-import { GiftEvent } from "./subscription-types.js";
+import { GiftEvent } from "./gift-event.js";
 
 @ObjectType({ description: "A revocable, read-only credential for a host's OBS overlay: it can follow that host's giftReceived stream and nothing else." })
 export class OverlayToken {

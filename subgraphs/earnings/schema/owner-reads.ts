@@ -3,7 +3,7 @@ import type { EarningsContext } from "./context.js";
 import { isUuid } from "../domain/sessions.js";
 
 /**
- * Owner reads for the wallet's sendGift (subgraphs/earnings/client.ts). Marked @inaccessible:
+ * Owner reads for the wallet's sendGift (the client: subgraphs/earnings/transport/owner-reads-client.ts). Marked @inaccessible:
  * they are not part of the public API schema; the wallet calls this subgraph directly.
  */
 @Directive("@inaccessible")

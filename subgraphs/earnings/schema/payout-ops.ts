@@ -4,7 +4,7 @@ import { UserError, withUserErrors } from "../../../platform/errors.js";
 import type { HoldRecord } from "../domain/payout-holds.js";
 import type { EarningsContext } from "./context.js";
 import { Creator } from "./creator.js";
-import { Payout } from "./earnings.js";
+import { Payout } from "./payouts.js";
 
 @Directive('@tag(name: "internal")')
 @ObjectType({ description: "One step of a payout's lifecycle." })

@@ -4,7 +4,7 @@ import type { FeedRow } from "../domain/feed.js";
 import type { EarningsContext } from "./context.js";
 import { Creator } from "./creator.js";
 import { LiveSession } from "./live-session.js";
-import { GiftEventFields } from "./subscription-types.js";
+import { GiftEventFields } from "./gift-event.js";
 
 /**
  * A gift as the room sees it on `liveGiftFeed`: the public fields of the GiftEvent with the same

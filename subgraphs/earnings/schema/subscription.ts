@@ -2,10 +2,10 @@ import { Arg, Ctx, Directive, ID, Resolver, Root, Subscription, type SubscribeRe
 import { forbidden, requireSelfOrAdmin, requireUser } from "../../../platform/auth.js";
 import { badInput } from "../../../platform/errors.js";
 import type { FeedRow } from "../domain/feed.js";
-import { decodeCursor } from "../stream/cursor.js";
-import type { FeedFilter } from "../stream/hub.js";
+import { decodeCursor } from "../transport/stream/cursor.js";
+import type { FeedFilter } from "../transport/stream/hub.js";
 import type { EarningsContext } from "./context.js";
-import { GiftEvent, type EventScope } from "./subscription-types.js";
+import { GiftEvent, type EventScope } from "./gift-event.js";
 import { RoomGiftEvent } from "./room-feed.js";
 
 type StreamPayload = FeedRow & { scope: EventScope };

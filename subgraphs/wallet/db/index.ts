@@ -11,5 +11,17 @@ import { SendGiftBatches1733400000000 } from "./migrations/1733400000000-SendGif
 import { CoinPackagesNotify1733400100000 } from "./migrations/1733400100000-CoinPackagesNotify.js";
 export { entities, AccountRow } from "./entities.js";
 
-/** Applied in order; append, never edit a migration that has shipped. */
-export const migrations = [CreateWallet1732300000000, Ledger1732300001000, Recharge1732300002000, GiftEvents1732300050000, UserProfiles1732300060000, MoneyRateLimits1733000000000, CoinPackageAdmin1733100000000, PartialRefunds1733100100000, GiftEngagement1733200000000, SendGiftBatches1733400000000, CoinPackagesNotify1733400100000];
+/** In timestamp order (the order TypeORM applies them in); append, never edit a migration that has shipped. */
+export const migrations = [
+  CreateWallet1732300000000,
+  Ledger1732300001000,
+  Recharge1732300002000,
+  GiftEvents1732300050000,
+  UserProfiles1732300060000,
+  MoneyRateLimits1733000000000,
+  CoinPackageAdmin1733100000000,
+  PartialRefunds1733100100000,
+  GiftEngagement1733200000000,
+  SendGiftBatches1733400000000,
+  CoinPackagesNotify1733400100000,
+];

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
 import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
-import { DEFAULT_VELOCITY, type VelocityLimits } from "./limits.js";
+import { DEFAULT_VELOCITY, type VelocityLimits } from "./recharge-limits.js";
 import type { PaymentProvider, WebhookEvent } from "./payments/provider.js";
 import { RefundService, type RefundRequest } from "./refunds.js";
 import { allRegions, customPrice, packagesIn, regionByCurrency, resolveRegion } from "./recharge/catalogue.js";

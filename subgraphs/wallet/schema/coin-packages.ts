@@ -1,8 +1,8 @@
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, registerEnumType } from "type-graphql";
 import { requireRole } from "../../../platform/auth.js";
-import { DomainError, UserError, badInput } from "../../../platform/errors.js";
+import { UserError, badInput, withUserErrors } from "../../../platform/errors.js";
 import { Money, money } from "../../../platform/money.js";
-import { ValidationFailed, type AuditRecord, type PackageRecord, type PricePeriod, type PromotionRecord } from "../domain/coin-packages.js";
+import type { AuditRecord, PackageRecord, PricePeriod, PromotionRecord } from "../domain/coin-package-reads.js";
 import { normalizeRegion } from "../domain/regions.js";
 import { CoinPackage } from "./recharge.js";
 import type { WalletContext } from "./context.js";
@@ -233,17 +233,6 @@ export class CoinPromotionPayload {
   userErrors: UserError[];
 }
 
-/** Maps business failures to userErrors; anything else propagates. */
-async function payload<T extends object>(fn: () => Promise<T>): Promise<Partial<T> & { userErrors: UserError[] }> {
-  try {
-    return { ...(await fn()), userErrors: [] };
-  } catch (e) {
-    if (e instanceof ValidationFailed) return { userErrors: e.errors } as Partial<T> & { userErrors: UserError[] };
-    if (e instanceof DomainError) return { userErrors: [e.toUserError()] } as Partial<T> & { userErrors: UserError[] };
-    throw e;
-  }
-}
-
 const view = (p: PackageRecord) => CoinPackage.fromRecord(p);
 const isAdmin = (ctx: WalletContext) => ctx.user?.roles.includes("admin") ?? false;
 
@@ -322,7 +311,7 @@ export class CoinPackageAdminResolver {
   @Mutation(() => CoinPackagePayload, { description: "Operations (admin): puts a new coin package on sale. Audited." })
   async createCoinPackage(@Arg("input", () => CreateCoinPackageInput, { description: "See CreateCoinPackageInput." }) input: CreateCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
-    const r = await payload(async () => ({ coinPackage: view(await ctx.services.coinPackages.create(admin.id, { ...input, reason: input.reason ?? "new package" })) }));
+    const r = await withUserErrors(async () => ({ coinPackage: view(await ctx.services.coinPackages.create(admin.id, { ...input, reason: input.reason ?? "new package" })) }));
     return Object.assign(new CoinPackagePayload(), { coinPackage: null, ...r });
   }
 
@@ -330,7 +319,7 @@ export class CoinPackageAdminResolver {
   @Mutation(() => RepriceCoinPackagePayload, { description: "Operations (admin): changes a package's price at once or from a future instant; the price history keeps every period. Audited." })
   async repriceCoinPackage(@Arg("input", () => RepriceCoinPackageInput, { description: "See RepriceCoinPackageInput." }) input: RepriceCoinPackageInput, @Ctx() ctx: WalletContext): Promise<RepriceCoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
-    const r = await payload(async () => {
+    const r = await withUserErrors(async () => {
       const { pkg, period } = await ctx.services.coinPackages.reprice(admin.id, input);
       return { coinPackage: view(pkg), price: CoinPackagePrice.from(period) };
     });
@@ -341,7 +330,7 @@ export class CoinPackageAdminResolver {
   @Mutation(() => CoinPackagePayload, { description: "Operations (admin): takes a package off sale (recharge answers PACKAGE_RETIRED with the current offer). Repeating it changes nothing. Audited." })
   async retireCoinPackage(@Arg("input", () => RetireCoinPackageInput, { description: "See RetireCoinPackageInput." }) input: RetireCoinPackageInput, @Ctx() ctx: WalletContext): Promise<CoinPackagePayload> {
     const admin = requireRole(ctx.user, "admin");
-    const r = await payload(async () => ({ coinPackage: view(await ctx.services.coinPackages.retire(admin.id, input.packageId, input.reason)) }));
+    const r = await withUserErrors(async () => ({ coinPackage: view(await ctx.services.coinPackages.retire(admin.id, input.packageId, input.reason)) }));
     return Object.assign(new CoinPackagePayload(), { coinPackage: null, ...r });
   }
 
@@ -349,7 +338,7 @@ export class CoinPackageAdminResolver {
   @Mutation(() => CoinPromotionPayload, { description: "Operations (admin): schedules bonus coins on the packages of one size in some regions for a time window. Audited." })
   async scheduleCoinPromotion(@Arg("input", () => ScheduleCoinPromotionInput, { description: "See ScheduleCoinPromotionInput." }) input: ScheduleCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
     const admin = requireRole(ctx.user, "admin");
-    const r = await payload(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.schedulePromotion(admin.id, input)) }));
+    const r = await withUserErrors(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.schedulePromotion(admin.id, input)) }));
     return Object.assign(new CoinPromotionPayload(), { promotion: null, ...r });
   }
 
@@ -357,7 +346,7 @@ export class CoinPackageAdminResolver {
   @Mutation(() => CoinPromotionPayload, { description: "Operations (admin): ends a promotion now (cancels it before it starts). Repeating it changes nothing. Audited." })
   async endCoinPromotion(@Arg("input", () => EndCoinPromotionInput, { description: "See EndCoinPromotionInput." }) input: EndCoinPromotionInput, @Ctx() ctx: WalletContext): Promise<CoinPromotionPayload> {
     const admin = requireRole(ctx.user, "admin");
-    const r = await payload(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.endPromotion(admin.id, input.id, input.reason)) }));
+    const r = await withUserErrors(async () => ({ promotion: CoinPromotionSchedule.from(await ctx.services.coinPackages.endPromotion(admin.id, input.id, input.reason)) }));
     return Object.assign(new CoinPromotionPayload(), { promotion: null, ...r });
   }
 }

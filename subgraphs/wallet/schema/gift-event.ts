@@ -5,7 +5,7 @@ import type { GiftEventRecord } from "../domain/gifting.js";
 import { EntryType } from "../domain/ledger.js";
 import type { WalletContext } from "./context.js";
 import { User } from "./user.js";
-import { WalletTransaction } from "./wallet-purchase.js";
+import { WalletTransaction } from "./transactions.js";
 
 /** The catalog owns gifts; the wallet only refers to one by id (the gateway fetches the rest). */
 @Directive('@key(fields: "id", resolvable: false)')

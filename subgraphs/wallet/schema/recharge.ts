@@ -3,15 +3,15 @@ import { requireRole, requireSelfOrAdmin, requireUser } from "../../../platform/
 import { DomainError, ErrorCode, UserError, badInput, withUserErrors } from "../../../platform/errors.js";
 import { Money, money } from "../../../platform/money.js";
 import { isUuid, type CoinPackageView, type OrderView } from "../domain/recharge.js";
-import { OfferError } from "../domain/coin-packages.js";
+import { OfferError } from "../domain/coin-package-reads.js";
 import { MAX_CUSTOM_COINS, MIN_CUSTOM_COINS, normalizeRegion } from "../domain/regions.js";
 import type { WalletContext } from "./context.js";
 import { CoinPackage, PaymentMethodType, RechargeInput, RechargeOptions, RechargeOrder, RechargePayload } from "./recharge-types.js";
 import { walletView } from "./user.js";
 
-// The types are imported from here (wallet-purchase.ts, refunds.ts, coin-packages.ts), not from recharge-types.ts:
+// The types are imported from here (transactions.ts, recharge-orders.ts, refunds.ts, coin-packages.ts), not from recharge-types.ts:
 // type-graphql prints fields in the order they are registered, so these resolvers must load before
-// wallet-purchase.ts's for the composed SDL (schema/) to stay as committed.
+// transactions.ts's for the composed SDL (schema/) to stay as committed.
 export { CoinPackage, RechargeOrder, RechargeStatus } from "./recharge-types.js";
 
 /** The wallet the order changed (read now, after the order's transaction committed). */

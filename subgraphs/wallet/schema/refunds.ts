@@ -56,19 +56,17 @@ function view(r: RefundView, order: RechargeOrder, admin: boolean): RechargeRefu
   });
 }
 
-const loaders = new WeakMap<object, DataLoader<string, RefundView[]>>();
+/** Built in the request context (index.ts): every order's refunds in one query. */
+export function refundsLoader(ctx: Pick<WalletContext, "services">): DataLoader<string, RefundView[]> {
+  const service = new RefundService(ctx.services.recharge.dataSource, ctx.services.recharge.provider, (id) => ctx.services.recharge.order(id));
+  return new DataLoader<string, RefundView[]>((ids) => service.byOrders(ids));
+}
 
 @Resolver(() => RechargeOrder)
 export class RechargeOrderRefundsResolver {
   @FieldResolver(() => [RechargeRefund], { description: "The order's refunds, oldest first (batched across orders)." })
   async refunds(@Root() o: RechargeOrder, @Ctx() ctx: WalletContext): Promise<RechargeRefund[]> {
-    let loader = loaders.get(ctx);
-    if (!loader) {
-      const service = new RefundService(ctx.services.recharge.dataSource, ctx.services.recharge.provider, (id) => ctx.services.recharge.order(id));
-      loader = new DataLoader<string, RefundView[]>((ids) => service.byOrders(ids));
-      loaders.set(ctx, loader);
-    }
     const admin = ctx.user?.roles.includes("admin") ?? false;
-    return (await loader.load(o.id)).map((r) => view(r, o, admin));
+    return (await ctx.loaders.refunds.load(o.id)).map((r) => view(r, o, admin));
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { priceForCoins } from "../../../../platform/money.js";
-import { packagesOnSale } from "../coin-packages.js";
+import { packagesOnSale } from "../coin-package-reads.js";
 import { DEFAULT_REGION, normalizeRegion } from "../regions.js";
 import type { CoinPackageView, RegionInfo } from "./types.js";
 
@@ -31,7 +31,7 @@ export async function isSoldIn(m: Q, region: string): Promise<boolean> {
   return known.length > 0;
 }
 
-/** Prices come from the package's price periods (domain/coin-packages.ts), the bonus from the best promotion in force. */
+/** Prices come from the package's price periods (domain/coin-package-reads.ts), the bonus from the best promotion in force. */
 export function packagesIn(m: Q, region: RegionInfo, now: Date): Promise<CoinPackageView[]> {
   return packagesOnSale(m, region.region, now);
 }

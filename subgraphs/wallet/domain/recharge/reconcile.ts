@@ -5,7 +5,7 @@ import type { OrderStatus, RechargeCore } from "./types.js";
 
 /**
  * Safety net for lost webhooks and interrupted calls: asks the provider about orders that have
- * waited too long and applies what it says. Run periodically by the background job (purchase.ts).
+ * waited too long and applies what it says. Run periodically by the background job (services.ts startWalletBackground).
  */
 
 /** At most this many orders per run, the longest-waiting first. */

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import type { MoneyRateLimiter } from "../../../../platform/rate-limit.js";
-import type { VelocityLimits } from "../limits.js";
+import type { VelocityLimits } from "../recharge-limits.js";
 import type { PaymentProvider } from "../payments/provider.js";
 import type { PaymentMethodType } from "../regions.js";
 import type { InFlight } from "./in-flight.js";

@@ -6,7 +6,7 @@ import { fail, reverse, succeed } from "./settle.js";
 import { WEBHOOK_EVENTS, isOpen } from "./transitions.js";
 import type { RechargeCore } from "./types.js";
 
-/** Provider webhooks (verified by the route in purchase.ts): each event id is applied once. */
+/** Provider webhooks (verified by the route in transport/payment-webhook.ts): each event id is applied once. */
 
 export interface WebhookOutcome {
   outcome: string;

@@ -3,8 +3,8 @@ import { notFound } from "../../../platform/codes.js";
 import type { AuthUser } from "../../../platform/auth.js";
 import { Ctx, Directive, Field, FieldResolver, ID, Int, ObjectType, Resolver, Root } from "type-graphql";
 import type { FeedEngagement } from "../domain/engagement.js";
-import { FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
-import { encodeCursor } from "../stream/cursor.js";
+import { feedRowsByIds, type FeedRow } from "../domain/feed.js";
+import { encodeCursor } from "../transport/stream/cursor.js";
 import type { EarningsContext } from "./context.js";
 import { Creator, User } from "./creator.js";
 import { LiveSession } from "./live-session.js";
@@ -183,29 +183,15 @@ export class GiftEvent extends GiftEventFields {
 /** What everyone else sees for an anonymous sender (the wallet uses the same words). */
 export const ANONYMOUS_NAME = "Anonymous";
 
-/** Batches GiftEvent references (e.g. sendGift's giftEvent { diamonds }) into one SELECT. */
-export function giftEventFeedLoader(ctx: Pick<EarningsContext, "services">) {
-  return new DataLoader(async (ids: readonly string[]) => {
-    const rows: Record<string, unknown>[] = await ctx.services.creators.dataSource.query(
-      `SELECT ${FEED_COLUMNS} FROM earnings.gift_feed WHERE id = ANY($1::text[])`,
-      [[...ids]],
-    );
-    const byId = new Map(rows.map((r) => [r.id as string, toFeedRow(r)]));
-    return ids.map((id) => byId.get(id) ?? null);
-  });
-}
-
-const loaders = new WeakMap<object, ReturnType<typeof giftEventFeedLoader>>();
-function loaderFor(ctx: EarningsContext) {
-  let l = loaders.get(ctx);
-  if (!l) loaders.set(ctx, (l = giftEventFeedLoader(ctx)));
-  return l;
+/** Built in the request context (index.ts): GiftEvent references (e.g. sendGift's giftEvent { diamonds }) batched into one SELECT. */
+export function giftEventLoader(ctx: Pick<EarningsContext, "services">) {
+  return new DataLoader((ids: readonly string[]) => feedRowsByIds(ctx.services.creators.dataSource, ids));
 }
 
 export const giftEventReference = {
   /** Null until earnings has credited the gift (the consumer runs shortly after the send). */
   async __resolveReference(ref: { id: string }, ctx: EarningsContext): Promise<GiftEvent | null> {
-    const row = await loaderFor(ctx).load(ref.id);
+    const row = await ctx.loaders.giftEvent.load(ref.id);
     return row ? GiftEvent.from(row, "entity", ctx.user) : null;
   },
 };

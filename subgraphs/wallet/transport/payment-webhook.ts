@@ -1,63 +1,16 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DataSource } from "typeorm";
-import { sendJson, type Route } from "../../platform/http.js";
-import { loadConfig } from "../../platform/config.js";
-import { logger } from "../../platform/logger.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
-import { loadWalletConfig, type WalletPurchaseConfig } from "./config.js";
-import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
-import { SIGNATURE_HEADER, verifySignature } from "../../platform/signature.js";
-import type { WebhookEvent } from "./domain/payments/provider.js";
-import { RechargeService } from "./domain/recharge.js";
-import { CoinPackageService } from "./domain/coin-packages.js";
-import { HistoryService } from "./domain/history.js";
-import { SpendingLimitService } from "./domain/spending-limit.js";
+import { sendJson, type Route } from "../../../platform/http.js";
+import { logger } from "../../../platform/logger.js";
+import { SIGNATURE_HEADER, verifySignature } from "../../../platform/signature.js";
+import type { WebhookEvent } from "../domain/payments/provider.js";
+import type { PurchaseServices } from "../schema/context.js";
 
-/** The purchase side of the wallet (issue 3): recharge, payments, limits, history, the provider webhook. */
-export interface PurchaseServices {
-  recharge: RechargeService;
-  /** The payment provider; the sandbox in development and tests. */
-  payments: SandboxPaymentProvider;
-  history: HistoryService;
-  spendingLimits: SpendingLimitService;
-  /** Admin management of coin packages, prices and promotions (domain/coin-packages.ts). */
-  coinPackages: CoinPackageService;
-  purchaseConfig: WalletPurchaseConfig;
-}
-
+/** The payment provider's webhook: the wallet's one HTTP route besides /graphql (routes and attach in index.ts). */
 export const WEBHOOK_PATH = "/webhooks/payments";
 
-export function purchaseServices(ds: DataSource, config: WalletPurchaseConfig = loadWalletConfig()): PurchaseServices {
-  const payments = new SandboxPaymentProvider({
-    webhookSecret: config.webhookSecret,
-    autoWebhooks: config.sandboxAutoWebhooks,
-    autoSettleMs: config.sandboxAutoSettleMs,
-  });
-  const recharge = new RechargeService(ds, payments, { velocity: config.velocity, limiter: new MoneyRateLimiter("wallet", loadConfig().moneyRateLimits) });
-  const coinPackages = new CoinPackageService(ds, async (code) => (await recharge.regions()).find((r) => r.region === code) ?? null);
-  return { recharge, payments, history: new HistoryService(ds), spendingLimits: new SpendingLimitService(ds, recharge), coinPackages, purchaseConfig: config };
-}
-
-/** The reconciler: asks the provider about orders that waited too long (lost webhooks). */
-export async function startPurchaseBackground(s: PurchaseServices): Promise<() => Promise<void>> {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  if (s.purchaseConfig.reconcileEveryMs > 0) {
-    timer = setInterval(() => {
-      running = s.recharge.reconcile().catch((e) => logger.warn({ err: String(e) }, "reconcile failed"));
-    }, s.purchaseConfig.reconcileEveryMs);
-    timer.unref();
-  }
-  return async () => {
-    if (timer) clearInterval(timer);
-    s.payments.stop();
-    await running;
-  };
-}
-
 /** The sandbox posts its webhooks to this very server once it knows its port. */
-export async function attachPurchase(server: Server, s: PurchaseServices): Promise<() => Promise<void>> {
+export async function attachPaymentWebhook(server: Server, s: PurchaseServices): Promise<() => Promise<void>> {
   server.once("listening", () => {
     const { port } = server.address() as AddressInfo;
     s.payments.options.webhookUrl ??= `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
@@ -70,7 +23,7 @@ export async function attachPurchase(server: Server, s: PurchaseServices): Promi
  * Only a correctly signed, fresh request is acted upon; 2xx means "stored, do not resend",
  * 5xx asks the provider to retry later.
  */
-export function purchaseRoutes(s: PurchaseServices): Route[] {
+export function paymentWebhookRoutes(s: PurchaseServices): Route[] {
   return [
     async (req, res, body) => {
       const path = (req.url ?? "/").split("?")[0];

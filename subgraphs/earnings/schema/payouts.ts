@@ -1,58 +1,12 @@
-import DataLoader from "dataloader";
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Resolver, Root, registerEnumType } from "type-graphql";
 import { requireRole, requireSelfOrAdmin } from "../../../platform/auth.js";
 import { UserError, badInput, withUserErrors } from "../../../platform/errors.js";
 import { Money, money } from "../../../platform/money.js";
-import { leaderboardSize, type LeaderboardKey, type TopGifterRow } from "../domain/leaderboards.js";
 import { payoutFailureCode, type PayoutFailureCode, type PayoutRecord, type PayoutStatus } from "../domain/payouts.js";
-import { boardMoment, boardScope } from "../domain/rankings.js";
-import { sessionScope, type LeaderboardPeriod } from "../domain/revenue.js";
 import type { EarningsContext } from "./context.js";
-import { Creator, User, pageSize } from "./creator.js";
-import { LiveSession } from "./live-session.js";
+import { Creator, pageSize } from "./creator.js";
 
-export enum LeaderboardPeriodEnum {
-  LIVE_SESSION = "LIVE_SESSION",
-  DAY = "DAY",
-  WEEK = "WEEK",
-  MONTH = "MONTH",
-  ALL_TIME = "ALL_TIME",
-}
-registerEnumType(LeaderboardPeriodEnum, {
-  name: "LeaderboardPeriod",
-  description: "The window a leaderboard covers. Calendar periods are UTC; weeks start on Monday.",
-  valuesConfig: {
-    LIVE_SESSION: { description: "The session the creator is live in now, or their latest session when not live." },
-    DAY: { description: "Today (UTC)." },
-    WEEK: { description: "This week (UTC, from Monday 00:00)." },
-    MONTH: { description: "This calendar month (UTC)." },
-    ALL_TIME: { description: "Since the creator's first gift." },
-  },
-});
-
-@Directive('@tag(name: "partner")')
-@ObjectType({ description: "One place on a creator's leaderboard of gifters." })
-export class TopGifter {
-  @Field(() => Int, { description: "1 for the top gifter. Ties in coins go to whoever reached the total first." })
-  rank: number;
-
-  @Field(() => User, { nullable: true, description: "The viewer who sent the gifts; null for an anonymous entry (gifts sent anonymously are ranked, never named)." })
-  sender: User | null;
-
-  @Field({ description: "True for an entry of gifts sent anonymously: counted and ranked, shown as \"Anonymous\"." })
-  anonymous: boolean;
-
-  @Field(() => Int, { description: "Coins the viewer spent on gifts to this creator in the period." })
-  coins: number;
-
-  @Field(() => Int, { description: "Gifts the viewer sent in the period (quantity 10 counts 10)." })
-  gifts: number;
-
-  static from(r: TopGifterRow): TopGifter {
-    return Object.assign(new TopGifter(), { rank: r.rank, sender: r.senderId === null ? null : Object.assign(new User(), { id: r.senderId }), anonymous: r.anonymous, coins: r.coins, gifts: r.gifts });
-  }
-}
-
+/** Payouts: the type, `Creator.payouts`, and requestPayout / cancelPayout / processPayouts (holds and lifecycle: payout-ops.ts). */
 export enum PayoutStatusEnum {
   REQUESTED = "REQUESTED",
   PROCESSING = "PROCESSING",
@@ -148,22 +102,6 @@ export class PayoutPage {
   hasNextPage: boolean;
 }
 
-@Directive('@tag(name: "internal")')
-@ObjectType({ description: "A revenue-share override: the creator's share of coins from this moment on." })
-export class RevenueShare {
-  @Field(() => Int, { description: "Share in basis points: 5000 = 50% of the coins become diamonds." })
-  shareBps: number;
-
-  @Field({ description: "Gifts sent at or after this moment earn at this share (until the next override)." })
-  effectiveFrom: Date;
-
-  @Field({ description: "Admin who set it." })
-  setBy: string;
-
-  @Field({ description: "Why it was set." })
-  reason: string;
-}
-
 @InputType({ description: "Cash out diamonds." })
 export class RequestPayoutInput {
   @Field(() => Int, { description: "Diamonds to cash out: at least 10,000 and an even number (whole cents at 0.005 USD per diamond)." })
@@ -185,21 +123,6 @@ export class ProcessPayoutsInput {
   limit: number;
 }
 
-@InputType({ description: "Admin: set a creator's revenue share from a moment on." })
-export class SetRevenueShareInput {
-  @Field(() => ID, { description: "The creator." })
-  creatorId: string;
-
-  @Field(() => Int, { description: "Share in basis points, 0 to 10,000 (5000 = 50%)." })
-  shareBps: number;
-
-  @Field(() => Date, { nullable: true, description: "When it takes effect; now when omitted. Never in the past." })
-  effectiveFrom?: Date | null;
-
-  @Field({ nullable: true, defaultValue: "", description: "Why (kept in the history)." })
-  reason: string;
-}
-
 @ObjectType({ description: "Result of requestPayout / cancelPayout." })
 export class PayoutPayload {
   @Field(() => Payout, { nullable: true, description: "The payout; null when userErrors is not empty." })
@@ -219,58 +142,8 @@ export class ProcessPayoutsPayload {
   userErrors: UserError[];
 }
 
-@Directive('@tag(name: "internal")')
-@ObjectType({ description: "Result of setRevenueShare." })
-export class SetRevenueSharePayload {
-  @Field(() => [RevenueShare], { nullable: true, description: "The creator's full override history after the change." })
-  history: RevenueShare[] | null;
-
-  @Field(() => [UserError], { description: "Business failures; empty on success." })
-  userErrors: UserError[];
-}
-
-export function leaderboardLoader(ctx: Pick<EarningsContext, "services">) {
-  return new DataLoader<LeaderboardKey, TopGifterRow[], string>((keys) => ctx.services.leaderboards.top(keys), {
-    cacheKeyFn: (k) => `${k.hostId}\u0000${k.scope}\u0000${k.first}`,
-  });
-}
-
 @Resolver(() => Creator)
-export class CreatorEarningsResolver {
-  @Directive('@tag(name: "internal")')
-  @FieldResolver(() => Int, { nullable: true, description: "Spendable diamonds. Only the creator and admins may read it (FORBIDDEN otherwise)." })
-  async diamonds(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number | null> {
-    requireSelfOrAdmin(ctx.user, creator.id);
-    return (await ctx.loaders.creator.load(creator.id))?.diamonds ?? 0;
-  }
-
-  @Directive('@tag(name: "partner")')
-  @FieldResolver(() => Int, { description: "Diamonds earned from gifts since the creator started (payouts do not reduce it)." })
-  async lifetimeDiamonds(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
-    return (await ctx.loaders.creator.load(creator.id))?.lifetimeDiamonds ?? 0;
-  }
-
-  @Directive('@tag(name: "partner")')
-  @FieldResolver(() => Int, { description: "Gifts received (a gift sent with quantity 10 counts 10)." })
-  async giftsReceived(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
-    return (await ctx.loaders.creator.load(creator.id))?.giftsReceived ?? 0;
-  }
-
-  @Directive('@tag(name: "partner")')
-  @FieldResolver(() => [TopGifter], { description: "The viewers who spent the most coins on gifts to this creator in the period." })
-  async topGifters(
-    @Root() creator: Creator,
-    @Ctx() ctx: EarningsContext,
-    @Arg("period", () => LeaderboardPeriodEnum, { defaultValue: LeaderboardPeriodEnum.ALL_TIME, description: "The window; ALL_TIME when omitted." }) period: LeaderboardPeriod,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many places, 1 to 100." }) first: number,
-    @Arg("at", () => Date, { nullable: true, description: "Read the board of the period containing this moment (e.g. last week's); now when omitted. LIVE_SESSION: the session that had started by then." }) at?: Date | null,
-  ): Promise<TopGifter[]> {
-    const n = leaderboardSize(first);
-    const scope = at == null ? await ctx.services.leaderboards.scopeForCreator(creator.id, period) : await boardScope(ctx.services.creators.dataSource, creator.id, period, boardMoment(at), true);
-    if (!scope) return [];
-    return (await ctx.loaders.leaderboard.load({ hostId: creator.id, scope, first: n })).map(TopGifter.from);
-  }
-
+export class CreatorPayoutsResolver {
   @Directive('@tag(name: "internal")')
   @FieldResolver(() => PayoutPage, {
     nullable: true,
@@ -286,40 +159,6 @@ export class CreatorEarningsResolver {
     requireSelfOrAdmin(ctx.user, creator.id);
     const page = await ctx.services.payouts.list(creator.id, pageSize(first), after);
     return Object.assign(new PayoutPage(), { ...page, nodes: page.nodes.map(Payout.from) });
-  }
-
-  @Directive('@tag(name: "internal")')
-  @FieldResolver(() => Int, {
-    nullable: true,
-    description: "The creator's revenue share now, in basis points (5000 = 50%). Only the creator and admins: anyone else gets null here with a FORBIDDEN error, the creator stands.",
-  })
-  async revenueShareBps(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<number> {
-    requireSelfOrAdmin(ctx.user, creator.id);
-    return ctx.services.shares.current(creator.id);
-  }
-
-  @Directive('@tag(name: "internal")')
-  @FieldResolver(() => [RevenueShare], {
-    nullable: true,
-    description: "Every revenue-share override, oldest first (none: the default 50% applies). Only the creator and admins: anyone else gets null here with a FORBIDDEN error, the creator stands.",
-  })
-  async revenueShareHistory(@Root() creator: Creator, @Ctx() ctx: EarningsContext): Promise<RevenueShare[]> {
-    requireSelfOrAdmin(ctx.user, creator.id);
-    return (await ctx.services.shares.history(creator.id)).map((h) => Object.assign(new RevenueShare(), h));
-  }
-}
-
-@Resolver(() => LiveSession)
-export class LiveSessionLeaderboardResolver {
-  @Directive('@tag(name: "partner")')
-  @FieldResolver(() => [TopGifter], { description: "The viewers who spent the most coins on gifts in this session." })
-  async topGifters(
-    @Root() session: LiveSession,
-    @Ctx() ctx: EarningsContext,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 10, description: "How many places, 1 to 100." }) first: number,
-  ): Promise<TopGifter[]> {
-    const rows = await ctx.loaders.leaderboard.load({ hostId: session.hostId, scope: sessionScope(session.id), first: leaderboardSize(first) });
-    return rows.map(TopGifter.from);
   }
 }
 
@@ -347,14 +186,5 @@ export class PayoutResolver {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badInput("limit must be between 1 and 1000", ["input", "limit"]);
     // Through the scheduler's run lock: one run at a time across instances (a run in progress is waited for, briefly).
     return withUserErrors(async () => ({ payouts: ((await ctx.services.payoutScheduler.run("MANUAL", null, limit))?.payouts ?? []).map(Payout.from) })) as Promise<ProcessPayoutsPayload>;
-  }
-
-  @Directive('@tag(name: "internal")')
-  @Mutation(() => SetRevenueSharePayload, { description: "Admin: set a creator's revenue share from now (or a future moment) on. Gifts already sent keep their share." })
-  async setRevenueShare(@Ctx() ctx: EarningsContext, @Arg("input", () => SetRevenueShareInput, { description: "What to do; each field is described on the input type." }) input: SetRevenueShareInput): Promise<SetRevenueSharePayload> {
-    const admin = requireRole(ctx.user, "admin");
-    return withUserErrors(async () => ({
-      history: (await ctx.services.shares.set(admin, input.creatorId, input.shareBps, input.effectiveFrom ?? null, input.reason ?? "")).map((h) => Object.assign(new RevenueShare(), h)),
-    })) as Promise<SetRevenueSharePayload>;
   }
 }

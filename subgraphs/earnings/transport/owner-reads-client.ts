@@ -1,5 +1,5 @@
-import { PgListener } from "../../platform/pg-listener.js";
-import { SERVICE_HEADER, type ServiceSigner } from "../../platform/service-auth.js";
+import { PgListener } from "../../../platform/pg-listener.js";
+import { SERVICE_HEADER, type ServiceSigner } from "../../../platform/service-auth.js";
 
 /**
  * Owner reads of the earnings subgraph for other subgraphs (the wallet's sendGift):

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
-import type { Sample } from "../../platform/metrics.js";
-import type { EarningsServices } from "./schema/context.js";
+import type { Sample } from "../../../platform/metrics.js";
+import type { EarningsServices } from "../schema/context.js";
 
 /**
  * The earnings subgraph's state for /metrics (read at most once a second by platform/metrics.ts):

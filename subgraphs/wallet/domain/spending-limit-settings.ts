@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
 import { DomainError, ErrorCode } from "../../../platform/errors.js";
-import { LIMIT_RAISE_DELAY_SECONDS, isTightening, loadSpendingLimit, spentInWindow, type LimitPeriod, type SpendingLimitRow } from "./limits.js";
+import { LIMIT_RAISE_DELAY_SECONDS, isTightening, loadSpendingLimit, spentInWindow, type LimitPeriod, type SpendingLimitRow } from "./recharge-limits.js";
 import type { RechargeService } from "./recharge.js";
 
 export interface SpendingLimitView {

@@ -1,5 +1,5 @@
-import { PgListener } from "../../platform/pg-listener.js";
-import { SERVICE_HEADER, type ServiceSigner } from "../../platform/service-auth.js";
+import { PgListener } from "../../../platform/pg-listener.js";
+import { SERVICE_HEADER, type ServiceSigner } from "../../../platform/service-auth.js";
 
 /**
  * The owner read other subgraphs use for the catalog's authoritative price and sendability

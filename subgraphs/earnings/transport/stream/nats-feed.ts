@@ -1,11 +1,11 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { DataSource, EntityManager } from "typeorm";
-import type { NatsEventLog } from "../../../platform/eventlog/nats.js";
-import { ensureSchemaObjects } from "../../../platform/eventlog.js";
-import { feedSubjects, type RoomFeedMessage } from "../../../platform/feed.js";
-import { logger } from "../../../platform/logger.js";
-import { PgListener } from "../../../platform/pg-listener.js";
-import { FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
+import type { NatsEventLog } from "../../../../platform/eventlog/nats.js";
+import { ensureSchemaObjects } from "../../../../platform/eventlog.js";
+import { feedSubjects, type RoomFeedMessage } from "../../../../platform/feed.js";
+import { logger } from "../../../../platform/logger.js";
+import { PgListener } from "../../../../platform/pg-listener.js";
+import { FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../../domain/feed.js";
 import { roomEventOf } from "./room-event.js";
 
 /**
@@ -17,7 +17,7 @@ import { roomEventOf } from "./room-event.js";
  * still reads gift_feed in PostgreSQL (through earnings' stream). The host subjects have no
  * subscriber yet: the host's private stream stays on the earnings socket (docs/scaling.md).
  */
-export { feedSubjects, subjectToken } from "../../../platform/feed.js";
+export { feedSubjects, subjectToken } from "../../../../platform/feed.js";
 
 /** The seq of each room's row before `firstSeq` (0 when none): the `prev` of the room's first row in a batch. */
 async function previousInRooms(m: EntityManager, firsts: Map<string, number>): Promise<Map<string, number>> {

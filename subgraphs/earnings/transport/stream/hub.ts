@@ -1,13 +1,13 @@
-import { slowConsumerError, streamError, StreamErrorCode } from "../../../platform/codes.js";
+import { slowConsumerError, streamError, StreamErrorCode } from "../../../../platform/codes.js";
 import type { DataSource } from "typeorm";
-import { loadStreamMaxQueue } from "../../../platform/config.js";
-import { logger } from "../../../platform/logger.js";
-import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../domain/feed.js";
-import { Channel } from "../../../platform/channel.js";
-import { PgListener } from "../../../platform/pg-listener.js";
+import { loadStreamMaxQueue } from "../../../../platform/config.js";
+import { logger } from "../../../../platform/logger.js";
+import { endIdleCombos, FEED_CHANNEL, FEED_COLUMNS, toFeedRow, type FeedRow } from "../../domain/feed.js";
+import { Channel } from "../../../../platform/channel.js";
+import { PgListener } from "../../../../platform/pg-listener.js";
 import { encodeCursor } from "./cursor.js";
-import { observeEventLag } from "../../../platform/metrics.js";
-import { eventSpan } from "../../../platform/tracing.js";
+import { observeEventLag } from "../../../../platform/metrics.js";
+import { eventSpan } from "../../../../platform/tracing.js";
 
 /** Which rows a stream carries. */
 export type FeedFilter = { hostId: string; liveSessionId?: string | null } | { hostId?: null; liveSessionId: string };

@@ -1,5 +1,5 @@
-import { badInput } from "../../../platform/errors.js";
-import { encodeFeedCursor, feedCursorSeq } from "../../../platform/feed.js";
+import { badInput } from "../../../../platform/errors.js";
+import { encodeFeedCursor, feedCursorSeq } from "../../../../platform/feed.js";
 
 /**
  * Stream cursors are opaque to clients: base64url("gf1:<seq>") (platform/feed.ts: the gateways'

@@ -1,6 +1,6 @@
-import type { RoomFeedEvent } from "../../../platform/feed.js";
-import type { FeedRow } from "../domain/feed.js";
-import { RoomGiftEvent } from "../schema/room-feed.js";
+import type { RoomFeedEvent } from "../../../../platform/feed.js";
+import type { FeedRow } from "../../domain/feed.js";
+import { RoomGiftEvent } from "../../schema/room-feed.js";
 
 /**
  * A feed row as the room's public feed shows it (platform/feed.ts RoomFeedEvent): the same values

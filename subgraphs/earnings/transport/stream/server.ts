@@ -3,15 +3,15 @@ import { randomUUID } from "node:crypto";
 import type { ExecutionResult, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import type { WebSocket } from "ws";
-import type { TokenVerifier } from "../../../platform/auth.js";
-import type { BaseContext } from "../../../platform/subgraph.js";
-import { logger } from "../../../platform/logger.js";
-import { PgListener } from "../../../platform/pg-listener.js";
-import type { ServiceVerifier } from "../../../platform/service-auth.js";
-import { WsCloseCode } from "../../../platform/codes.js";
-import { failingIterator, overlayTokenFrom, verifySignedConnection, type WsConnection } from "../../../platform/ws.js";
-import type { WsGuard } from "../../../platform/ws-limits.js";
-import { OVERLAY_REVOKED_CHANNEL, type OverlayGrant, type OverlayService } from "../domain/overlays.js";
+import type { TokenVerifier } from "../../../../platform/auth.js";
+import type { BaseContext } from "../../../../platform/subgraph.js";
+import { logger } from "../../../../platform/logger.js";
+import { PgListener } from "../../../../platform/pg-listener.js";
+import type { ServiceVerifier } from "../../../../platform/service-auth.js";
+import { WsCloseCode } from "../../../../platform/codes.js";
+import { failingIterator, overlayTokenFrom, verifySignedConnection, type WsConnection } from "../../../../platform/ws.js";
+import type { WsGuard } from "../../../../platform/ws-limits.js";
+import { OVERLAY_REVOKED_CHANNEL, type OverlayGrant, type OverlayService } from "../../domain/overlays.js";
 
 type StreamConnection = WsConnection & { overlay?: OverlayGrant };
 

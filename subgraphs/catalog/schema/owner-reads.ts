@@ -4,7 +4,7 @@ import { isUuid, sendability, type NotSendableReason } from "../domain/gifts.js"
 import type { CatalogContext } from "./context.js";
 import { parseRegion } from "./gift.js";
 
-/** Owner read for the wallet's sendGift (subgraphs/catalog/client.ts). Not part of the public API. */
+/** Owner reads for the wallet's sendGift and earnings' goals (the client: subgraphs/catalog/transport/owner-reads-client.ts). Not part of the public API. */
 @Directive("@inaccessible")
 @ObjectType({ description: "Owner read for sendGift: the authoritative current price and sendability of a gift in a region." })
 export class SendableGift {
@@ -37,7 +37,7 @@ export class SendableGift {
 export const MAX_SENDING_BATCH = 200;
 
 @Resolver()
-export class SendingResolver {
+export class OwnerReadResolver {
   @Directive("@inaccessible")
   @Query(() => [SendableGift], {
     nullable: "items",

@@ -1,12 +1,12 @@
 import type { Server } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
-import type { TokenVerifier } from "../../../platform/auth.js";
-import type { Config } from "../../../platform/config.js";
-import { WsGuard } from "../../../platform/ws-limits.js";
-import type { ServiceVerifier } from "../../../platform/service-auth.js";
-import type { BaseContext } from "../../../platform/subgraph.js";
-import type { OverlayGrant, OverlayService } from "../domain/overlays.js";
+import type { TokenVerifier } from "../../../../platform/auth.js";
+import type { Config } from "../../../../platform/config.js";
+import { WsGuard } from "../../../../platform/ws-limits.js";
+import type { ServiceVerifier } from "../../../../platform/service-auth.js";
+import type { BaseContext } from "../../../../platform/subgraph.js";
+import type { OverlayGrant, OverlayService } from "../../domain/overlays.js";
 import { FeedHub } from "./hub.js";
 import { attachStreamServer } from "./server.js";
 
