@@ -16,7 +16,7 @@ import { startPartnerEndpoint } from "./partner/endpoint.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
 import { WsGuard } from "../platform/ws-limits.js";
 import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
-import { SubgraphDataSource } from "./datasource.js";
+import { SubgraphDataSource } from "./data-source.js";
 import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
 import { installOperationMemo } from "./operation-memo.js";
 import { PersistedOperations, readManifest, type PersistedOperationManifest } from "./persisted-operations.js";

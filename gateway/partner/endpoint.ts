@@ -9,15 +9,13 @@ import { apolloDefaults, graphqlRequestHandler, pipelinePlugins, sendJson, type 
 import { logger } from "../../platform/logger.js";
 import { PgListener } from "../../platform/pg-listener.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
-import { ForwardingDataSource, type VouchedCaller } from "../data-source.js";
+import { SubgraphDataSource, type VouchedCaller } from "../data-source.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
-import { subgraphFetcher } from "../fetcher.js";
 import { DEFAULT_LIMITS, preflight, type OperationLimits } from "../../platform/limits.js";
 import { authFailure, badRequest, GraphQLErrorCode, rateLimited, rateLimitError, unauthenticated, validationFailed, WsCloseCode } from "../../platform/codes.js";
 import type { WsGuard } from "../../platform/ws-limits.js";
 import { clientAddress, RateLimiter, type BucketRule } from "../rate-limit.js";
 import { SubscriptionGateway } from "../subscriptions/server.js";
-import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
 
@@ -139,12 +137,13 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
-      new ForwardingDataSource<PartnerContext>(
+      new SubgraphDataSource<PartnerContext>({
         name,
+        url: opts.subgraphUrls[name as SubgraphName] ?? url!,
         signer,
-        { url: opts.subgraphUrls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)) },
-        vouchForPartner,
-      ),
+        timeoutMs: loadConfig().subgraphTimeoutMs,
+        vouchFor: vouchForPartner,
+      }),
   });
   const apollo = new ApolloServer<PartnerContext>({
     gateway,
