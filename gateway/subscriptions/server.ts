@@ -12,7 +12,7 @@ import { logger } from "../../platform/logger.js";
 import { badRequest, forbidden, streamError, StreamErrorCode, WsCloseCode } from "../../platform/codes.js";
 import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, type WsConnection } from "../../platform/ws.js";
 import { Channel } from "../../platform/channel.js";
-import type { WsGuard } from "../../platform/ws-limits.js";
+import type { WsGuard } from "../../platform/ws-socket-limits.js";
 import { asGraphQLError, ONLY_SUBSCRIPTIONS, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 import { feedBusConfigFromEnv, roomStreamConfigFromEnv, subscriptionStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
 import { emptyFeedBusStats, openFeedBus, roomCheck, type FeedBus } from "./feed-bus.js";
@@ -53,7 +53,7 @@ export interface SubscriptionGatewayOptions {
    * or closes the socket itself and returns null.
    */
   authenticate?: ConnectionAuthenticator;
-  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
+  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-socket-limits.ts). */
   guard: WsGuard;
   /**
    * Browser origins allowed to open a socket (the CORS allow-list: one rule for HTTP and WebSocket).

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { startSubgraph, type SubgraphDefinition } from "../../platform/subgraph.js";
 import { runMain } from "../../platform/main.js";
 import { loadConfig } from "../../platform/config.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { entities, migrations } from "./db/index.js";
 import { CreatorService } from "./domain/creators.js";
 import { LiveSessionService } from "./domain/sessions.js";

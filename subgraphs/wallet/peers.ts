@@ -4,7 +4,7 @@ import { loadConfig } from "../../platform/config.js";
 import type { QueryCounter } from "../../platform/db.js";
 import type { SubgraphDefinition, BaseContext } from "../../platform/subgraph.js";
 import { EarningsClient } from "../earnings/client.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import { GiftingService } from "./domain/gifting.js";
 import { loadSendBatchConfig } from "./config.js";

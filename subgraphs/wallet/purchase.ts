@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import { sendJson, type Route } from "../../platform/http.js";
 import { loadConfig } from "../../platform/config.js";
 import { logger } from "../../platform/logger.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { loadWalletConfig, type WalletPurchaseConfig } from "./config.js";
 import { SandboxPaymentProvider } from "./domain/payments/sandbox.js";
 import { SIGNATURE_HEADER, verifySignature } from "../../platform/signature.js";

@@ -10,7 +10,7 @@ import { PgListener } from "../../../platform/pg-listener.js";
 import type { ServiceVerifier } from "../../../platform/service-auth.js";
 import { WsCloseCode } from "../../../platform/codes.js";
 import { failingIterator, overlayTokenFrom, verifySignedConnection, type WsConnection } from "../../../platform/ws.js";
-import type { WsGuard } from "../../../platform/ws-limits.js";
+import type { WsGuard } from "../../../platform/ws-socket-limits.js";
 import { OVERLAY_REVOKED_CHANNEL, type OverlayGrant, type OverlayService } from "../domain/overlays.js";
 
 type StreamConnection = WsConnection & { overlay?: OverlayGrant };

@@ -2,7 +2,8 @@ import type { DataSource } from "typeorm";
 import { isTransientDatabaseError } from "../../../platform/db.js";
 import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "../../../platform/group-commit.js";
 import type { GiftSentPayload } from "../../../platform/events.js";
-import { gcraSeconds, type BucketRule } from "../../../platform/rate-limit.js";
+import { gcraSeconds } from "../../../platform/gcra-table.js";
+import type { BucketRule } from "../../../platform/token-bucket.js";
 
 /**
  * sendGift's writes, group-committed (DECISIONS 90, docs/gifting.md "Group commit"): the sends
