@@ -10,6 +10,7 @@ export { registry } from "./metrics/families.js";
 export { metricNames, metricsText, type Sample } from "./metrics/sampling.js";
 export { acquireMetricsListener, metricsExposure, metricsListenerUrl, serveMetrics, type MetricsExposure } from "./metrics/exposure.js";
 export { reloadMetricsConfig } from "./metrics/settings.js";
+export { groupCommitMetrics } from "./metrics/group-commit.js";
 
 /**
  * Prometheus metrics: ONE registry per process (prom-client), every series labelled with the
@@ -19,7 +20,7 @@ export { reloadMetricsConfig } from "./metrics/settings.js";
  * a histogram of room sizes (never a label per room), and no user id ever becomes a label.
  *
  * Two kinds of values:
- * - events counted where they happen (requests, errors, pool acquisitions, event lag);
+ * - events counted where they happen (requests, errors, pool acquisitions, event lag, group-commit batches);
  * - state sampled at scrape time from the registered sources (`useMetrics({ sample })`: pool
  *   gauges, consumer backlog, sockets, queues), at most once a second however often /metrics is
  *   asked, one scrape at a time, each sampler bounded by a timeout — so /metrics is not a way to

@@ -10,6 +10,10 @@ collectDefaultMetrics({ register: registry });
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const ROOM_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+/** Up to SEND_BATCH_MAX_SIZE's 64 by powers of two, and beyond for larger settings. */
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/** A send waits for a free slot (one batch's run, about a millisecond) or for SEND_BATCH_MAX_WAIT_MS. */
+const QUEUED_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 const r = [registry];
 export const m = {
@@ -37,5 +41,16 @@ export const m = {
   webhookBacklog: new Gauge({ name: "webhook_backlog_events", help: "Webhook events not yet delivered to ENABLED subscriptions (upper bound: log distance)", labelNames: ["service"], registers: r }),
   webhookAttempts: new Counter({ name: "webhook_attempts_total", help: "Webhook delivery attempts by this process, by result", labelNames: ["service", "result"], registers: r }),
   payouts: new Gauge({ name: "payout_queue_payouts", help: "Payouts waiting (REQUESTED) or submitted and unfinished (PROCESSING)", labelNames: ["service", "status"], registers: r }),
+  // Group commit (platform/group-commit.ts; the wallet's sendGift batches: queue="send_gifts"). Counted as batches run;
+  // queued items and running batches sampled at scrape time.
+  batchSize: new Histogram({ name: "group_commit_batch_size", help: "Items per batch, observed when a batch's first run starts", labelNames: ["service", "queue"], buckets: BATCH_SIZE_BUCKETS, registers: r }),
+  batchQueued: new Histogram({ name: "group_commit_queued_seconds", help: "Per item: time from submit to the start of its batch's first run", labelNames: ["service", "queue"], buckets: QUEUED_BUCKETS, registers: r }),
+  batches: new Counter({ name: "group_commit_batches_total", help: "Batches run to completion (the retries of one batch count once)", labelNames: ["service", "queue"], registers: r }),
+  batchItems: new Counter({ name: "group_commit_items_total", help: "Items answered by a completed batch", labelNames: ["service", "queue"], registers: r }),
+  batchRetries: new Counter({ name: "group_commit_retries_total", help: "Batch runs repeated after a transient failure", labelNames: ["service", "queue"], registers: r }),
+  batchFailures: new Counter({ name: "group_commit_failed_batches_total", help: "Batches rejected as a whole after their last attempt (every item answered with the error)", labelNames: ["service", "queue"], registers: r }),
+  batchSplits: new Counter({ name: "group_commit_split_batches_total", help: "Batches re-run item by item after a non-transient failure", labelNames: ["service", "queue"], registers: r }),
+  batchQueuedItems: new Gauge({ name: "group_commit_queued_items", help: "Items waiting for a batch, sampled at scrape time", labelNames: ["service", "queue"], registers: r }),
+  batchesInFlight: new Gauge({ name: "group_commit_in_flight_batches", help: "Batches running, sampled at scrape time", labelNames: ["service", "queue"], registers: r }),
   sampleErrors: new Counter({ name: "metrics_sample_errors_total", help: "Samplers that failed or timed out during a scrape", labelNames: ["service"], registers: r }),
 };

@@ -23,6 +23,8 @@ export interface Sample {
   sendQueue?: { items: number; max: number };
   webhooks?: { byStatus: Record<string, number>; backlogEvents: number; attempts: Record<string, number> };
   payouts?: Record<string, number>;
+  /** Group commit queues (platform/group-commit.ts): items waiting and batches running, per queue. */
+  groupCommits?: { queue: string; queued: number; inFlight: number }[];
 }
 
 export interface PoolLike {
@@ -132,6 +134,10 @@ function addQueues(agg: Aggregate, svc: string, s: Sample): void {
     for (const [result, n] of Object.entries(s.webhooks.attempts)) agg.sum("webhookAttempts", key2(svc, result), n);
   }
   for (const [status, n] of Object.entries(s.payouts ?? {})) agg.sum("payouts", key2(svc, status), n);
+  for (const g of s.groupCommits ?? []) {
+    agg.sum("batchQueued", key2(svc, g.queue), g.queued);
+    agg.sum("batchesInFlight", key2(svc, g.queue), g.inFlight);
+  }
 }
 
 // Reset, then set: series of a source that went away disappear instead of freezing.
@@ -179,6 +185,8 @@ function publish({ sums, maxes, roomSizes }: Aggregate): void {
   set1(m.webhookBacklog, sums.get("webhookBacklog"));
   set2(m.webhookAttempts, sums.get("webhookAttempts"), "result");
   set2(m.payouts, sums.get("payouts"), "status");
+  set2(m.batchQueuedItems, sums.get("batchQueued"), "queue");
+  set2(m.batchesInFlight, sums.get("batchesInFlight"), "queue");
   publishRooms(roomSizes);
 }
 

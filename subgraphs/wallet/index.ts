@@ -10,6 +10,7 @@ import { giftEventLoader } from "./schema/gift-event.js";
 import { giftingServices, startGiftingPeers, withPeerUrls, type PeerUrls } from "./peers.js";
 import { attachPurchase, purchaseRoutes, purchaseServices, startPurchaseBackground } from "./purchase.js";
 import { seedWallet } from "./domain/seed.js";
+import { walletSample } from "./metrics.js";
 import type { WalletContext, WalletServices } from "./schema/context.js";
 
 export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
@@ -26,6 +27,7 @@ export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   routes: (services) => purchaseRoutes(services),
   attach: (server, services) => attachPurchase(server, services),
   seed: (ds) => seedWallet(ds),
+  metrics: (services) => walletSample(services),
   schema: buildWalletSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as WalletContext;
