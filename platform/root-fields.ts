@@ -1,19 +1,5 @@
-import {
-  Kind,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  getDirectiveValues,
-  getVariableValues,
-  typeFromAST,
-  isAbstractType,
-  type DirectiveNode,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLObjectType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from "graphql";
+import { GraphQLIncludeDirective, GraphQLSkipDirective, Kind, getDirectiveValues, getVariableValues, isAbstractType, typeFromAST } from "graphql";
+import type { DirectiveNode, DocumentNode, FragmentDefinitionNode, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode, SelectionSetNode } from "graphql";
 
 /**
  * The root fields an operation executes, one entry per response key, collected exactly as
