@@ -1,4 +1,4 @@
-import type { FanoutSpec } from "./scenarios/stream.js";
+import type { FanoutSpec } from "./scenarios/fanout.js";
 
 /** How long and how hard each scenario runs. `full` is `npm run bench`; `smoke` is CI's few seconds. */
 export interface Profile {

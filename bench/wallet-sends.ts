@@ -7,7 +7,7 @@ import type { AuthUser } from "../platform/auth.js";
 import { createDataSource, ensureDatabase, migrate } from "../platform/db.js";
 import { loadBenchSettings } from "./config.js";
 import { ensureEventLog } from "../platform/eventlog.js";
-import { MoneyRateLimiter, MONEY_MUTATION_LIMITS } from "../platform/rate-limit.js";
+import { MoneyRateLimiter, MONEY_MUTATION_LIMITS } from "../platform/money-rate-limit.js";
 import { entities, migrations } from "../subgraphs/wallet/db/index.js";
 import { AccountService } from "../subgraphs/wallet/domain/accounts.js";
 import { GiftingService, parseSendGiftInput, type GiftPricing, type HostDirectory } from "../subgraphs/wallet/domain/gifting.js";

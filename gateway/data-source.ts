@@ -1,5 +1,9 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { GraphQLError } from "graphql";
 import { SERVICE_HEADER, type ServiceSigner, type SignedIdentity } from "../platform/service-auth.js";
+import { clientSpan } from "../platform/tracing.js";
+import { subgraphPost, type SubgraphAnswer, type SubgraphPost } from "./fetcher.js";
+import { cacheableFetch, invalidatingFetch, type PublicFetches } from "./public-fetches.js";
 
 /** What every gateway context carries for its subgraph calls (the HTTP gateway's, the partner endpoint's, the subscription executor's). */
 export interface ForwardedCaller {
@@ -15,36 +19,157 @@ export interface VouchedCaller {
   headers?: Record<string, string>;
 }
 
-export type DataSourceConfig<C extends ForwardedCaller> = NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource<C>>[0]>;
+export interface SubgraphDataSourceOptions<C extends ForwardedCaller = ForwardedCaller> {
+  name: string;
+  url: string;
+  signer: ServiceSigner;
+  /** Hard timeout of each fetch (SUBGRAPH_TIMEOUT_MS unless the caller says otherwise). */
+  timeoutMs: number;
+  /** Merging and caching of caller-independent fetches (gateway/public-fetches.ts); none = every fetch goes out. */
+  publicFetches?: PublicFetches;
+  /**
+   * The identity the gateway's credential carries for a context, instead of forwarding the
+   * caller's Authorization (the partner endpoint: `partner:<name>`); undefined = forward as usual.
+   */
+  vouchFor?: (context: Partial<C>) => VouchedCaller | undefined;
+  /**
+   * A CLIENT span around each fetch, its `traceparent` injected into the request (default true).
+   * The subscription executor turns it off: its per-event entity fetches run outside any request,
+   * so every one of them would start a trace of its own.
+   */
+  clientSpans?: boolean;
+}
+
+type GatewayResponse = Awaited<ReturnType<GraphQLDataSource["process"]>>;
+type Options<C> = GraphQLDataSourceProcessOptions<C & Record<string, any>>;
+/** The options of a fetch made for a client's operation (not a health check or schema load); the enum is not exported. */
+type IncomingOptions<C> = Extract<Options<C>, { incomingRequestContext: unknown }>;
+const isIncoming = <C>(o: Options<C>): o is IncomingOptions<C> => "incomingRequestContext" in o && o.incomingRequestContext !== undefined;
+const operationType = <C>(incoming: IncomingOptions<C> | null) => incoming?.incomingRequestContext.operation?.operation;
 
 /**
- * The one data source from the gateway to a subgraph: signs every request with the gateway's
- * service credential (subgraphs answer only signed callers), forwards the caller's Authorization
- * and request id, and never retries (mutations move money). With `vouchFor`, a context it
- * answers for is signed with that identity in the credential instead (no user token is forwarded:
- * the partner endpoint).
+ * The one data source from the gateway to a subgraph (the HTTP gateway, the partner endpoint and
+ * the subscription executor's entity fetches): signs every request with the gateway's service
+ * credential (subgraphs answer only signed callers), forwards the caller's Authorization and
+ * request id — or, with `vouchFor`, signs a vouched identity into the credential instead — and
+ * never retries (mutations move money).
+ *
+ * It does what @apollo/gateway's RemoteGraphQLDataSource does for us — same request body, same
+ * errors for a non-2xx answer, the subgraph's cache-control applied to the overall cache policy —
+ * without its per-fetch node-fetch `Headers` and `Request` objects (built on every call, the
+ * Request only for error hooks) or a WHATWG `Response`: the answer is one buffer, parsed once
+ * (docs/benchmarks.md "2026-12-02: lean path").
  */
-export class ForwardingDataSource<C extends ForwardedCaller = ForwardedCaller> extends RemoteGraphQLDataSource<C> {
-  constructor(
-    private readonly subgraph: string,
-    private readonly signer: ServiceSigner,
-    config: DataSourceConfig<C>,
-    private readonly vouchFor?: (context: Partial<C>) => VouchedCaller | undefined,
-  ) {
-    super(config);
+export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> implements GraphQLDataSource<C & Record<string, any>> {
+  private readonly post: SubgraphPost;
+
+  constructor(private readonly opts: SubgraphDataSourceOptions<C>) {
+    this.post = subgraphPost(opts.name, opts.timeoutMs);
   }
 
-  async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<C>): Promise<void> {
-    const ctx = context as Partial<C>;
-    const headers = request.http?.headers;
-    const vouched = this.vouchFor?.(ctx);
-    if (vouched) {
-      for (const [k, v] of Object.entries(vouched.headers ?? {})) headers?.set(k, v);
-      headers?.set(SERVICE_HEADER, `Bearer ${await this.signer.tokenFor(this.subgraph, vouched.identity)}`);
-    } else {
-      headers?.set(SERVICE_HEADER, await this.signer.header(this.subgraph));
-      if (ctx.authorization) headers?.set("authorization", ctx.authorization);
-    }
-    if (ctx.requestId) headers?.set("x-request-id", ctx.requestId);
+  get url(): string {
+    return this.opts.url;
   }
+
+  async process(options: Options<C>): Promise<GatewayResponse> {
+    const { request } = options;
+    if (!request.query) throw new Error("Missing query");
+    const context = (options.context ?? {}) as Partial<C>;
+    const headers = await this.headersFor(request.http?.headers, context);
+    // The body RemoteGraphQLDataSource sends: { query, variables, operationName, extensions }.
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const incoming = isIncoming(options) ? options : null;
+    const answer = await this.fetch(headers, body, incoming, context.authorization !== undefined && context.authorization !== "");
+    if (answer.status < 200 || answer.status >= 300) throw errorFromAnswer(this.opts.url, answer);
+    const parsed = parseAnswer(answer);
+    if (incoming) restrictCachePolicy(incoming.incomingRequestContext.overallCachePolicy, answer.headers["cache-control"]);
+    return parsed;
+  }
+
+  /** The request's headers (plain lower-case names) with the service credential and what the caller forwards. */
+  private async headersFor(planned: Iterable<[string, string]> | undefined, context: Partial<C>): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {};
+    if (planned) for (const [k, v] of planned) headers[k.toLowerCase()] = v;
+    headers["content-type"] = "application/json";
+    const vouched = this.opts.vouchFor?.(context);
+    if (vouched) {
+      for (const [k, v] of Object.entries(vouched.headers ?? {})) headers[k.toLowerCase()] = v;
+      headers[SERVICE_HEADER] = `Bearer ${await this.opts.signer.tokenFor(this.opts.name, vouched.identity)}`;
+    } else {
+      headers[SERVICE_HEADER] = await this.opts.signer.header(this.opts.name);
+      if (context.authorization) headers.authorization = context.authorization;
+    }
+    if (context.requestId) headers["x-request-id"] = context.requestId;
+    return headers;
+  }
+
+  /** Sends the fetch, or joins/reads a shared one for a query made without a user credential (public-fetches.ts). */
+  private async fetch(headers: Record<string, string>, body: string, incoming: IncomingOptions<C> | null, withCredential: boolean): Promise<SubgraphAnswer> {
+    const { name, url, publicFetches } = this.opts;
+    const send = () => (this.opts.clientSpans === false ? this.post(url, headers, body) : clientSpan(name, headers, () => this.post(url, headers, body)));
+    if (!publicFetches || !incoming) return send();
+    try {
+      const shared = !withCredential && operationType(incoming) === "query";
+      return shared ? await publicFetches.fetch(name, body, cacheableFetch(name, incoming.document), send) : await send();
+    } finally {
+      // A mutation that may have changed a cached public answer (even one that failed in transit) drops it before its
+      // caller hears back; other gateways hear the owner's NOTIFY.
+      if (operationType(incoming) === "mutation" && invalidatingFetch(name, incoming.document)) publicFetches.invalidate(name);
+    }
+  }
+}
+
+function contentType(answer: SubgraphAnswer): string {
+  const t = answer.headers["content-type"];
+  return typeof t === "string" ? t : "";
+}
+
+function isJson(answer: SubgraphAnswer): boolean {
+  const t = contentType(answer);
+  return t.startsWith("application/json") || t.startsWith("application/graphql-response+json");
+}
+
+function parseAnswer(answer: SubgraphAnswer): GatewayResponse {
+  const text = answer.body.toString("utf8");
+  const body: unknown = isJson(answer) ? JSON.parse(text) : text;
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+  return body as GatewayResponse;
+}
+
+/** RemoteGraphQLDataSource.errorFromResponse: `<status>: <statusText>`, the answer in `extensions.response`, 401/403 coded. */
+function errorFromAnswer(url: string, answer: SubgraphAnswer): GraphQLError {
+  const text = answer.body.toString("utf8");
+  let body: unknown = text;
+  if (isJson(answer)) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  const extensions: Record<string, unknown> = { response: { url, status: answer.status, statusText: answer.statusText, body } };
+  if (answer.status === 401) extensions.code = "UNAUTHENTICATED";
+  else if (answer.status === 403) extensions.code = "FORBIDDEN";
+  return new GraphQLError(`${answer.status}: ${answer.statusText}`, { extensions });
+}
+
+type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }): void };
+
+/** As RemoteGraphQLDataSource with honorSubgraphCacheControlHeader: the subgraph's cache-control narrows the response's policy. */
+function restrictCachePolicy(policy: unknown, header: string | undefined): void {
+  if (!policy || typeof policy !== "object" || !("restrict" in policy)) return;
+  // @apollo/gateway's parseCacheControlHeader, as is.
+  const cc: Record<string, string | true> = {};
+  if (header) {
+    for (const part of header.trim().split(/\s*,\s*/)) {
+      const [k, v] = part.split(/\s*=\s*/, 2);
+      cc[k] = v === undefined ? true : v.replace(/^"|"$/g, "");
+    }
+  }
+  const hint: { maxAge: number; scope?: "PUBLIC" | "PRIVATE" } = { maxAge: 0 };
+  const maxAge = cc["max-age"];
+  if (typeof maxAge === "string" && /^[0-9]+$/.test(maxAge)) hint.maxAge = Number(maxAge);
+  if (cc.private === true) hint.scope = "PRIVATE";
+  if (cc.public === true) hint.scope = "PUBLIC";
+  (policy as CachePolicy).restrict(hint);
 }

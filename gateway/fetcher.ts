@@ -1,6 +1,5 @@
 import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
-import type { Fetcher, FetcherHeaders, FetcherRequestInit, FetcherResponse } from "@apollo/utils.fetcher";
 import { subgraphFailure } from "../platform/codes.js";
 import { subgraphMaxSocketsFromEnv } from "./config.js";
 import { subgraphClientErrorStatus } from "./subgraph-errors.js";
@@ -15,7 +14,7 @@ import { subgraphClientErrorStatus } from "./subgraph-errors.js";
  * Nor undici's `Response` for the answer: building one (Headers, a web ReadableStream for the
  * body, then `json()` through it) was ~8% of the gateway's busy CPU under sendGift load
  * (2026-12-02 profile); a subgraph answer is one small buffer, so it is handed over as one
- * (`SubgraphAnswer`, or `LightResponse` where Apollo's Fetcher interface is wanted).
+ * (`SubgraphAnswer`, parsed by gateway/data-source.ts).
  * Idle pooled sockets are closed after 4 s, before the subgraphs' 5 s keep-alive timeout,
  * so a request is never written to a socket the server is closing.
  */
@@ -83,109 +82,4 @@ export function subgraphPost(serviceName: string, timeoutMs: number): SubgraphPo
       });
       req.end(payload);
     });
-}
-
-/** Plain lower-case header names from whatever a caller passes as `init.headers` (a record, a Headers, pairs). */
-export function plainHeaders(h: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!h) return out;
-  if (typeof (h as { forEach?: unknown }).forEach === "function" && !Array.isArray(h)) {
-    (h as { forEach(cb: (v: string, k: string) => void): void }).forEach((v, k) => (out[k.toLowerCase()] = v));
-  } else if (Array.isArray(h)) {
-    for (const [k, v] of h as [string, string][]) out[k.toLowerCase()] = v;
-  } else {
-    for (const [k, v] of Object.entries(h as Record<string, unknown>)) if (v !== undefined) out[k.toLowerCase()] = String(v);
-  }
-  return out;
-}
-
-class LightHeaders implements FetcherHeaders {
-  private readonly map = new Map<string, string>();
-
-  constructor(raw: IncomingHttpHeaders) {
-    for (const k in raw) {
-      const v = raw[k];
-      if (v !== undefined) this.map.set(k, Array.isArray(v) ? v.join(", ") : v);
-    }
-  }
-  append(name: string, value: string): void {
-    const k = name.toLowerCase();
-    const prev = this.map.get(k);
-    this.map.set(k, prev === undefined ? value : `${prev}, ${value}`);
-  }
-  delete(name: string): void {
-    this.map.delete(name.toLowerCase());
-  }
-  get(name: string): string | null {
-    return this.map.get(name.toLowerCase()) ?? null;
-  }
-  has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
-  }
-  set(name: string, value: string): void {
-    this.map.set(name.toLowerCase(), value);
-  }
-  entries(): IterableIterator<[string, string]> {
-    return this.map.entries();
-  }
-  keys(): IterableIterator<string> {
-    return this.map.keys();
-  }
-  values(): IterableIterator<string> {
-    return this.map.values();
-  }
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.map.entries();
-  }
-}
-
-/** Apollo's FetcherResponse over one buffered subgraph answer (what RemoteGraphQLDataSource reads: status, headers, json/text). */
-export class LightResponse implements FetcherResponse {
-  bodyUsed = false;
-  readonly redirected = false;
-  readonly status: number;
-  readonly statusText: string;
-  readonly ok: boolean;
-  readonly headers: LightHeaders;
-
-  constructor(
-    readonly url: string,
-    private readonly answer: SubgraphAnswer,
-  ) {
-    this.status = answer.status;
-    this.statusText = answer.statusText;
-    this.ok = answer.status >= 200 && answer.status < 300;
-    this.headers = new LightHeaders(answer.headers);
-  }
-
-  private consume(): string {
-    if (this.bodyUsed) throw new TypeError("Body is unusable: Body has already been read");
-    this.bodyUsed = true;
-    const noBody = this.status === 204 || this.status === 205 || this.status === 304;
-    return noBody ? "" : this.answer.body.toString("utf8");
-  }
-  async text(): Promise<string> {
-    return this.consume();
-  }
-  async json(): Promise<any> {
-    return JSON.parse(this.consume());
-  }
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    this.consume();
-    const b = this.answer.body;
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  }
-  clone(): LightResponse {
-    return new LightResponse(this.url, this.answer);
-  }
-}
-
-/** The same transport as Apollo's Fetcher (RemoteGraphQLDataSource: stream entity fetches, the partner endpoint). */
-export function subgraphFetcher(serviceName: string, timeoutMs: number): Fetcher {
-  const post = subgraphPost(serviceName, timeoutMs);
-  return async (url: string, init?: FetcherRequestInit) => {
-    const body = init?.body;
-    const payload = typeof body === "string" || body instanceof Uint8Array ? body : body == null ? undefined : String(body);
-    return new LightResponse(url, await post(url, plainHeaders(init?.headers), payload, init?.method ?? "GET"));
-  };
 }

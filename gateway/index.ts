@@ -13,10 +13,11 @@ import { requestLogPlugin } from "../platform/request-log.js";
 import { ServiceSigner } from "../platform/service-auth.js";
 import { disableApolloTelemetry, persistedOperationsModeFromEnv, publicFetchSettingsFromEnv, readSupergraph, subgraphUrlsFromEnv, type SubgraphName, type SubgraphUrls } from "./config.js";
 import { startPartnerEndpoint } from "./partner/endpoint.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/limits.js";
-import { WsGuard } from "../platform/ws-limits.js";
-import { GATEWAY_ONLY_LIMITS, RateLimiter, moneyRateLimitPlugin, type BucketRule } from "./rate-limit.js";
-import { SubgraphDataSource } from "./datasource.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "../platform/operation-limits.js";
+import { WsGuard } from "../platform/ws-socket-limits.js";
+import { TokenBuckets, type BucketRule } from "../platform/token-bucket.js";
+import { GATEWAY_ONLY_LIMITS, moneyRateLimitPlugin } from "./money-rate-limit.js";
+import { SubgraphDataSource } from "./data-source.js";
 import { PublicFetches, type PublicFetchSettings } from "./public-fetches.js";
 import { installOperationMemo } from "./operation-memo.js";
 import { PersistedOperations, readManifest, type PersistedOperationManifest } from "./persisted-operations.js";
@@ -53,8 +54,8 @@ export interface GatewayOptions {
   limits?: Partial<OperationLimits>;
   /** WebSocket bounds over the configured ones (WS_MAX_*): tests and load tests with many sockets from one address. */
   ws?: Partial<WsLimitSettings>;
-  /** Per-user money-mutation buckets; pass a RateLimiter with other rules in tests or benchmarks. */
-  rateLimiter?: RateLimiter;
+  /** Per-user money-mutation buckets; pass TokenBuckets with other rules in tests or benchmarks. */
+  rateLimiter?: TokenBuckets;
   /** Timeout for each subgraph fetch. */
   subgraphTimeoutMs?: number;
   /**
@@ -68,7 +69,7 @@ export interface GatewayOptions {
 
 export interface RunningGateway extends RunningServer {
   gateway: ApolloGateway;
-  rateLimiter: RateLimiter;
+  rateLimiter: TokenBuckets;
   /** Caller-independent fetches shared between callers (counters in `publicFetches.stats`). */
   publicFetches: PublicFetches;
   /** The persisted-operation manifest and its rule (counters in `persistedOperations.stats`). */
@@ -118,7 +119,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
     allowOrigin: (origin) => originAllowed(origin, config.corsOrigins),
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.onSchema(coreSupergraphSdl));
-  const rateLimiter = opts.rateLimiter ?? new RateLimiter({ ...config.moneyRateLimits, ...GATEWAY_ONLY_LIMITS });
+  const rateLimiter = opts.rateLimiter ?? new TokenBuckets({ ...config.moneyRateLimits, ...GATEWAY_ONLY_LIMITS });
   const apollo = (httpServer: import("node:http").Server) =>
     new ApolloServer<GatewayContext>({
       gateway,

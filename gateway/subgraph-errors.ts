@@ -29,7 +29,7 @@ export function subgraphClientErrorStatus(status: number, contentType: string | 
 }
 
 /**
- * A RATE_LIMITED error from a subgraph (its durable per-user guard, platform/rate-limit.ts)
+ * A RATE_LIMITED error from a subgraph (its durable per-user guard, platform/money-rate-limit.ts)
  * answers the way the gateway's own limiter does: HTTP 429 with `Retry-After`, so a client
  * sees one shape whichever guard refused it.
  */

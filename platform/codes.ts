@@ -41,7 +41,7 @@ export enum GraphQLErrorCode {
   SubgraphUnavailable = "SUBGRAPH_UNAVAILABLE",
 }
 
-/** Operation limits (platform/limits.ts): HTTP 400 on a request, the same codes without a status over WebSocket. */
+/** Operation limits (platform/operation-limits.ts): HTTP 400 on a request, the same codes without a status over WebSocket. */
 export enum LimitCode {
   QUERY_TOO_DEEP = "QUERY_TOO_DEEP",
   TOO_MANY_ALIASES = "TOO_MANY_ALIASES",
@@ -198,7 +198,7 @@ export function rateLimitError(action: string, retryAfterSeconds: number): Graph
   return rateLimited(`too many ${action} requests; retry in ${retryAfterSeconds}s`, retryAfterSeconds);
 }
 
-/** An operation limit (platform/limits.ts): HTTP 400; withoutHttp() for WebSocket. */
+/** An operation limit (platform/operation-limits.ts): HTTP 400; withoutHttp() for WebSocket. */
 export function limitError(code: LimitCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   return codedError(code, message, { ...extra, http: { status: 400 } satisfies HttpRefusal });
 }

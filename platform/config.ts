@@ -1,7 +1,8 @@
 // Configuration is read and validated here, once; services never read process.env elsewhere.
 // process.env is read only in config modules: this file, subgraphs/<name>/config.ts, gateway/config.ts,
 // web/config.ts, scripts/config.ts and bench/config.ts (test/unit/config-reads.test.ts enforces it).
-import { parseMoneyRateLimits, type BucketRule, type MoneyAction } from "./rate-limit.js";
+import { parseMoneyRateLimits, type MoneyAction } from "./money-rate-limit.js";
+import type { BucketRule } from "./token-bucket.js";
 
 /** Where the gateway serves the repo's gift images (assets/gifts/). */
 export const GIFT_ASSETS_PATH = "/assets/gifts";
@@ -9,7 +10,7 @@ export const DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef";
 /** Development default of SERVICE_SECRET (the gateway's and owner-read clients' credential to subgraphs); refused in production. */
 export const DEV_SERVICE_SECRET = "dev-only-service-secret-change-me-0123456789";
 
-/** Bounds of every graphql-ws endpoint (platform/ws-limits.ts): the gateway's, the partner endpoint's, the earnings stream's. */
+/** Bounds of every graphql-ws endpoint (platform/ws-socket-limits.ts): the gateway's, the partner endpoint's, the earnings stream's. */
 export interface WsLimitSettings {
   /** WS_MAX_MESSAGE_BYTES: a larger message closes the socket with 1009 before it is buffered. */
   maxMessageBytes: number;

@@ -29,6 +29,22 @@ export interface GroupCommitOptions {
   attempts?: number;
   /** Backoff before retry n (1-based), in ms (default 10 × 4^(n-1)). */
   backoffMs?: (retry: number) => number;
+  /** Told of each batch as it runs (the group_commit_* metrics, platform/metrics.ts groupCommitMetrics). */
+  observer?: GroupCommitObserver;
+}
+
+/** What happens to batches, as it happens: the same events `stats()` counts. */
+export interface GroupCommitObserver {
+  /** A batch's first run starts: its size and each item's wait since submit() (ms). */
+  started(items: number, queuedMs: readonly number[]): void;
+  /** A batch answered every item (after its retries or its split). */
+  finished(items: number): void;
+  /** A run repeated after a transient failure. */
+  retried(): void;
+  /** A batch rejected as a whole after its last attempt. */
+  failed(): void;
+  /** A batch re-run item by item after a non-transient failure. */
+  split(): void;
 }
 
 export interface GroupCommitStats {
@@ -147,7 +163,9 @@ export class GroupCommit<I, O> {
     this.counts.largest = Math.max(this.counts.largest, batch.length);
     if (keys.size < batch.length) this.counts.batchesWithRepeatedKeys++;
     const started = performance.now();
-    for (const e of batch) this.counts.queuedMs += started - e.at;
+    const queuedMs = batch.map((e) => started - e.at);
+    for (const ms of queuedMs) this.counts.queuedMs += ms;
+    this.opts.observer?.started(batch.length, queuedMs);
     try {
       await this.settle(batch);
     } finally {
@@ -156,6 +174,7 @@ export class GroupCommit<I, O> {
       this.running--;
       this.counts.batches++;
       this.counts.items += batch.length;
+      this.opts.observer?.finished(batch.length);
       this.pump();
     }
   }
@@ -172,16 +191,19 @@ export class GroupCommit<I, O> {
       } catch (err) {
         if (this.isTransient(err) && attempt < attempts) {
           this.counts.retries++;
+          this.opts.observer?.retried();
           await new Promise((r) => setTimeout(r, backoff(attempt)));
           continue;
         }
         if (!this.isTransient(err) && batch.length > 1) {
           // Something in this batch breaks it (a constraint, a bug): answer each item on its own.
           this.counts.split++;
+          this.opts.observer?.split();
           for (const e of batch) await this.settle([e]);
           return;
         }
         this.counts.failed++;
+        this.opts.observer?.failed();
         for (const e of batch) e.reject(err);
         return;
       }

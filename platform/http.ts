@@ -10,7 +10,7 @@ import cors from "cors";
 import { authFailure, GraphQLErrorCode } from "./codes.js";
 import { loadConfig, loadMaxBodyBytes, loadMode } from "./config.js";
 import { isTransientDatabaseError } from "./db.js";
-import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./limits.js";
+import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./operation-limits.js";
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
 import { currentRequestId, requestContext } from "./request-context.js";
@@ -260,7 +260,7 @@ export interface GraphQLHttpServerOptions<C extends BaseContext> {
   /**
    * Checks the parsed body (undefined for a GET: its operation is in `search`) before Apollo sees it
    * (token and batch limits, the gateway's persisted operations); an error refuses the request.
-   * Without `apollo` (the subgraphs), defaults to platform/limits.ts's preflight with `limits`.
+   * Without `apollo` (the subgraphs), defaults to platform/operation-limits.ts's preflight with `limits`.
    */
   preflight?: (body: unknown, request: { method: string; search: URLSearchParams }) => GraphQLError | null;
   /** Operation limits of the built-in Apollo server (subgraphs): the same as the gateway's by default. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { DataSource, EntityManager } from "typeorm";
 import { DomainError, ErrorCode, badInput } from "./errors.js";
-import type { MoneyAction, MoneyRateLimiter } from "./rate-limit.js";
+import type { MoneyAction, MoneyRateLimiter } from "./money-rate-limit.js";
 
 /**
  * Idempotency keys with Stripe semantics, shared by every subgraph that moves money.

@@ -34,7 +34,7 @@ export interface SubgraphDefinition<S, C extends BaseContext> {
   seed?: (dataSource: DataSource) => Promise<unknown>;
   /** Background work (consumers, listeners) started after migrations; returns a stopper. */
   background?: (services: S) => Promise<() => Promise<void>>;
-  /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
+  /** Attach extra servers (e.g. graphql-ws, bounded by platform/ws-socket-limits.ts with `config.internalWs`) to the HTTP server; returns a stopper. */
   attach?: (server: import("node:http").Server, services: S, schema: GraphQLSchema, verifier: TokenVerifier, serviceVerifier: ServiceVerifier, config: Config) => Promise<() => Promise<void>>;
   /** State for /metrics, read at scrape time (consumer lag, streams, queues); pool gauges come without it. */
   metrics?: (services: S, dataSource: DataSource) => Sample | Promise<Sample>;

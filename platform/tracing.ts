@@ -102,8 +102,6 @@ export function annotateRequestSpan(operation: string, type: string | undefined,
   }
 }
 
-type Fetch = (url: string, init?: any) => Promise<any>;
-
 /**
  * Runs one call to `peer` in a CLIENT span, with the active context's `traceparent` injected into
  * `headers` (a plain record the caller then sends). Marks 5xx answers as errors.
@@ -120,23 +118,6 @@ export function clientSpan<T extends { status?: unknown } | undefined>(peer: str
       return res;
     }),
   );
-}
-
-function headerRecord(h: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!h) return out;
-  if (typeof (h as { forEach?: unknown }).forEach === "function" && !Array.isArray(h)) (h as Headers).forEach((v, k) => (out[k] = v));
-  else if (Array.isArray(h)) for (const [k, v] of h as [string, string][]) out[k.toLowerCase()] = v;
-  else for (const [k, v] of Object.entries(h as Record<string, unknown>)) if (v !== undefined) out[k.toLowerCase()] = String(v);
-  return out;
-}
-
-/** Wraps a subgraph fetcher: a CLIENT span per call, its `traceparent` injected into the request headers. */
-export function tracedFetcher<F extends Fetch>(peer: string, fetcher: F): F {
-  return ((url: string, init?: { headers?: unknown }) => {
-    const headers = headerRecord(init?.headers);
-    return clientSpan(peer, headers, () => fetcher(url, { ...init, headers }));
-  }) as F;
 }
 
 /** The active context's `traceparent` (to store in an event payload), or undefined outside any trace. */

@@ -17,6 +17,9 @@ export async function gql<T = any>(url: string, query: string, variables: Record
   return body.data as T;
 }
 
+/** The WebSocket URL of an HTTP URL (same host, port and path). */
+export const wsUrlOf = (httpUrl: string) => httpUrl.replace(/^http/, "ws");
+
 /** Runs `fn` over `items` with at most `n` in flight. */
 export async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);

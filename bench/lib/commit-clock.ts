@@ -30,3 +30,22 @@ export async function commitTimes(databaseUrl: string, giftEventIds: string[]): 
     await c.end();
   }
 }
+
+/** Where "commit" came from: the database's commit timestamps, or the sendGift responses (fallback). */
+export type CommitClock = "database commit timestamp" | "sendGift response" | "anchor publish";
+
+/** Commit instants from the database when it has them, else the response stamps. */
+export async function commitClock(databaseUrl: string, responded: Map<string, number>): Promise<{ at: Map<string, number>; clock: CommitClock }> {
+  const db = await commitTimes(databaseUrl, [...responded.keys()]);
+  return db ? { at: db, clock: "database commit timestamp" } : { at: responded, clock: "sendGift response" };
+}
+
+/** Receive instant − commit instant of every received id that has one (ms). */
+export function latencies(committed: Map<string, number>, received: { id: string; at: number }[]): number[] {
+  const out: number[] = [];
+  for (const r of received) {
+    const c = committed.get(r.id);
+    if (c !== undefined) out.push(r.at - c);
+  }
+  return out;
+}

@@ -5,19 +5,17 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
-import { apolloDefaults, graphqlRequestHandler, pipelinePlugins, sendJson, type Route } from "../../platform/http.js";
+import { apolloDefaults, clientAddress, graphqlRequestHandler, pipelinePlugins, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
 import { PgListener } from "../../platform/pg-listener.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
-import { ForwardingDataSource, type VouchedCaller } from "../data-source.js";
+import { SubgraphDataSource, type VouchedCaller } from "../data-source.js";
 import { schemaDir, type SubgraphName, type SubgraphUrls } from "../config.js";
-import { subgraphFetcher } from "../fetcher.js";
-import { DEFAULT_LIMITS, preflight, type OperationLimits } from "../../platform/limits.js";
+import { DEFAULT_LIMITS, preflight, type OperationLimits } from "../../platform/operation-limits.js";
 import { authFailure, badRequest, GraphQLErrorCode, rateLimited, rateLimitError, unauthenticated, validationFailed, WsCloseCode } from "../../platform/codes.js";
-import type { WsGuard } from "../../platform/ws-limits.js";
-import { clientAddress, RateLimiter, type BucketRule } from "../rate-limit.js";
+import type { WsGuard } from "../../platform/ws-socket-limits.js";
+import { TokenBuckets, type BucketRule } from "../../platform/token-bucket.js";
 import { SubscriptionGateway } from "../subscriptions/server.js";
-import { tracedFetcher } from "../../platform/tracing.js";
 import { PARTNER_KEY_CHANNEL, PartnerKeyStore, type AuthenticatedKey } from "./keys.js";
 import type WebSocket from "ws";
 
@@ -139,12 +137,13 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) =>
-      new ForwardingDataSource<PartnerContext>(
+      new SubgraphDataSource<PartnerContext>({
         name,
+        url: opts.subgraphUrls[name as SubgraphName] ?? url!,
         signer,
-        { url: opts.subgraphUrls[name as SubgraphName] ?? url, fetcher: tracedFetcher(name, subgraphFetcher(name, loadConfig().subgraphTimeoutMs)) },
-        vouchForPartner,
-      ),
+        timeoutMs: loadConfig().subgraphTimeoutMs,
+        vouchFor: vouchForPartner,
+      }),
   });
   const apollo = new ApolloServer<PartnerContext>({
     gateway,
@@ -161,7 +160,7 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
   }
 
   // Each bad key costs a lookup: an address that keeps presenting them is refused before any (in memory, per instance).
-  const badKeys = new RateLimiter({ [INVALID_KEY]: opts.invalidKeyLimit ?? { capacity: 30, refillPerSecond: 0.5 } });
+  const badKeys = new TokenBuckets({ [INVALID_KEY]: opts.invalidKeyLimit ?? { capacity: 30, refillPerSecond: 0.5 } });
   const authenticateFrom = async (address: string, presented: string | undefined) => {
     const wait = badKeys.peek(address, INVALID_KEY);
     if (wait > 0) return { ok: false as const, reason: "blocked" as const, retryAfterSeconds: wait };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { DataSource } from "typeorm";
 import { createDataSource, migrate } from "../../platform/db.js";
-import { GcraTable, type RateDecision } from "../../platform/rate-limit.js";
+import { GcraTable, type RateDecision } from "../../platform/gcra-table.js";
 import { CreatePartners1732301000000 } from "./db/migrations/1732301000000-CreatePartners.js";
 import { PartnerKeyChangeNotify1733100000000 } from "./db/migrations/1733100000000-PartnerKeyChangeNotify.js";
 
@@ -228,7 +228,7 @@ export class PartnerKeyStore {
   /**
    * One request against the key's limit: GCRA (a token bucket of `burst` refilled at
    * `ratePerMinute`) in one atomic statement, so every gateway instance shares the limit
-   * (the platform's one implementation, platform/rate-limit.ts).
+   * (the platform's one implementation, platform/gcra-table.ts).
    */
   async consume(key: AuthenticatedKey): Promise<RateDecision> {
     return PARTNER_LIMITS.take(this.ds, [key.id], { capacity: key.burst, refillPerSecond: key.ratePerMinute / 60 });

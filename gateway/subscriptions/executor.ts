@@ -4,8 +4,7 @@ import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type S
 import { badRequest, GraphQLErrorCode } from "../../platform/codes.js";
 import { loadConfig } from "../../platform/config.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
-import { ForwardingDataSource } from "../data-source.js";
-import { subgraphFetcher } from "../fetcher.js";
+import { SubgraphDataSource } from "../data-source.js";
 import { CALLER_INDEPENDENT_FIELDS, SharedEntityFetches } from "./shared-fetches.js";
 import { GraphQLError, print, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 
@@ -33,9 +32,19 @@ export type DataSourceFactory = (name: string, url: string) => GraphQLDataSource
 
 let defaultSigner: ServiceSigner | undefined;
 
-/** Entity fetches per event use the gateway's subgraph fetcher (keep-alive node:http, timeout, no retry), not Apollo's default make-fetch-happen. */
+/**
+ * Entity fetches per event go through the gateway's one subgraph data source (keep-alive node:http,
+ * timeout, no retry). No client spans: an event's fetches belong to no request's trace. The cache
+ * policy it narrows is the executor's no-op one (a stream result is never HTTP-cached).
+ */
 export const defaultDataSource: DataSourceFactory = (name, url) =>
-  new ForwardingDataSource<SubscriptionRequestContext>(name, (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")), { url, honorSubgraphCacheControlHeader: false, fetcher: subgraphFetcher(name, loadConfig().subgraphTimeoutMs) });
+  new SubgraphDataSource<SubscriptionRequestContext>({
+    name,
+    url,
+    signer: (defaultSigner ??= new ServiceSigner(loadConfig(), "gateway")),
+    timeoutMs: loadConfig().subgraphTimeoutMs,
+    clientSpans: false,
+  });
 
 /**
  * The federated-subscription executor, for one supergraph (built again on every schema

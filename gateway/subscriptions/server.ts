@@ -1,39 +1,26 @@
 import type { IncomingMessage, Server } from "node:http";
-import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
-import { createClient, type Client } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import WebSocket, { WebSocketServer } from "ws";
+import type WebSocket from "ws";
+import type { WebSocketServer } from "ws";
 import type { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { ServiceSigner, type SignedIdentity } from "../../platform/service-auth.js";
 import { logger } from "../../platform/logger.js";
 import { badRequest, forbidden, streamError, StreamErrorCode, WsCloseCode } from "../../platform/codes.js";
-import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection, type WsConnection } from "../../platform/ws.js";
-import { Channel } from "../../platform/channel.js";
-import type { WsGuard } from "../../platform/ws-limits.js";
+import { closeWhenExpired, failingIterator, overlayTokenFrom, verifyConnection } from "../../platform/ws.js";
+import type { WsGuard } from "../../platform/ws-socket-limits.js";
 import { asGraphQLError, ONLY_SUBSCRIPTIONS, SubscriptionExecutor, type DataSourceFactory, type PlannedSubscription } from "./executor.js";
 import { feedBusConfigFromEnv, roomStreamConfigFromEnv, subscriptionStreamConfigFromEnv, type FeedBusConfig, type RoomStreamConfig } from "../config.js";
 import { emptyFeedBusStats, openFeedBus, roomCheck, type FeedBus } from "./feed-bus.js";
-import { emptyRoomStats, Rooms, STREAM_CURSOR, type CursoredResult, type PrivateStream, type RoomHost } from "./rooms.js";
-import { CURSOR_ALIAS, roomShape } from "./shareable.js";
-import { slowConsumer, upstreamError } from "./stream-errors.js";
-
-type ConnectionExtra = WsConnection & {
-  /** Set by graphql-ws's `ws` adapter. */
-  request?: IncomingMessage;
-  /** One upstream graphql-ws client per owning subgraph, for this downstream connection only. */
-  upstreams?: Map<string, Upstream>;
-};
-
-interface SubscriptionContext {
-  authorization: string | undefined;
-  requestId: string;
-  /** The graphql-ws subscription id (room members write their frames with it). */
-  id: string;
-  extra: ConnectionExtra;
-}
+import { emptyRoomStats, Rooms, type PrivateStream, type RoomHost } from "./rooms.js";
+import { roomShape } from "./shareable.js";
+import { ActiveSubscription, type SubscriptionHost } from "./active-subscription.js";
+import type { ConnectionExtra, SubscriptionContext } from "./connection.js";
+import { openUpstream, type Upstream } from "./upstream.js";
+import { routeUpgrades } from "./upgrades.js";
 
 export interface SubscriptionGatewayOptions {
   supergraphSdl: string;
@@ -53,7 +40,7 @@ export interface SubscriptionGatewayOptions {
    * or closes the socket itself and returns null.
    */
   authenticate?: ConnectionAuthenticator;
-  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
+  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-socket-limits.ts). */
   guard: WsGuard;
   /**
    * Browser origins allowed to open a socket (the CORS allow-list: one rule for HTTP and WebSocket).
@@ -75,176 +62,6 @@ export type ConnectionAuthenticator = (
   request?: IncomingMessage,
 ) => Promise<{ authorization: string | undefined; exp?: number; identity?: SignedIdentity; /** Counted against WS_MAX_SOCKETS_PER_USER. */ principal?: string } | null>;
 
-/** Paths with a WebSocket server per HTTP server; upgrades to any other path get a 404. */
-const upgradePaths = new WeakMap<Server, Set<string>>();
-
-function wsUrl(httpUrl: string): string {
-  return httpUrl.replace(/^http/, "ws");
-}
-
-/** Pulls `cursor` from the root field of a delivered result (or an upstream event), when selected. */
-function cursorOf(result: ExecutionResult): string | null {
-  const data = result.data as Record<string, unknown> | null | undefined;
-  if (!data) return null;
-  for (const v of Object.values(data)) {
-    if (!v || typeof v !== "object") continue;
-    const r = v as Record<string, unknown>;
-    if (typeof r[CURSOR_ALIAS] === "string") return r[CURSOR_ALIAS] as string;
-    if (typeof r.cursor === "string") return r.cursor;
-  }
-  return null;
-}
-
-/**
- * One upstream graphql-ws connection (per downstream connection and owning subgraph) with
- * backpressure: graphql-ws has none, so when a subscription's backlog (events waiting for
- * the rest of the plan + results not yet written to the client) passes `pauseAt`, we stop
- * reading the upstream socket. The subgraph's sends then stall, its replay (pulled on
- * demand) waits, and a client that stays slow is cut off by the subgraph's own bounded
- * queue, with the cursor of the last event it was given.
- */
-class Upstream {
-  socket: WebSocket | null = null;
-  /** Subscriptions over the pause mark, and since when. */
-  private readonly over = new Map<ActiveSubscription, number>();
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    readonly client: Client,
-    private readonly gw: SubscriptionGateway,
-  ) {}
-
-  throttle(sub: ActiveSubscription): void {
-    if (sub.backlog() < this.gw.pauseAt) return;
-    if (!this.over.has(sub)) this.over.set(sub, Date.now());
-    if (this.timer) return;
-    this.socket?.pause();
-    this.gw.stats.upstreamPauses++;
-    this.timer = setInterval(() => this.check(), 5);
-  }
-
-  private check(): void {
-    const now = Date.now();
-    for (const [s, since] of this.over) {
-      if (s.closed || s.backlog() <= this.gw.pauseAt / 2) this.over.delete(s);
-      else if (s.unsent() < this.gw.pauseAt / 2) this.over.set(s, now); // the gateway is busy, not the client
-      else if (now - since > this.gw.slowMs) {
-        // Behind for too long: end it (after what it was given) so it resumes from its cursor.
-        this.over.delete(s);
-        s.tooSlow();
-      }
-    }
-    if (this.over.size === 0) this.release();
-  }
-
-  release(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.over.clear();
-    this.socket?.resume();
-  }
-}
-
-class ActiveSubscription {
-  private chain: Promise<void> = Promise.resolve();
-  private inflight = 0;
-  private lastCursor: string | null = null;
-  readonly channel: Channel<ExecutionResult>;
-  private unsubscribe: (() => void) | null = null;
-
-  constructor(
-    private readonly gw: SubscriptionGateway,
-    private readonly executor: SubscriptionExecutor,
-    private readonly plan: PlannedSubscription,
-    private readonly variables: Record<string, unknown> | undefined,
-    private readonly ctx: SubscriptionContext,
-    /** The upstream operation when it is not the plan's primary fetch (a room member's catch-up asks for the cursor too). */
-    private readonly upstreamQuery: string = plan.primary.operation,
-  ) {
-    this.channel = new Channel<ExecutionResult>(
-      gw.hardCap,
-      () => this.slow(`more than ${gw.hardCap} results waiting for this client`),
-      () => this.release(),
-    );
-  }
-
-  private slow(why: string): GraphQLError {
-    this.gw.stats.slowClosed++;
-    return slowConsumer(why, this.lastCursor);
-  }
-
-  /** Events still being executed plus results not yet written to the client. */
-  backlog(): number {
-    return this.inflight + this.channel.size;
-  }
-
-  /** Results ready but not yet written to the client: the client's share of the backlog. */
-  unsent(): number {
-    return this.channel.size;
-  }
-
-  get closed(): boolean {
-    return this.channel.isClosed;
-  }
-
-  start(upstream: Upstream): void {
-    this.gw.stats.upstreamSubscriptions++;
-    this.unsubscribe = upstream.client.subscribe<Record<string, unknown>>(
-      { query: this.upstreamQuery, variables: this.executor.primaryVariables(this.plan, this.variables), operationName: this.plan.primary.operationName },
-      {
-        next: (event) => {
-          if (this.channel.isClosed) return;
-          // Results are produced in event order; bound what waits for the rest of the plan too.
-          // Hard cap on events waiting for the rest of the plan (see hardCap).
-          if (++this.inflight > this.gw.hardCap) {
-            this.channel.fail(this.slow(`more than ${this.gw.hardCap} events waiting to be resolved`));
-            return;
-          }
-          upstream.throttle(this);
-          // Start the rest of the plan now (entity fetches of consecutive events overlap instead of
-          // queueing one HTTP round trip each); the chain only keeps delivery in event order.
-          const executing = this.executor.execute(this.plan, event as ExecutionResult, this.variables, this.ctx);
-          this.chain = this.chain.then(async () => {
-            let result = await executing;
-            this.inflight--;
-            // A subgraph down can null the whole event (non-null fields): still tell the client
-            // where in the stream it is, so it can resume after it.
-            const upstreamCursor = cursorOf(event as ExecutionResult);
-            if (upstreamCursor && cursorOf(result) === null) result = { ...result, extensions: { ...(result.extensions ?? {}), cursor: upstreamCursor } };
-            (result as CursoredResult)[STREAM_CURSOR] = upstreamCursor;
-            if (this.channel.push(result)) this.lastCursor = upstreamCursor ?? cursorOf(result) ?? this.lastCursor;
-          });
-        },
-        error: (err) => {
-          void this.chain.then(() => this.channel.fail(upstreamError(err)));
-        },
-        complete: () => {
-          void this.chain.then(() => this.channel.end());
-        },
-      },
-    );
-  }
-
-  end(error: GraphQLError): void {
-    this.channel.fail(error);
-  }
-
-  tooSlow(): void {
-    this.channel.fail(this.slow(`${Math.floor(this.gw.pauseAt / 2)}+ events left unread for more than ${this.gw.slowMs} ms`));
-  }
-
-  private released = false;
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    // The client left (or the stream ended): end the upstream subscription at once.
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    this.gw.stats.upstreamSubscriptions--;
-    this.gw.forget(this);
-  }
-}
-
 /** True when the operation's only root field (aliases aside) is `field`. */
 function onlyRootField(args: ExecutionArgs, field: string): boolean {
   const ops = args.document.definitions.filter((d) => d.kind === "OperationDefinition");
@@ -258,7 +75,7 @@ function onlyRootField(args: ExecutionArgs, field: string): boolean {
  * graphql-ws on the gateway's own HTTP server and path (ws://host:4000/graphql).
  * Subscriptions run through SubscriptionExecutor; everything else stays on HTTP.
  */
-export class SubscriptionGateway implements RoomHost {
+export class SubscriptionGateway implements RoomHost, SubscriptionHost {
   private executor: SubscriptionExecutor;
   /** connection_init of a shared room upstream: the service credential, no viewer (RoomHost). */
   roomConnectionParams(service: string): Promise<Record<string, string>> {
@@ -333,36 +150,9 @@ export class SubscriptionGateway implements RoomHost {
 
   attach(http: Server): void {
     const path = this.opts.path ?? "/graphql";
-    // noServer + our own routing: a `{ server, path }` WebSocketServer answers 400 to every
-    // other path, so a second endpoint (/partner/graphql) could not share the HTTP server.
     const wss = this.opts.guard.webSocketServer({ noServer: true });
     this.wss = wss;
-    let paths = upgradePaths.get(http);
-    if (!paths) {
-      const known = new Set<string>();
-      paths = known;
-      upgradePaths.set(http, known);
-      http.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
-        if (!known.has(new URL(req.url ?? "/", "http://localhost").pathname)) {
-          socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
-        }
-      });
-    }
-    paths.add(path);
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (new URL(req.url ?? "/", "http://localhost").pathname !== path) return;
-      const origin = req.headers.origin;
-      if (origin !== undefined && this.opts.allowOrigin && !this.opts.allowOrigin(origin)) {
-        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
-    };
-    http.on("upgrade", onUpgrade);
-    this.detach = () => {
-      http.off("upgrade", onUpgrade);
-      paths.delete(path);
-    };
+    this.detach = routeUpgrades(http, path, wss, this.opts.allowOrigin);
     const server = useServer<Record<string, unknown>, ConnectionExtra>(
       {
         schema: () => this.executor.apiSchema,
@@ -421,46 +211,7 @@ export class SubscriptionGateway implements RoomHost {
     extra.upstreams ??= new Map();
     let up = extra.upstreams.get(service);
     if (!up) {
-      const url = this.executor.urls[service];
-      let holder: Upstream | null = null;
-      // Keeps the socket so Upstream can pause reading it (backpressure).
-      class TrackedWebSocket extends WebSocket {
-        constructor(...args: ConstructorParameters<typeof WebSocket>) {
-          super(...args);
-          if (holder) holder.socket = this;
-        }
-      }
-      const client = createClient({
-        url: wsUrl(url),
-        webSocketImpl: TrackedWebSocket,
-        // The service credential (only the gateway may open streams on a subgraph) plus who the viewer is
-        // (their token, signed claims, an overlay token, or nobody: an anonymous room viewer).
-        connectionParams: async () => ({
-          ...(await this.signer.connectionParams(service, extra.overlayToken ? {} : { authorization: extra.authorization, identity: extra.identity })),
-          ...(extra.overlayToken ? { overlayToken: extra.overlayToken } : {}),
-        }),
-        lazy: true,
-        lazyCloseTimeout: 0, // the last subscription gone → the upstream socket closes
-        retryAttempts: 0, // never silently: the client resumes with its cursor
-        keepAlive: 10_000,
-      });
-      up = holder = new Upstream(client, this);
-      let open = false;
-      client.on("connected", () => {
-        open = true;
-        this.stats.upstreamSockets++;
-      });
-      // "closed" also fires for sockets that never opened: count only opened ones.
-      client.on("closed", (event) => {
-        if (open) this.stats.upstreamSockets--;
-        open = false;
-        holder?.release();
-        // An overlay's credential is checked upstream: invalid or revoked there ends this connection.
-        const close = event as { code?: number; reason?: string };
-        if (extra.overlayToken && (close.code === WsCloseCode.Unauthenticated || close.code === WsCloseCode.Forbidden)) {
-          extra.socket.close(close.code, close.reason || "overlay token refused");
-        }
-      });
+      up = openUpstream(service, this.executor.urls[service], extra, this.signer, this);
       extra.upstreams.set(service, up);
     }
     return up;

@@ -4,7 +4,7 @@ import { loadConfig, loadEventTransport } from "../../platform/config.js";
 import { UnavailableError } from "../../platform/errors.js";
 import { NatsEventLog, openEventLog } from "../../platform/eventlog/index.js";
 import { GIFT_SENT } from "../../platform/events.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import { loadConsumerPartitions, loadEarningsConfig, loadWebhookConfig } from "./config.js";
 import { CreatorService } from "./domain/creators.js";

@@ -10,6 +10,7 @@ import { refundsLoader } from "./schema/refunds.js";
 import { startWalletBackground, walletServices, type PeerUrls } from "./services.js";
 import { attachPaymentWebhook, paymentWebhookRoutes } from "./transport/payment-webhook.js";
 import { seedWallet } from "./domain/seed.js";
+import { walletSample } from "./transport/metrics.js";
 import type { WalletContext, WalletServices } from "./schema/context.js";
 
 export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
@@ -21,6 +22,7 @@ export const wallet: SubgraphDefinition<WalletServices, WalletContext> = {
   routes: (services) => paymentWebhookRoutes(services),
   attach: (server, services) => attachPaymentWebhook(server, services),
   seed: (ds) => seedWallet(ds),
+  metrics: (services) => walletSample(services),
   schema: buildWalletSchema,
   context: (base, services) => {
     const ctx = { ...base, services } as WalletContext;

@@ -3,7 +3,7 @@ import { CatalogClient } from "../catalog/transport/owner-reads-client.js";
 import { loadConfig } from "../../platform/config.js";
 import { logger } from "../../platform/logger.js";
 import { EarningsClient } from "../earnings/transport/owner-reads-client.js";
-import { MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import { AccountService } from "./domain/accounts.js";
 import { CoinPackageService } from "./domain/coin-packages.js";

@@ -364,7 +364,7 @@ describe("an address that keeps presenting bad keys", () => {
   });
 
   it("reads the client address behind trusted proxies from X-Forwarded-For, right to left, never the client's own claim", async () => {
-    const { clientAddress } = await import("../../gateway/rate-limit.js");
+    const { clientAddress } = await import("../../platform/http.js");
     const req = (xff?: string) => ({ socket: { remoteAddress: "10.0.0.9" }, headers: xff ? { "x-forwarded-for": xff } : {} }) as never;
     expect(clientAddress(req("1.2.3.4"), 0)).toBe("10.0.0.9");
     expect(clientAddress(req("6.6.6.6, 1.2.3.4"), 1)).toBe("1.2.3.4");

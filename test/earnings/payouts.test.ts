@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataSource } from "typeorm";
 import type { AuthUser } from "../../platform/auth.js";
 import { DomainError, ErrorCode } from "../../platform/errors.js";
-import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { CreatorService } from "../../subgraphs/earnings/domain/creators.js";
 import { GiftCreditConsumer } from "../../subgraphs/earnings/transport/gift-credit-consumer.js";
 import { PayoutService, SandboxPayoutProvider, type PayoutOutcome, type PayoutProvider } from "../../subgraphs/earnings/domain/payouts.js";

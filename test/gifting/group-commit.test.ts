@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { BATCH_ATTEMPTS } from "../../platform/group-commit.js";
 import { balanceOf, catalogGifts, eventually, fund, goLive, key, refund, sendGift, viewerToken, type CatalogGift, type SendInput } from "./support.js";
+import { scrape, valueOf } from "../observability/prom.js";
 
 /**
  * sendGift's group commit (DECISIONS 90): concurrent sends in one wallet process are written by one
@@ -336,6 +337,11 @@ describe("sendGift group commit (through the gateway, real PostgreSQL)", () => {
     expect(batches().retries - before.retries).toBe(BATCH_ATTEMPTS - 1);
     expect(answered.map(codeOf)).toEqual(Array(5).fill("SERVICE_UNAVAILABLE"));
     expect(batches().failed - before.failed).toBe(1);
+    // The wallet's /metrics says the same (group_commit_*, DECISIONS 123; one wallet in this process).
+    const m = await scrape(stack.subgraphs.wallet.url);
+    const q = { service: "wallet", queue: "send_gifts" };
+    expect(valueOf(m.samples, "group_commit_retries_total", q)).toBe(batches().retries);
+    expect(valueOf(m.samples, "group_commit_failed_batches_total", q)).toBe(batches().failed);
     const { rows } = await admin.query(
       `SELECT (SELECT count(*) FROM wallet.gift_events WHERE sender_id = ANY($1))::int AS gifts,
               (SELECT count(*) FROM wallet.ledger_entries WHERE user_id = ANY($1) AND type = 'GIFT_SENT')::int AS debits,

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/rate-limit.js";
+import { MONEY_MUTATION_LIMITS, MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { GiftingService, parseSendGiftInput } from "../../subgraphs/wallet/domain/gifting.js";
 import { post, startStack, type Stack } from "../support/stack.js";
 import { balanceOf, catalogGifts, endLive, fund, goLive, key, refund, sendGift, trace, viewerToken, type CatalogGift } from "./support.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
-import { RateLimiter } from "../../gateway/rate-limit.js";
+import { TokenBuckets } from "../../platform/token-bucket.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 let stack: Stack;
@@ -98,7 +98,7 @@ describe("gateway operation limits", () => {
 describe("per-user rate limits on money mutations", () => {
   it("a bucket allows its burst, then says how long to wait, then refills", () => {
     let t = 0;
-    const limiter = new RateLimiter({ sendGift: { capacity: 3, refillPerSecond: 1 } }, () => t);
+    const limiter = new TokenBuckets({ sendGift: { capacity: 3, refillPerSecond: 1 } }, () => t);
     expect([limiter.take("u", "sendGift"), limiter.take("u", "sendGift"), limiter.take("u", "sendGift")]).toEqual([0, 0, 0]);
     expect(limiter.take("u", "sendGift")).toBe(1);
     expect(limiter.take("other", "sendGift")).toBe(0); // per user

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { buildSchema, getOperationAST, parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../platform/auth.js";
-import { collectRootFields } from "../../platform/limits.js";
+import { collectRootFields } from "../../platform/root-fields.js";
 import type { RunningGateway } from "../../gateway/index.js";
-import { MONEY_MUTATION_LIMITS, RateLimiter } from "../../gateway/rate-limit.js";
+import { MONEY_MUTATION_LIMITS } from "../../platform/money-rate-limit.js";
+import { TokenBuckets } from "../../platform/token-bucket.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 /**
@@ -18,7 +19,7 @@ let noRefill: RunningGateway;
 beforeAll(async () => {
   stack = await startStack("ratelimitfrag");
   noRefill = await stack.startGateway({
-    rateLimiter: new RateLimiter({ ...MONEY_MUTATION_LIMITS, sendGift: { capacity: MONEY_MUTATION_LIMITS.sendGift.capacity, refillPerSecond: 1 / 3600 } }),
+    rateLimiter: new TokenBuckets({ ...MONEY_MUTATION_LIMITS, sendGift: { capacity: MONEY_MUTATION_LIMITS.sendGift.capacity, refillPerSecond: 1 / 3600 } }),
   });
 }, 60_000);
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { startStack, type Stack } from "../support/stack.js";
 import { catalogGifts, credit, item, makeHost } from "../stream/helpers.js";
 
 /**
- * The bounds of every graphql-ws endpoint (platform/ws-limits.ts): the gateway's /graphql, the
+ * The bounds of every graphql-ws endpoint (platform/ws-socket-limits.ts): the gateway's /graphql, the
  * partner endpoint /partner/graphql, and the earnings subgraph's stream server, over real
  * sockets. `stack.gateway` runs the production defaults; `capped` is a second gateway with the
  * partner endpoint and small socket caps (and max depth 6, because the partner contract has no

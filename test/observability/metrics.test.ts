@@ -148,6 +148,49 @@ describe("event lag", () => {
   });
 });
 
+describe("sendGift group commit", () => {
+  const q = { service: "wallet", queue: "send_gifts" };
+  const families = ["group_commit_batches_total", "group_commit_items_total", "group_commit_retries_total", "group_commit_failed_batches_total", "group_commit_split_batches_total"];
+
+  it("the wallet's /metrics counts batches, sends, retries, failures and splits, with batch sizes, time queued per send, queued sends and running batches", async () => {
+    const rose = (await catalogGifts(stack)).get("rose")!;
+    await goLive(stack, "batch-host");
+    const senders = ["batch-a", "batch-b", "batch-c"];
+    const tokens = await Promise.all(senders.map(async (s) => (await fund(stack, s, 30), viewerToken(stack, s))));
+    const before = (await scrape(urls.wallet)).samples;
+    const results = await Promise.all(
+      [...tokens, ...tokens].map((token) => sendGift(stack, token, { giftId: rose.id, hostId: "batch-host", idempotencyKey: key("batch") })),
+    );
+    for (const { payload } of results) expect(payload?.userErrors).toEqual([]);
+    const m = await scrape(urls.wallet);
+    const delta = (name: string) => valueOf(m.samples, name, q) - valueOf(before, name, q);
+    expect(m.types.get("group_commit_batch_size")).toBe("histogram");
+    expect(m.types.get("group_commit_queued_seconds")).toBe("histogram");
+    for (const name of families) expect(m.types.get(name), name).toBe("counter");
+    expect(m.types.get("group_commit_queued_items")).toBe("gauge");
+    expect(m.types.get("group_commit_in_flight_batches")).toBe("gauge");
+    expect(delta("group_commit_items_total")).toBe(6);
+    expect(delta("group_commit_batches_total")).toBeGreaterThanOrEqual(1);
+    expect(delta("group_commit_batch_size_count")).toBe(delta("group_commit_batches_total"));
+    expect(delta("group_commit_batch_size_sum")).toBe(6);
+    expect(delta("group_commit_queued_seconds_count")).toBe(6);
+    // The counters say what SendBatcher.stats() says (this process runs one wallet).
+    const stats = stack.subgraphs.wallet.services.gifting.batches.stats();
+    expect(valueOf(m.samples, "group_commit_batches_total", q)).toBe(stats.batches);
+    expect(valueOf(m.samples, "group_commit_items_total", q)).toBe(stats.items);
+    expect(valueOf(m.samples, "group_commit_retries_total", q)).toBe(stats.retries);
+    expect(valueOf(m.samples, "group_commit_failed_batches_total", q)).toBe(stats.failed);
+    expect(valueOf(m.samples, "group_commit_split_batches_total", q)).toBe(stats.split);
+    // Every send answered: nothing queued or running once the scrape samples again (at most once a second).
+    await eventually(async () => {
+      const now = await scrape(urls.wallet);
+      expect(now.samples.some((s) => s.name === "group_commit_queued_items" && s.labels.queue === "send_gifts")).toBe(true);
+      expect(valueOf(now.samples, "group_commit_queued_items", q)).toBe(0);
+      expect(valueOf(now.samples, "group_commit_in_flight_batches", q)).toBe(0);
+    });
+  });
+});
+
 describe("tracing off (the default)", () => {
   it("records no spans, yet a client's traceparent passes through the gateway and the wallet into the gift.sent event unchanged", async () => {
     const rose = (await catalogGifts(stack)).get("rose")!;

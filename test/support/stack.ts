@@ -1,11 +1,11 @@
 import "reflect-metadata";
 import { mintToken, type TokenClaims } from "../../platform/auth.js";
-import { MONEY_MUTATION_LIMITS } from "../../platform/rate-limit.js";
+import { MONEY_MUTATION_LIMITS } from "../../platform/money-rate-limit.js";
 import { startCatalog } from "../../subgraphs/catalog/index.js";
 import { startEarnings } from "../../subgraphs/earnings/index.js";
 import { startWallet } from "../../subgraphs/wallet/index.js";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../../gateway/index.js";
-import { RateLimiter } from "../../gateway/rate-limit.js";
+import { TokenBuckets } from "../../platform/token-bucket.js";
 import { composeSupergraph, type ComposedSchemas } from "../../scripts/compose.js";
 import { createTestDatabase } from "./db.js";
 import { post } from "./http.js";
@@ -73,8 +73,8 @@ export function composed(): Promise<ComposedSchemas> {
 }
 
 /** The gateway's per-user money buckets with room for a million calls each (a load, not a limiter, is under test). */
-export function generousRateLimiter(): RateLimiter {
-  return new RateLimiter(Object.fromEntries(Object.keys(MONEY_MUTATION_LIMITS).map((k) => [k, { capacity: 1_000_000, refillPerSecond: 1_000_000 }])));
+export function generousRateLimiter(): TokenBuckets {
+  return new TokenBuckets(Object.fromEntries(Object.keys(MONEY_MUTATION_LIMITS).map((k) => [k, { capacity: 1_000_000, refillPerSecond: 1_000_000 }])));
 }
 
 /**

@@ -145,6 +145,43 @@ describe("group commit (platform/group-commit.ts)", () => {
     expect(gc.stats()).toMatchObject({ split: 1, failed: 1 });
   });
 
+  it("tells its observer what stats() counts, as it happens: each batch's size and its items' waits, retries, failures, splits", async () => {
+    const events: string[] = [];
+    const waits: number[] = [];
+    const observer = {
+      started: (n: number, queuedMs: readonly number[]) => (events.push(`started ${n}`), waits.push(...queuedMs)),
+      finished: (n: number) => events.push(`finished ${n}`),
+      retried: () => events.push("retried"),
+      failed: () => events.push("failed"),
+      split: () => events.push("split"),
+    };
+    let transientLeft = 1;
+    const m = manual();
+    const gc = new GroupCommit<Item, string>(
+      { maxSize: 10, maxWaitMs: 0, maxInFlight: 1, attempts: 2, backoffMs: () => 1, observer },
+      async (items) => {
+        if (items[0].key === "gate") {
+          if (transientLeft-- > 0) throw transient;
+          return m.run(items);
+        }
+        if (items.some((x) => x.key === "poison")) throw new Error("violates check constraint");
+        return names(items);
+      },
+      (x) => x.key,
+      isTransient,
+    );
+    const gate = gc.submit({ key: "gate", n: 0 }); // fails once, then holds the only slot while the next batch queues
+    const answers = ["a", "poison", "b"].map((key) => gc.submit({ key, n: 1 }).catch(() => "refused"));
+    await eventually(async () => expect(m.calls).toHaveLength(1));
+    m.answer(0);
+    await gate;
+    expect(await Promise.all(answers)).toEqual(["a1", "refused", "b1"]);
+    await eventually(async () => expect(events).toEqual(["started 1", "retried", "finished 1", "started 3", "split", "failed", "finished 3"]));
+    expect(waits).toHaveLength(4);
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(0);
+    expect(gc.stats()).toMatchObject({ batches: 2, items: 4, retries: 1, split: 1, failed: 1 });
+  });
+
   it("drain() flushes what is queued at once and resolves when nothing runs", async () => {
     const gc = new GroupCommit<Item, string>({ maxSize: 100, maxWaitMs: 60_000, maxInFlight: 1 }, async (items) => names(items), (x) => x.key, isTransient);
     const a = gc.submit({ key: "a", n: 1 });

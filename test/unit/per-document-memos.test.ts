@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
 import { buildSchema, Kind, parse, type DocumentNode, type OperationDefinitionNode } from "graphql";
 import { describe, expect, it } from "vitest";
-import { collectRootFields, countTokens, countTokensMemo, measureOperation } from "../../platform/limits.js";
+import { countTokens, countTokensMemo, measureOperation } from "../../platform/operation-limits.js";
+import { collectRootFields } from "../../platform/root-fields.js";
 import { installOperationMemo, operationMemoStats } from "../../gateway/operation-memo.js";
 
 /**

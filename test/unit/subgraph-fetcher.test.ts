@@ -1,9 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subgraphFetcher } from "../../gateway/fetcher.js";
+import { subgraphPost } from "../../gateway/fetcher.js";
 
-/** The gateway's subgraph fetcher (node:http keep-alive pool): answers, typed failures, no retries. */
+/** The gateway's subgraph transport (node:http keep-alive pool, under gateway/data-source.ts): answers, typed failures, no retries. */
 let server: http.Server;
 let base: string;
 const hits: Record<string, number> = {};
@@ -45,42 +45,44 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-describe("subgraphFetcher", () => {
-  it("posts the body and headers and returns a Response with status, headers and JSON", async () => {
-    const f = subgraphFetcher("catalog", 2000);
+describe("subgraphPost", () => {
+  const json = (body: Buffer) => JSON.parse(body.toString("utf8"));
+
+  it("posts the body and headers and returns the status, headers and the whole body as one buffer", async () => {
+    const post = subgraphPost("catalog", 2000);
     for (let i = 0; i < 3; i++) {
-      const res = await f(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer t" }, body: JSON.stringify({ query: "{ x }", i }) });
-      expect(res.ok).toBe(true);
-      expect(res.headers.get("cache-control")).toBe("max-age=0");
-      expect(await res.json()).toEqual({ method: "POST", body: { query: "{ x }", i }, auth: "Bearer t" });
+      const res = await post(`${base}/echo`, { "content-type": "application/json", authorization: "Bearer t" }, JSON.stringify({ query: "{ x }", i }));
+      expect(res.status).toBe(200);
+      expect(res.headers["cache-control"]).toBe("max-age=0");
+      expect(json(res.body)).toEqual({ method: "POST", body: { query: "{ x }", i }, auth: "Bearer t" });
     }
   });
 
-  it("passes a subgraph's error status through (Apollo turns it into a typed error)", async () => {
-    const res = await subgraphFetcher("catalog", 2000)(`${base}/error`, { method: "POST", body: "{}" });
+  it("passes a subgraph's error status through (the data source turns it into a typed error)", async () => {
+    const res = await subgraphPost("catalog", 2000)(`${base}/error`, {}, "{}");
     expect(res.status).toBe(500);
-    expect(await res.text()).toBe("boom");
+    expect(res.body.toString("utf8")).toBe("boom");
   });
 
   it("hands a 4xx GraphQL answer whose errors all carry a code to the gateway as the GraphQL response it is (status 200, body unchanged)", async () => {
-    const res = await subgraphFetcher("catalog", 2000)(`${base}/refused-coded`, { method: "POST", body: "{}" });
+    const res = await subgraphPost("catalog", 2000)(`${base}/refused-coded`, {}, "{}");
     expect(res.status).toBe(200);
-    expect(((await res.json()) as any).errors[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT" }, message: expect.stringContaining("yesterday") });
+    expect(json(res.body).errors[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT" }, message: expect.stringContaining("yesterday") });
   });
 
   it("keeps a 4xx without coded GraphQL errors (or not JSON) a failure, which the gateway masks", async () => {
-    expect((await subgraphFetcher("catalog", 2000)(`${base}/refused-uncoded`, { method: "POST", body: "{}" })).status).toBe(400);
-    expect((await subgraphFetcher("catalog", 2000)(`${base}/refused-html`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect((await subgraphPost("catalog", 2000)(`${base}/refused-uncoded`, {}, "{}")).status).toBe(400);
+    expect((await subgraphPost("catalog", 2000)(`${base}/refused-html`, {}, "{}")).status).toBe(400);
   });
 
   it("fails with SUBGRAPH_TIMEOUT when no answer comes in time, and never retries", async () => {
     const before = hits["/hang"] ?? 0;
-    await expect(subgraphFetcher("wallet", 150)(`${base}/hang`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT", serviceName: "wallet" } });
+    await expect(subgraphPost("wallet", 150)(`${base}/hang`, {}, "{}")).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT", serviceName: "wallet" } });
     expect((hits["/hang"] ?? 0) - before).toBe(1);
   });
 
   it("fails with SUBGRAPH_TIMEOUT when the body stops halfway", async () => {
-    await expect(subgraphFetcher("wallet", 150)(`${base}/hang-body`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT" } });
+    await expect(subgraphPost("wallet", 150)(`${base}/hang-body`, {}, "{}")).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_TIMEOUT" } });
   });
 
   it("fails with SUBGRAPH_UNAVAILABLE when nothing listens", async () => {
@@ -88,6 +90,6 @@ describe("subgraphFetcher", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await expect(subgraphFetcher("earnings", 2000)(`http://127.0.0.1:${port}/graphql`, { method: "POST", body: "{}" })).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_UNAVAILABLE" } });
+    await expect(subgraphPost("earnings", 2000)(`http://127.0.0.1:${port}/graphql`, {}, "{}")).rejects.toMatchObject({ extensions: { code: "SUBGRAPH_UNAVAILABLE" } });
   });
 });

@@ -4,7 +4,7 @@ import { DomainError, ErrorCode, badInput } from "../../../platform/errors.js";
 import { logger } from "../../../platform/logger.js";
 import type { CreatorService } from "./creators.js";
 import { idempotent, validateIdempotencyKey } from "./idempotency.js";
-import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../../platform/money-rate-limit.js";
 import { DAILY_MAX_PAYOUT_DIAMONDS, DIAMONDS_PER_CENT, MIN_PAYOUT_DIAMONDS, PAYOUT_CURRENCY, payoutAmountMinor } from "./revenue.js";
 import { decodeCursor, encodeCursor, isUuid } from "./sessions.js";
 import { rows } from "./sql.js";

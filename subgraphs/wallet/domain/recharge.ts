@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { AuthUser } from "../../../platform/auth.js";
-import { MoneyRateLimiter } from "../../../platform/rate-limit.js";
+import { MoneyRateLimiter } from "../../../platform/money-rate-limit.js";
 import { DEFAULT_VELOCITY, type VelocityLimits } from "./recharge-limits.js";
 import type { PaymentProvider, WebhookEvent } from "./payments/provider.js";
 import { RefundService, type RefundRequest } from "./refunds.js";

@@ -1,8 +1,10 @@
 import type { DataSource } from "typeorm";
 import { isTransientDatabaseError } from "../../../platform/db.js";
 import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "../../../platform/group-commit.js";
+import { groupCommitMetrics } from "../../../platform/metrics/group-commit.js";
 import type { GiftSentPayload } from "../../../platform/events.js";
-import { gcraSeconds, type BucketRule } from "../../../platform/rate-limit.js";
+import { gcraSeconds } from "../../../platform/gcra-table.js";
+import type { BucketRule } from "../../../platform/token-bucket.js";
 
 /**
  * sendGift's writes, group-committed (DECISIONS 90, docs/gifting.md "Group commit"): the sends
@@ -62,6 +64,9 @@ export interface SendBatchStats extends GroupCommitStats {
   duplicatesInBatch: number;
 }
 
+/** The send queue's name in the group_commit_* metrics (`queue` label). */
+export const SEND_BATCH_QUEUE = "send_gifts";
+
 export class SendBatcher {
   private readonly commit: GroupCommit<PreparedSend, SendOutcome>;
   private duplicatesInBatch = 0;
@@ -71,7 +76,7 @@ export class SendBatcher {
     private readonly opts: SendBatchOptions,
   ) {
     this.commit = new GroupCommit<PreparedSend, SendOutcome>(
-      { maxSize: opts.maxSize, maxWaitMs: opts.maxWaitMs, maxInFlight: opts.maxInFlight },
+      { maxSize: opts.maxSize, maxWaitMs: opts.maxWaitMs, maxInFlight: opts.maxInFlight, observer: groupCommitMetrics("wallet", SEND_BATCH_QUEUE) },
       (sends) => this.write(sends),
       // One sender's sends apply in the order they arrived, within a batch and across batches.
       (s) => s.senderId,

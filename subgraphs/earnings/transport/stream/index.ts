@@ -3,7 +3,7 @@ import type { GraphQLSchema } from "graphql";
 import type { DataSource } from "typeorm";
 import type { TokenVerifier } from "../../../../platform/auth.js";
 import type { Config } from "../../../../platform/config.js";
-import { WsGuard } from "../../../../platform/ws-limits.js";
+import { WsGuard } from "../../../../platform/ws-socket-limits.js";
 import type { ServiceVerifier } from "../../../../platform/service-auth.js";
 import type { BaseContext } from "../../../../platform/subgraph.js";
 import type { OverlayGrant, OverlayService } from "../../domain/overlays.js";

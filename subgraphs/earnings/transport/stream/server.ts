@@ -10,7 +10,7 @@ import { PgListener } from "../../../../platform/pg-listener.js";
 import type { ServiceVerifier } from "../../../../platform/service-auth.js";
 import { WsCloseCode } from "../../../../platform/codes.js";
 import { failingIterator, overlayTokenFrom, verifySignedConnection, type WsConnection } from "../../../../platform/ws.js";
-import type { WsGuard } from "../../../../platform/ws-limits.js";
+import type { WsGuard } from "../../../../platform/ws-socket-limits.js";
 import { OVERLAY_REVOKED_CHANNEL, type OverlayGrant, type OverlayService } from "../../domain/overlays.js";
 
 type StreamConnection = WsConnection & { overlay?: OverlayGrant };
@@ -24,7 +24,7 @@ export interface StreamServerOptions<C> {
   /** Builds the same per-operation context as HTTP requests get (plus the overlay grant, on overlay sockets). */
   context: (base: BaseContext & { overlay?: OverlayGrant }) => C;
   path?: string;
-  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-limits.ts). */
+  /** Message size, init timeout, socket/subscription caps, pings and operation limits (platform/ws-socket-limits.ts). */
   guard: WsGuard;
   /** Overlay tokens: verified at connection_init; revocations (NOTIFY) close their sockets. */
   overlays?: { service: OverlayService; databaseUrl: string };

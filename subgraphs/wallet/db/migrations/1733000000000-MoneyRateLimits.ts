@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
 
 /**
- * The per-user money-mutation guard's state (platform/rate-limit.ts MoneyRateLimiter): one GCRA
+ * The per-user money-mutation guard's state (platform/money-rate-limit.ts MoneyRateLimiter): one GCRA
  * row per user and action, shared by every instance of the subgraph. A row whose tat is in the
  * past is a full bucket, so deleting such rows (housekeeping) never changes a decision.
  */

@@ -9,7 +9,7 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  *
  * `wallet.send_gifts(sends, interval, tolerance, max_combo)` applies a batch of sends in ONE
  * statement (one round trip, one transaction, one commit), in array order, each with its own
- * outcome: the idempotency claim, the sendGift token (GCRA, platform/rate-limit.ts), the debt and
+ * outcome: the idempotency claim, the sendGift token (GCRA, platform/money-rate-limit.ts), the debt and
  * balance checks, the combo cap, then the debit + ledger entry, the gift event, the gift.sent
  * outbox event, the combo total and the stored response. A send that fails writes nothing: every
  * check runs before its first write except the key claim, which the failing send deletes again

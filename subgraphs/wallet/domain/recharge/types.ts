@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { MoneyRateLimiter } from "../../../../platform/rate-limit.js";
+import type { MoneyRateLimiter } from "../../../../platform/money-rate-limit.js";
 import type { VelocityLimits } from "../recharge-limits.js";
 import type { PaymentProvider } from "../payments/provider.js";
 import type { PaymentMethodType } from "../regions.js";

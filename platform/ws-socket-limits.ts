@@ -5,8 +5,9 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { WsLimitSettings } from "./config.js";
 import { clientAddress } from "./http.js";
 import { LimitCode, limitError, parseFailed, validationFailed, withoutHttp, WsCloseCode } from "./codes.js";
-import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, measureOperation, type OperationLimits } from "./limits.js";
+import { checkShape, countTokens, DEFAULT_LIMITS, hideSuggestions, measureOperation, type OperationLimits } from "./operation-limits.js";
 import { logger } from "./logger.js";
+import { fullBucket, takeToken, type Bucket, type BucketRule } from "./token-bucket.js";
 
 /**
  * The bounds of every graphql-ws endpoint, in one place: the gateway's /graphql and
@@ -20,7 +21,7 @@ import { logger } from "./logger.js";
  *    one guard per process, shared by its endpoints, so both gateway endpoints count together
  *  - pings (graphql-ws `ping` messages and WebSocket ping frames) beyond a token bucket, close 1008
  *  - per subscribe: subscriptions on the socket (TOO_MANY_SUBSCRIPTIONS, socket kept open) and
- *    the operation limits of platform/limits.ts, the same code and codes as HTTP
+ *    the operation limits of platform/operation-limits.ts, the same code and codes as HTTP
  */
 export interface WsGuardOptions {
   settings: WsLimitSettings;
@@ -42,8 +43,7 @@ interface SocketState {
   /** The upgrade request's path (which endpoint the socket belongs to). */
   path: string;
   principal?: string;
-  pings: number;
-  pingsAt: number;
+  pings: Bucket;
 }
 
 export class WsGuard {
@@ -75,7 +75,7 @@ export class WsGuard {
 
   private admit(socket: WebSocket, request: IncomingMessage): void {
     const path = (request.url ?? "/").split("?")[0];
-    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), path, pings: this.pingBurst(), pingsAt: Date.now() };
+    const state: SocketState = { address: clientAddress(request, this.opts.trustProxyHops), path, pings: fullBucket(this.pingRule(), Date.now()) };
     // graphql-ws logs every socket error with console.error (an oversize message would print a
     // line per attempt, synchronously): swap its listener, once every connection listener has run.
     queueMicrotask(() => quietErrors(socket));
@@ -116,21 +116,17 @@ export class WsGuard {
     return true;
   }
 
-  private pingBurst(): number {
-    return Math.max(5, Math.ceil(this.settings.maxPingsPerMinute / 6));
+  /** Pings per socket: a burst of max(5, perMinute/6), refilled at perMinute. */
+  private pingRule(): BucketRule {
+    const perMinute = this.settings.maxPingsPerMinute;
+    return { capacity: Math.max(5, Math.ceil(perMinute / 6)), refillPerSecond: perMinute / 60 };
   }
 
-  /** Token bucket: a burst of max(5, perMinute/6), refilled at perMinute. */
+  /** Takes a token from the socket's ping bucket; an empty bucket closes it (1008). */
   private ping(socket: WebSocket): void {
     const state = this.states.get(socket);
     if (!state) return;
-    const now = Date.now();
-    state.pings = Math.min(this.pingBurst(), state.pings + ((now - state.pingsAt) / 60_000) * this.settings.maxPingsPerMinute);
-    state.pingsAt = now;
-    if (state.pings >= 1) {
-      state.pings -= 1;
-      return;
-    }
+    if (takeToken(this.pingRule(), state.pings, Date.now()) === 0) return;
     this.stats.pingFloods++;
     socket.close(WsCloseCode.PolicyViolation, `Too many pings (at most ${this.settings.maxPingsPerMinute} per minute)`);
   }
