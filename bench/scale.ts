@@ -16,6 +16,7 @@ import { postJson } from "./lib/post.js";
 import { round, sleep, summarize } from "./lib/stats.js";
 import { buildWorld, SEND_GIFT, type Host, type World } from "./lib/world.js";
 import { ResumingViewer } from "./lib/resuming-viewer.js";
+import { committedByRoom, waitForCredits, whyNotCredited } from "./lib/scale-checks.js";
 
 /**
  * `npm run bench:scale`: the scale test of docs/scaling.md. Several instances of every scaled tier
@@ -64,8 +65,6 @@ const SENDERS = 100;
 const SEND_GIVE_UP_MS = 120_000;
 /** Viewers are given this long without progress to catch up at the end. */
 const CATCH_UP_IDLE_MS = 30_000;
-/** The consumers are given this long without a new credit to credit every committed gift before the checks. */
-const CREDIT_IDLE_MS = 60_000;
 /** Attempt errors kept per send, to say why a send stayed unresolved. */
 const MAX_HISTORY = 12;
 
@@ -215,7 +214,7 @@ async function main(): Promise<void> {
 
     // Judge delivery only once every committed gift is credited (the feed is written with the
     // credit): a viewer cannot be late for an event that does not exist yet.
-    await waitForCredits(databaseUrl);
+    await waitForCredits(databaseUrl, log);
     // Every committed gift of a room, acknowledged to its sender or not, must reach its viewers.
     const byRoom = await committedByRoom(databaseUrl);
     await waitForViewers(viewers, byRoom);
@@ -278,104 +277,6 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(result, null, 2) + "\n");
   log(`wrote ${path.relative(ROOT, file)}: ${failed ? "FAILED" : "passed"}`);
   process.exit(failed ? 1 : 0);
-}
-
-/**
- * When gifts stay uncredited: per subject, what the relay handed out, where the consumer stands,
- * and the partition sequences the stream holds (a gap there stalls the partition for good).
- */
-async function whyNotCredited(databaseUrl: string, natsUrl: string | null, stream: string | null): Promise<unknown> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const positions = (await c.query(`SELECT * FROM earnings.consumer_positions ORDER BY consumer`).catch((e: Error) => ({ rows: [e.message] }))).rows;
-    const relay = (await c.query(`SELECT * FROM eventlog.relay_sequences ORDER BY subject`).catch((e: Error) => ({ rows: [e.message] }))).rows as { subject: string; seq: string }[];
-    const activity = (
-      await c.query(
-        `SELECT pid, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait, round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_sec, left(query, 100) AS query
-           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (state <> 'idle' OR application_name LIKE 'claims:%')`,
-      )
-    ).rows;
-    const locks = (
-      await c.query(
-        `SELECT l.objid::int AS partition, l.granted, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-          WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.application_name LIKE 'claims:earnings:%' ORDER BY 1`,
-      )
-    ).rows;
-    const out: Record<string, unknown> = { locks, positions: positions.filter((r: any) => r.part_subject || String(r.consumer).startsWith("nats-relay")), relay, activity };
-    if (!natsUrl || !stream) return out;
-    const { connect } = await import("@nats-io/transport-node");
-    const { jetstreamManager } = await import("@nats-io/jetstream");
-    const nc = await connect({ servers: natsUrl });
-    try {
-      const jsm = await jetstreamManager(nc);
-      const lagging = positions.filter((r: any) => r.part_subject && relay.some((x) => x.subject === r.part_subject && BigInt(x.seq) > BigInt(r.part_seq)));
-      const subjects: Record<string, unknown> = {};
-      for (const r of lagging as any[]) {
-        const seqs: string[] = [];
-        let seq = 1;
-        for (let k = 0; k < 5000; k++) {
-          const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: r.part_subject }).catch(() => null);
-          if (!m) break;
-          seqs.push(m.header.get("Event-Partition-Seq"));
-          seq = m.seq + 1;
-        }
-        const nums = seqs.map(Number);
-        const gaps: number[] = [];
-        const dups: number[] = [];
-        const seen = new Set<number>();
-        for (const x of nums) {
-          if (seen.has(x)) dups.push(x);
-          seen.add(x);
-        }
-        for (let x = 1; x <= Math.max(0, ...nums); x++) if (!seen.has(x)) gaps.push(x);
-        const consumers = await jsm.consumers.list(stream).next();
-        const info = consumers.filter((ci) => ci.config.filter_subject === r.part_subject).map((ci) => ({ name: ci.name, pending: ci.num_pending, ackPending: ci.num_ack_pending, waitingPulls: ci.num_waiting, redelivered: ci.num_redelivered, ackFloor: ci.ack_floor, delivered: ci.delivered }));
-        subjects[r.part_subject] = { consumerPartSeq: r.part_seq, relaySeq: relay.find((x) => x.subject === r.part_subject)?.seq, inStream: nums.length, maxInStream: Math.max(0, ...nums), gaps: gaps.slice(0, 20), dups: dups.slice(0, 20), consumers: info };
-      }
-      out.subjects = subjects;
-    } finally {
-      await nc.close();
-    }
-    return out;
-  } finally {
-    await c.end();
-  }
-}
-
-async function waitForCredits(databaseUrl: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const left = async () =>
-      Number((await c.query<{ n: string }>(`SELECT (SELECT count(*) FROM wallet.gift_events) - (SELECT count(*) FROM earnings.gift_credits) AS n`)).rows[0].n);
-    let last = await left();
-    let since = Date.now();
-    while (last > 0 && Date.now() - since < CREDIT_IDLE_MS) {
-      await sleep(500);
-      const now = await left();
-      if (now !== last) {
-        since = Date.now();
-        log(`${now} committed gifts not yet credited`);
-      }
-      last = now;
-    }
-  } finally {
-    await c.end();
-  }
-}
-
-async function committedByRoom(databaseUrl: string): Promise<Map<string, Set<string>>> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const rows = (await c.query<{ id: string; room: string }>(`SELECT id::text, live_session_id AS room FROM wallet.gift_events WHERE live_session_id IS NOT NULL`)).rows;
-    const byRoom = new Map<string, Set<string>>();
-    for (const r of rows) (byRoom.get(r.room) ?? byRoom.set(r.room, new Set()).get(r.room)!).add(r.id);
-    return byRoom;
-  } finally {
-    await c.end();
-  }
 }
 
 async function waitForViewers(viewers: ResumingViewer[], byRoom: Map<string, Set<string>>): Promise<void> {
