@@ -15,6 +15,8 @@ const PORT_VAR: Record<Tier, string> = { gateway: "GATEWAY_PORT", wallet: "WALLE
 /** The tiers that run several instances and take random kills; the catalog is one instance here. */
 const SCALED: Tier[] = ["gateway", "earnings", "wallet"];
 const HEALTHY_WITHIN_MS = 180_000;
+/** One /health request: an instance that does not answer within this counts as not healthy (yet). */
+const HEALTH_PROBE_MS = 2_000;
 
 interface Instance {
   name: string;
@@ -76,11 +78,15 @@ export class Fleet {
     i.child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, ENTRIES[i.tier])], { cwd: ROOT, env: this.env(i), stdio: ["ignore", 2, 2] });
   }
 
+  private answersHealth(i: Instance, timeoutMs: number): Promise<boolean> {
+    return fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false);
+  }
+
   private async healthy(i: Instance): Promise<void> {
     const end = Date.now() + HEALTHY_WITHIN_MS;
     while (Date.now() < end) {
       if (i.child?.exitCode !== null && i.child?.exitCode !== undefined) throw new Error(`${i.name} exited with ${i.child.exitCode} while starting`);
-      if (await fetch(`http://127.0.0.1:${i.port}/health`).then((r) => r.ok, () => false)) return;
+      if (await this.answersHealth(i, HEALTH_PROBE_MS)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${i.name} did not become healthy in ${HEALTHY_WITHIN_MS} ms`);
@@ -105,7 +111,7 @@ export class Fleet {
       this.of(tier).map(async (i) => ({
         name: i.name,
         pid: i.child?.pid,
-        healthy: await fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false),
+        healthy: await this.answersHealth(i, HEALTH_PROBE_MS),
       })),
     );
   }

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { PART_SEQ } from "../../platform/eventlog/nats-wire.js";
 import { sleep } from "./stats.js";
 
 /**
@@ -47,7 +48,7 @@ export async function whyNotCredited(databaseUrl: string, natsUrl: string | null
         for (let k = 0; k < 5000; k++) {
           const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: r.part_subject }).catch(() => null);
           if (!m) break;
-          seqs.push(m.header.get("Event-Partition-Seq"));
+          seqs.push(m.header.get(PART_SEQ));
           seq = m.seq + 1;
         }
         const nums = seqs.map(Number);

@@ -7,7 +7,7 @@ export function metricsConfig(): ObservabilityConfig {
   return (settings ??= loadObservabilityConfig());
 }
 
-/** Tests: read the settings again (after changing METRICS_* in process.env). */
+/** Tests: read the settings again (after changing the METRICS_* variables), or use `cfg`. */
 export function reloadMetricsConfig(cfg?: ObservabilityConfig): void {
   settings = cfg ?? null;
 }

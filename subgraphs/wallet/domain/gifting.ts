@@ -38,12 +38,12 @@ export interface SendableGift {
   reason: GiftUnavailableReason | null;
 }
 
-/** The catalog's owner read (subgraphs/catalog/client.ts implements it). */
+/** The catalog's owner read (subgraphs/wallet/services.ts wires subgraphs/catalog/transport/owner-reads-client.ts). */
 export interface GiftPricing {
   giftForSending(giftId: string, region: string, authorization?: string): Promise<SendableGift | null>;
 }
 
-/** Earnings' owner reads (subgraphs/earnings/client.ts implements it). */
+/** Earnings' owner reads (subgraphs/wallet/services.ts wires subgraphs/earnings/transport/owner-reads-client.ts). */
 export interface HostDirectory {
   hostForGifting(hostId: string, authorization?: string): Promise<{ id: string; canReceive: boolean } | null>;
   liveSession(id: string, authorization?: string): Promise<{ id: string; hostId: string; live: boolean } | null>;
