@@ -238,7 +238,7 @@ describe("sendGift group commit (through the gateway, real PostgreSQL)", () => {
     expect(by["combo-other-host"].payload!.userErrors).toEqual([
       { code: "INVALID_INPUT", message: "a combo continues one gift to one host; start a new comboId for a different gift, host or session", field: ["input", "comboId"], currentUnitCost: null, balance: null, shortfall: null },
     ]);
-    expect(by["reuse-other-input"].payload!.userErrors).toEqual([{ code: "IDEMPOTENCY_KEY_REUSED", message: "this idempotency key was used with a different request", field: null, currentUnitCost: null, balance: null, shortfall: null }]);
+    expect(by["reuse-other-input"].payload!.userErrors).toEqual([{ code: "IDEMPOTENCY_KEY_REUSED", message: "this idempotency key was used with a different request", field: ["input", "idempotencyKey"], currentUnitCost: null, balance: null, shortfall: null }]);
     expect(by["limited"].res.errors?.[0]).toMatchObject({ extensions: { code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) } });
     expect(by["limited"].res.errors![0].extensions.retryAfterSeconds).toBeGreaterThan(3000);
 
@@ -312,6 +312,25 @@ describe("sendGift group commit (through the gateway, real PostgreSQL)", () => {
     }
     return { senders, held, inputs, tokens, holder, results, before, kills: killed.size };
   }
+
+  it("every send of one batch answers the sender's wallet as the batch left it (after all of that sender's sends), and a replay answers the wallet as it is now", async () => {
+    await fund(stack, "gc-waller", 100);
+    const token = await viewerToken(stack, "gc-waller");
+    const WALLET = `mutation($input: SendGiftInput!) { sendGift(input: $input) { giftEvent { id senderBalanceAfter } wallet { coins debt } userErrors { code } } }`;
+    const keys = [key("w1"), key("w2"), key("w3")];
+    const quantities = [1, 2, 3];
+    const before = batches();
+    const answers = await behindGate(3, () => Promise.all(keys.map((k, i) => stack.gql(WALLET, { input: { giftId: rose.id, hostId: "gc-host-0", quantity: quantities[i], idempotencyKey: k } }, token))));
+    expect(batches().batches - before.batches, "the gate's batch, then one with the three sends").toBe(2);
+    for (const a of answers) expect(a.errors).toBeUndefined();
+    expect(answers.map((a) => a.data.sendGift.giftEvent.senderBalanceAfter).sort((x: number, y: number) => y - x)).toEqual([99, 97, 94]);
+    expect(answers.map((a) => a.data.sendGift.wallet)).toEqual([{ coins: 94, debt: 0 }, { coins: 94, debt: 0 }, { coins: 94, debt: 0 }]);
+    expect(await balanceOf(stack, "gc-waller")).toEqual({ coins: 94, debt: 0 });
+
+    const replay = await stack.gql(WALLET, { input: { giftId: rose.id, hostId: "gc-host-0", quantity: 1, idempotencyKey: keys[0] } }, token);
+    expect(replay.data.sendGift.wallet).toEqual({ coins: 94, debt: 0 });
+    expect(replay.data.sendGift.giftEvent.id).toBe(answers[0].data.sendGift.giftEvent.id);
+  });
 
   it("a batch whose transaction is killed mid-flight (pg_terminate_backend) is retried by the wallet: every send committed once, nothing doubled", async () => {
     const { senders, held, inputs, tokens, holder, results, before } = await killedMidFlight("k1", 1);

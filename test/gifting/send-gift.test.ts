@@ -344,7 +344,7 @@ describe("sendGift's durable per-user limit (MoneyRateLimiter)", () => {
     const [{ n }] = await stack.subgraphs.wallet.dataSource.query(`SELECT count(*)::int AS n FROM wallet.idempotency_keys WHERE user_id = 'limited' AND key = 'limited-2'`);
     expect(n).toBe(0);
     const replay = await limited.send(sender, parseSendGiftInput({ giftId: rose.id, hostId: "host-live", idempotencyKey: "limited-1" }));
-    expect(replay).toEqual({ giftEvent: done.giftEvent, replayed: true });
+    expect(replay).toMatchObject({ giftEvent: done.giftEvent, replayed: true });
   });
 });
 

@@ -9,6 +9,7 @@ import { PartialRefunds1733100100000 } from "./migrations/1733100100000-PartialR
 import { GiftEngagement1733200000000 } from "./migrations/1733200000000-GiftEngagement.js";
 import { SendGiftBatches1733400000000 } from "./migrations/1733400000000-SendGiftBatches.js";
 import { CoinPackagesNotify1733400100000 } from "./migrations/1733400100000-CoinPackagesNotify.js";
+import { SendGiftBalances1733500000000 } from "./migrations/1733500000000-SendGiftBalances.js";
 export { entities, AccountRow } from "./entities.js";
 
 /** In timestamp order (the order TypeORM applies them in); append, never edit a migration that has shipped. */
@@ -24,4 +25,5 @@ export const migrations = [
   GiftEngagement1733200000000,
   SendGiftBatches1733400000000,
   CoinPackagesNotify1733400100000,
+  SendGiftBalances1733500000000,
 ];

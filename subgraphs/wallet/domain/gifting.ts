@@ -10,7 +10,7 @@ import { currentTraceparent } from "../../../platform/tracing.js";
 import { requestHash, StoredKeys, validateIdempotencyKey } from "./idempotency.js";
 import { MessageModeration, parseMessage } from "./gift-message.js";
 import { SEND_BATCH_DEFAULTS, type SendBatchConfig } from "../config.js";
-import { SendBatcher, type PreparedSend, type SendOutcome } from "./send-batch.js";
+import { SendBatcher, type PreparedSend, type SenderBalance, type SendOutcome } from "./send-batch.js";
 
 /**
  * sendGift: a viewer's coins become a gift to a host.
@@ -274,14 +274,37 @@ export class GiftingService {
    * UnavailableError (SERVICE_UNAVAILABLE) when an owner read fails. `authorization` is the
    * caller's bearer header, forwarded to the owner subgraphs.
    */
-  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean }> {
+  /**
+   * `balance`: the sender's wallet after the send's batch, when the batch answered (absent for a
+   * replay found before it: read it then).
+   */
+  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean; balance?: SenderBalance }> {
     checkNumbers(cmd);
     const request = this.requestOf(cmd);
-    // A retry of a request that already succeeded returns it even if the gift has since been
-    // retired or repriced: the client must see the original outcome, not a new failure.
-    const previous = await this.replay(sender.id, cmd.idempotencyKey, request);
-    if (previous) return { giftEvent: previous, replayed: true };
+    let unitCost: number;
+    try {
+      unitCost = await this.check(sender, cmd, authorization);
+    } catch (e) {
+      // A retry of a request that already succeeded returns it even if the gift has since been
+      // retired or repriced, or an owner read fails now: the client must see the original outcome,
+      // not a new failure. Looked up only here: on the way that passes, the batch statement's key
+      // claim answers a replay itself, so a new send costs no read of its key.
+      const previous = await this.replay(sender.id, cmd.idempotencyKey, request);
+      if (previous) return { giftEvent: previous, replayed: true };
+      throw e;
+    }
 
+    // The key claim, the durable per-user limit (taken only for a new key: a replay or a duplicate of
+    // an in-flight send never takes a token), the debit and everything it writes: one batch statement.
+    const outcome = await this.batches.send(this.prepare(sender, cmd, request, unitCost));
+    const sent = answer(outcome, cmd.quantity * unitCost);
+    // Committed: wake the gift.sent consumer now (the batch statement does not NOTIFY).
+    if (!sent.replayed) this.notifier.notify(GIFT_SENT);
+    return sent;
+  }
+
+  /** Every rule a send must pass before its writes, owner reads included; answers the unit cost. */
+  private async check(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<number> {
     if (!sender.adult) throw new DomainError(ErrorCode.NOT_ADULT, "only verified adults can send gifts");
     if (cmd.hostId === sender.id) throw new DomainError(ErrorCode.CANNOT_GIFT_SELF, "you cannot send a gift to yourself", { field: ["input", "hostId"] });
     if (cmd.videoId !== null && cmd.liveSessionId !== null) {
@@ -312,14 +335,7 @@ export class GiftingService {
         currentUnitCost: gift.coinCost,
       });
     }
-
-    // The key claim, the durable per-user limit (taken only for a new key: a replay or a duplicate of
-    // an in-flight send never takes a token), the debit and everything it writes: one batch statement.
-    const outcome = await this.batches.send(this.prepare(sender, cmd, request, gift.coinCost));
-    const { giftEvent, replayed } = answer(outcome, cmd.quantity * gift.coinCost);
-    // Committed: wake the gift.sent consumer now (the batch statement does not NOTIFY).
-    if (!replayed) this.notifier.notify(GIFT_SENT);
-    return { giftEvent, replayed };
+    return gift.coinCost;
   }
 
   /** Gift events by id, in order (null for unknown ids): one SELECT for any number. */
@@ -391,13 +407,13 @@ export class GiftingService {
 }
 
 /** A batch outcome as the API answers it: the gift event, or the same error a send on its own gets. */
-function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; replayed: boolean } {
+function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; replayed: boolean; balance: SenderBalance } {
   switch (o.kind) {
     case "SENT":
     case "REPLAYED":
-      return { giftEvent: o.response as GiftEventRecord, replayed: o.kind === "REPLAYED" };
+      return { giftEvent: o.response as GiftEventRecord, replayed: o.kind === "REPLAYED", balance: o.balance };
     case "KEY_REUSED":
-      throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request");
+      throw new DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used with a different request", { field: ["input", "idempotencyKey"] });
     case "IN_FLIGHT":
       throw new UnavailableError("this send is still being processed; retry with the same idempotencyKey");
     case "RATE_LIMITED":

@@ -9,7 +9,8 @@ import type { BucketRule } from "../../../platform/token-bucket.js";
 /**
  * sendGift's writes, group-committed (DECISIONS 90, docs/gifting.md "Group commit"): the sends
  * that reach this point concurrently — every check that needs no wallet row already passed — are
- * applied by ONE call of `wallet.send_gifts` (migration 1733400000000): one round trip, one
+ * applied by ONE call of `wallet.send_gifts` (migration 1733400000000, called through
+ * `send_gifts_with_balances`, 1733500000000, which adds each sender's balance after the batch): one round trip, one
  * transaction, one commit for the whole batch, each send with its own outcome, in arrival order.
  */
 
@@ -34,9 +35,15 @@ export interface PreparedSend {
   payload: Omit<GiftSentPayload, "sentAt">;
 }
 
+/** The sender's coins and debt as the send's batch left them (read in the batch statement, after its writes). */
+export interface SenderBalance {
+  coins: number;
+  debt: number;
+}
+
 /** What the batch did with one send. `response` is the stored GiftEventRecord (also for a replay). */
 export type SendOutcome =
-  | { kind: "SENT" | "REPLAYED"; response: unknown }
+  | { kind: "SENT" | "REPLAYED"; response: unknown; balance: SenderBalance }
   | { kind: "KEY_REUSED" | "IN_FLIGHT" | "COMBO_MISMATCH" }
   | { kind: "RATE_LIMITED"; retryAfterSeconds: number }
   | { kind: "IN_DEBT" | "INSUFFICIENT_COINS"; balance: number; debt: string }
@@ -50,6 +57,8 @@ interface OutcomeRow {
   o_debt: string | null;
   o_wait: number | null;
   o_combo_total: number | null;
+  o_coins_now: string | null;
+  o_debt_now: string | null;
 }
 
 export interface SendBatchOptions extends Pick<GroupCommitOptions, "maxSize" | "maxWaitMs" | "maxInFlight"> {
@@ -104,7 +113,7 @@ export class SendBatcher {
   /** One statement for the batch; autocommit makes it one transaction. */
   private async write(sends: PreparedSend[]): Promise<SendOutcome[]> {
     const { interval, tolerance } = gcraSeconds(this.opts.rateRule);
-    const rows: OutcomeRow[] = await this.ds.query(`SELECT * FROM wallet.send_gifts($1::jsonb, $2, $3, $4)`, [
+    const rows: OutcomeRow[] = await this.ds.query(`SELECT * FROM wallet.send_gifts_with_balances($1::jsonb, $2, $3, $4)`, [
       JSON.stringify(sends.map(toJson)),
       interval,
       tolerance,
@@ -149,7 +158,7 @@ function toOutcome(r: OutcomeRow, interval: number): SendOutcome {
   switch (r.o_outcome) {
     case "SENT":
     case "REPLAYED":
-      return { kind: r.o_outcome, response: r.o_response };
+      return { kind: r.o_outcome, response: r.o_response, balance: { coins: Number(r.o_coins_now ?? 0), debt: Number(r.o_debt_now ?? 0) } };
     case "RATE_LIMITED":
       // As MoneyRateLimiter.refusal: whole seconds until the next token, at least 1.
       return { kind: "RATE_LIMITED", retryAfterSeconds: Math.max(1, Math.ceil(Number(r.o_wait ?? interval))) };

@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } f
 import { requireUser } from "../../../platform/auth.js";
 import { UserError, withUserErrors } from "../../../platform/errors.js";
 import { parseSendGiftInput } from "../domain/gifting.js";
+import type { SenderBalance } from "../domain/send-batch.js";
 import type { WalletContext } from "./context.js";
 import { GiftEvent } from "./gift-event.js";
 import { Wallet, walletView } from "./user.js";
@@ -81,12 +82,15 @@ export class SendGiftResolver {
     const cmd = parseSendGiftInput(input);
     // Leaderboards and gift senders show the sender's name: keep the one in this token (writes only on change).
     await ctx.services.profiles.touch(user);
+    let after: SenderBalance | undefined;
     const payload = await withUserErrors(async () => {
-      const { giftEvent } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
+      const { giftEvent, balance } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
+      after = balance;
       return { giftEvent: GiftEvent.from(giftEvent, user) };
     });
-    // Read after the send (not the event's balanceAfter): a replay or a concurrent send must not show an old balance.
-    const balance = await ctx.services.accounts.balanceNow(user.id);
+    // As the send's batch left it, or read now (not the event's balanceAfter: a replay or a
+    // concurrent send must not show an old balance).
+    const balance = after ? { userId: user.id, ...after } : await ctx.services.accounts.balanceNow(user.id);
     return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload, { wallet: walletView(balance) });
   }
 }
