@@ -173,8 +173,9 @@ interface PositionRow {
  */
 export const IDLE_ADVANCE_MS = 1_000;
 
-const olderThan = (a: { tx: string; id: string }, b: { tx: string; id: string }) =>
-  BigInt(a.tx) < BigInt(b.tx) || (a.tx === b.tx && BigInt(a.id) < BigInt(b.id));
+/** Log order of two positions: (tx, id), compared as numbers. */
+const comparePositions = (a: { tx: string; id: string }, b: { tx: string; id: string }) =>
+  BigInt(a.tx) === BigInt(b.tx) ? (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0) : BigInt(a.tx) < BigInt(b.tx) ? -1 : 1;
 
 /**
  * Reads the event log in (tx, id) order and applies batches exactly once: the read position of
@@ -283,7 +284,7 @@ export class EventConsumer<P = unknown> {
         [mine.map((p) => this.positionName(p))],
       );
       if (positions.length === 0) return 0;
-      positions.sort((a, b) => (BigInt(a.tx) === BigInt(b.tx) ? (BigInt(a.id) < BigInt(b.id) ? -1 : 1) : BigInt(a.tx) < BigInt(b.tx) ? -1 : 1));
+      positions.sort(comparePositions);
       const partOf = new Map(mine.map((p) => [this.positionName(p), p]));
       const parts = positions.map((r) => partOf.get(r.consumer)!);
       const limit = this.opts.batchSize ?? 500;
@@ -329,7 +330,7 @@ export class EventConsumer<P = unknown> {
     for (const p of positions) {
       const part = partOf.get(p.consumer)!;
       const horizon = { tx: p.xmin, id: "0" };
-      if (!moved.has(part) && olderThan(p, horizon)) moved.set(part, horizon);
+      if (!moved.has(part) && comparePositions(p, horizon) < 0) moved.set(part, horizon);
     }
   }
 

@@ -10,7 +10,8 @@ import { currentTraceparent } from "../../../platform/tracing.js";
 import { requestHash, StoredKeys, validateIdempotencyKey } from "./idempotency.js";
 import { MessageModeration, parseMessage } from "./gift-message.js";
 import { SEND_BATCH_DEFAULTS, type SendBatchConfig } from "../config.js";
-import { SendBatcher, type PreparedSend, type SenderBalance, type SendOutcome } from "./send-batch.js";
+import { SendBatcher, type PreparedSend, type SendOutcome } from "./send-batch.js";
+import type { Balance } from "./accounts.js";
 
 /**
  * sendGift: a viewer's coins become a gift to a host.
@@ -272,13 +273,10 @@ export class GiftingService {
   /**
    * Sends a gift for `sender`. Throws DomainError for business failures (nothing changed),
    * UnavailableError (SERVICE_UNAVAILABLE) when an owner read fails. `authorization` is the
-   * caller's bearer header, forwarded to the owner subgraphs.
+   * caller's bearer header, forwarded to the owner subgraphs. `balance`: the sender's wallet after
+   * the send's batch, when the batch answered (absent for a replay found on the failure path).
    */
-  /**
-   * `balance`: the sender's wallet after the send's batch, when the batch answered (absent for a
-   * replay found before it: read it then).
-   */
-  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean; balance?: SenderBalance }> {
+  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean; balance?: Balance }> {
     checkNumbers(cmd);
     const request = this.requestOf(cmd);
     let unitCost: number;
@@ -407,7 +405,7 @@ export class GiftingService {
 }
 
 /** A batch outcome as the API answers it: the gift event, or the same error a send on its own gets. */
-function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; replayed: boolean; balance: SenderBalance } {
+function answer(o: SendOutcome, coins: number): { giftEvent: GiftEventRecord; replayed: boolean; balance: Balance } {
   switch (o.kind) {
     case "SENT":
     case "REPLAYED":

@@ -5,6 +5,7 @@ import { groupCommitMetrics } from "../../../platform/metrics/group-commit.js";
 import type { GiftSentPayload } from "../../../platform/events.js";
 import { gcraSeconds } from "../../../platform/gcra-table.js";
 import type { BucketRule } from "../../../platform/token-bucket.js";
+import type { Balance } from "./accounts.js";
 
 /**
  * sendGift's writes, group-committed (DECISIONS 90, docs/gifting.md "Group commit"): the sends
@@ -35,15 +36,9 @@ export interface PreparedSend {
   payload: Omit<GiftSentPayload, "sentAt">;
 }
 
-/** The sender's coins and debt as the send's batch left them (read in the batch statement, after its writes). */
-export interface SenderBalance {
-  coins: number;
-  debt: number;
-}
-
 /** What the batch did with one send. `response` is the stored GiftEventRecord (also for a replay). */
 export type SendOutcome =
-  | { kind: "SENT" | "REPLAYED"; response: unknown; balance: SenderBalance }
+  | { kind: "SENT" | "REPLAYED"; response: unknown; /** The sender's wallet as the batch left it (read after its writes). */ balance: Balance }
   | { kind: "KEY_REUSED" | "IN_FLIGHT" | "COMBO_MISMATCH" }
   | { kind: "RATE_LIMITED"; retryAfterSeconds: number }
   | { kind: "IN_DEBT" | "INSUFFICIENT_COINS"; balance: number; debt: string }
@@ -120,7 +115,7 @@ export class SendBatcher {
       this.opts.maxCombo,
     ]);
     const out: SendOutcome[] = new Array(sends.length);
-    for (const r of rows) out[r.o_idx] = toOutcome(r, interval);
+    for (const r of rows) out[r.o_idx] = toOutcome(r, sends[r.o_idx].senderId, interval);
     const sent = new Set<string>();
     for (let i = 0; i < sends.length; i++) {
       if (!out[i]) throw new Error(`send_gifts answered nothing for send ${i} of ${sends.length}`);
@@ -154,11 +149,11 @@ function toJson(s: PreparedSend, i: number) {
   };
 }
 
-function toOutcome(r: OutcomeRow, interval: number): SendOutcome {
+function toOutcome(r: OutcomeRow, sender: string, interval: number): SendOutcome {
   switch (r.o_outcome) {
     case "SENT":
     case "REPLAYED":
-      return { kind: r.o_outcome, response: r.o_response, balance: { coins: Number(r.o_coins_now ?? 0), debt: Number(r.o_debt_now ?? 0) } };
+      return { kind: r.o_outcome, response: r.o_response, balance: { userId: sender, coins: Number(r.o_coins_now ?? 0), debt: Number(r.o_debt_now ?? 0) } };
     case "RATE_LIMITED":
       // As MoneyRateLimiter.refusal: whole seconds until the next token, at least 1.
       return { kind: "RATE_LIMITED", retryAfterSeconds: Math.max(1, Math.ceil(Number(r.o_wait ?? interval))) };

@@ -2,7 +2,7 @@ import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Resolver } f
 import { requireUser } from "../../../platform/auth.js";
 import { UserError, withUserErrors } from "../../../platform/errors.js";
 import { parseSendGiftInput } from "../domain/gifting.js";
-import type { SenderBalance } from "../domain/send-batch.js";
+import type { Balance } from "../domain/accounts.js";
 import type { WalletContext } from "./context.js";
 import { GiftEvent } from "./gift-event.js";
 import { Wallet, walletView } from "./user.js";
@@ -82,7 +82,7 @@ export class SendGiftResolver {
     const cmd = parseSendGiftInput(input);
     // Leaderboards and gift senders show the sender's name: keep the one in this token (writes only on change).
     await ctx.services.profiles.touch(user);
-    let after: SenderBalance | undefined;
+    let after: Balance | undefined;
     const payload = await withUserErrors(async () => {
       const { giftEvent, balance } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
       after = balance;
@@ -90,7 +90,7 @@ export class SendGiftResolver {
     });
     // As the send's batch left it, or read now (not the event's balanceAfter: a replay or a
     // concurrent send must not show an old balance).
-    const balance = after ? { userId: user.id, ...after } : await ctx.services.accounts.balanceNow(user.id);
+    const balance = after ?? (await ctx.services.accounts.balanceNow(user.id));
     return Object.assign(new SendGiftPayload(), { giftEvent: null }, payload, { wallet: walletView(balance) });
   }
 }
