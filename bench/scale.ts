@@ -14,7 +14,7 @@ import { pool } from "./lib/client.js";
 import { Fleet, type Tier } from "./lib/fleet.js";
 import { postJson } from "./lib/post.js";
 import { round, sleep, summarize } from "./lib/stats.js";
-import { buildWorld, SEND_GIFT, type Host, type World } from "./lib/world.js";
+import { buildWorld, sendGiftBody, type Host, type World } from "./lib/world.js";
 import { ResumingViewer } from "./lib/resuming-viewer.js";
 import { committedByRoom, waitForCredits, whyNotCredited } from "./lib/scale-checks.js";
 
@@ -97,10 +97,7 @@ interface SendOutcome {
 async function sendUntilDefinite(gateways: () => string[], world: World, k: number, host: Host): Promise<SendOutcome> {
   const sender = world.senders[k % world.senders.length];
   const key = randomUUID();
-  const body = JSON.stringify({
-    query: SEND_GIFT,
-    variables: { i: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: key } },
-  });
+  const body = sendGiftBody(world, host, key);
   const out: SendOutcome = { key, senderId: sender.id, room: host.liveSessionId, giftEventId: null, attempts: 0, error: null, history: [] };
   const end = Date.now() + SEND_GIVE_UP_MS;
   for (let g = k; Date.now() < end; g++) {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { postJson } from "./post.js";
 import { round, sleep, summarize, type Summary } from "./stats.js";
-import { SEND_GIFT, type Host, type World } from "./world.js";
+import { sendGiftBody, type Host, type World } from "./world.js";
 
 /** Open-loop load for the stream scenarios: sends (or publishes) at a fixed offered rate, whatever the latency. */
 
@@ -34,10 +34,7 @@ export async function sendAtRate(
     try {
       const res = await postJson(
         gatewayUrl,
-        JSON.stringify({
-          query: SEND_GIFT,
-          variables: { i: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: randomUUID() } },
-        }),
+        sendGiftBody(world, host),
         { authorization: sender.authorization },
       );
       const body = res.json;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { mintToken } from "../../platform/auth.js";
+import { readManifest } from "../../gateway/persisted-operations.js";
 import { gql, pool } from "./client.js";
 
 /**
@@ -66,7 +67,25 @@ export async function liveHosts(gatewayUrl: string, secret: string, n: number, p
   });
 }
 
-export const SEND_GIFT = `mutation Send($i: SendGiftInput!) { sendGift(input: $i) { giftEvent { id sentAt senderBalanceAfter } userErrors { code message } } }`;
+/**
+ * sendGift as the web app sends it: its SendGift operation by persisted-operation id alone
+ * (web/src/apollo.ts, Apollo's APQ wire format), so the gateway serves the document it parsed and
+ * validated at start (gateway/persisted-operations.ts) instead of hashing and looking up a text.
+ */
+const SEND_GIFT_OPERATION = (() => {
+  const op = readManifest().operations.find((o) => o.name === "SendGift");
+  if (!op) throw new Error("schema/persisted-operations.json has no SendGift (npm run operations:manifest)");
+  return op;
+})();
+
+/** One sendGift request body: `quantity` 1 of the world's gift to `host`, with a fresh or given idempotency key. */
+export function sendGiftBody(world: World, host: Host, idempotencyKey: string = randomUUID()): string {
+  return JSON.stringify({
+    operationName: SEND_GIFT_OPERATION.name,
+    variables: { input: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey } },
+    extensions: { persistedQuery: { version: 1, sha256Hash: SEND_GIFT_OPERATION.id } },
+  });
+}
 
 /** A sendGift request body for autocannon: the next sender (round robin), a fresh idempotency key. */
 export function sendGiftRequests(world: World, hostsFor: () => Host) {
@@ -75,10 +94,7 @@ export function sendGiftRequests(world: World, hostsFor: () => Host) {
     const sender = world.senders[i++ % world.senders.length];
     const host = hostsFor();
     return {
-      body: JSON.stringify({
-        query: SEND_GIFT,
-        variables: { i: { giftId: world.gift.id, hostId: host.id, liveSessionId: host.liveSessionId, quantity: 1, expectedUnitCost: world.gift.coinCost, idempotencyKey: randomUUID() } },
-      }),
+      body: sendGiftBody(world, host),
       headers: { authorization: sender.authorization },
     };
   };
