@@ -10,6 +10,7 @@ import { GiftEngagement1733200000000 } from "./migrations/1733200000000-GiftEnga
 import { SendGiftBatches1733400000000 } from "./migrations/1733400000000-SendGiftBatches.js";
 import { CoinPackagesNotify1733400100000 } from "./migrations/1733400100000-CoinPackagesNotify.js";
 import { SendGiftBalances1733500000000 } from "./migrations/1733500000000-SendGiftBalances.js";
+import { GiftEventsUnreadIndexes1733600000000 } from "./migrations/1733600000000-GiftEventsUnreadIndexes.js";
 export { entities, AccountRow } from "./entities.js";
 
 /** In timestamp order (the order TypeORM applies them in); append, never edit a migration that has shipped. */
@@ -26,4 +27,5 @@ export const migrations = [
   SendGiftBatches1733400000000,
   CoinPackagesNotify1733400100000,
   SendGiftBalances1733500000000,
+  GiftEventsUnreadIndexes1733600000000,
 ];
