@@ -1,4 +1,5 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { createHash } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { SERVICE_HEADER, type ServiceSigner, type SignedIdentity } from "../platform/service-auth.js";
 import { clientSpan } from "../platform/tracing.js";
@@ -62,6 +63,7 @@ const operationType = <C>(incoming: IncomingOptions<C> | null) => incoming?.inco
  */
 export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> implements GraphQLDataSource<C & Record<string, any>> {
   private readonly post: SubgraphPost;
+  private readonly ids = new SubgraphQueryIds();
 
   constructor(private readonly opts: SubgraphDataSourceOptions<C>) {
     this.post = subgraphPost(opts.name, opts.timeoutMs);
@@ -76,10 +78,41 @@ export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> imp
     if (!request.query) throw new Error("Missing query");
     const context = (options.context ?? {}) as Partial<C>;
     const headers = await this.headersFor(request.http?.headers, context);
-    // The body RemoteGraphQLDataSource sends: { query, variables, operationName, extensions }.
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     const incoming = isIncoming(options) ? options : null;
-    const answer = await this.fetch(headers, body, incoming, context.authorization !== undefined && context.authorization !== "");
+    const withCredential = context.authorization !== undefined && context.authorization !== "";
+    // The body RemoteGraphQLDataSource sends ({ query, variables, operationName, extensions }): by
+    // id alone once this subgraph has the text, the text with its id until then (SubgraphQueryIds).
+    const id = this.ids.enabled ? this.ids.idOf(request.query) : null;
+    const bodyOf = (query: string | undefined, withId: boolean) =>
+      JSON.stringify({
+        query,
+        variables: request.variables,
+        operationName: request.operationName,
+        extensions: withId ? { ...request.extensions, persistedQuery: { version: 1, sha256Hash: id } } : request.extensions,
+      });
+    // Shared public fetches are keyed by what the answer depends on: the same with or without the text.
+    const shareKey = id !== null ? bodyOf(undefined, true) : undefined;
+    if (id !== null && this.ids.known(id)) {
+      const answer = await this.fetch(headers, shareKey!, incoming, withCredential, shareKey);
+      if (this.ids.refusal(answer) === null) return this.accept(answer, incoming);
+      // The subgraph lost the text (a restart, another instance behind its URL, its cache's limit): it
+      // refused before parsing, so nothing ran and sending it again — a mutation too — is safe.
+      this.ids.forget(id);
+    }
+    const answer = await this.fetch(headers, bodyOf(request.query, id !== null), incoming, withCredential, shareKey);
+    if (id === null) return this.accept(answer, incoming);
+    const refusal = this.ids.refusal(answer);
+    if (refusal === null) {
+      if (answer.status >= 200 && answer.status < 300) this.ids.registered(id);
+      return this.accept(answer, incoming);
+    }
+    // A subgraph with APQ turned off refuses any persistedQuery extension, text or not (nothing ran):
+    // plain texts from now on.
+    this.ids.disable();
+    return this.accept(await this.fetch(headers, bodyOf(request.query, false), incoming, withCredential), incoming);
+  }
+
+  private accept(answer: SubgraphAnswer, incoming: IncomingOptions<C> | null): GatewayResponse {
     if (answer.status < 200 || answer.status >= 300) throw errorFromAnswer(this.opts.url, answer);
     const parsed = parseAnswer(answer);
     if (incoming) restrictCachePolicy(incoming.incomingRequestContext.overallCachePolicy, answer.headers["cache-control"]);
@@ -104,18 +137,92 @@ export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> imp
   }
 
   /** Sends the fetch, or joins/reads a shared one for a query made without a user credential (public-fetches.ts). */
-  private async fetch(headers: Record<string, string>, body: string, incoming: IncomingOptions<C> | null, withCredential: boolean): Promise<SubgraphAnswer> {
+  private async fetch(headers: Record<string, string>, body: string, incoming: IncomingOptions<C> | null, withCredential: boolean, shareKey = body): Promise<SubgraphAnswer> {
     const { name, url, publicFetches } = this.opts;
     const send = () => (this.opts.clientSpans === false ? this.post(url, headers, body) : clientSpan(name, headers, () => this.post(url, headers, body)));
     if (!publicFetches || !incoming) return send();
     try {
       const shared = !withCredential && operationType(incoming) === "query";
-      return shared ? await publicFetches.fetch(name, body, cacheableFetch(name, incoming.document), send) : await send();
+      return shared ? await publicFetches.fetch(name, shareKey, cacheableFetch(name, incoming.document), send) : await send();
     } finally {
       // A mutation that may have changed a cached public answer (even one that failed in transit) drops it before its
       // caller hears back; other gateways hear the owner's NOTIFY.
       if (operationType(incoming) === "mutation" && invalidatingFetch(name, incoming.document)) publicFetches.invalidate(name);
     }
+  }
+}
+
+/** Subgraph fetches by persisted-query id and with the text (every SubgraphDataSource in the process; tests read it). */
+export const subgraphQueryIdStats = { byId: 0, withText: 0, resent: 0 };
+
+/**
+ * Automatic persisted queries from the gateway to one subgraph (Apollo's APQ, which every subgraph's
+ * Apollo Server accepts by default; what RemoteGraphQLDataSource does with `apq: true`). A planned
+ * subgraph query is sent with its text once; after the subgraph has it, by its SHA-256 alone, so
+ * the subgraph neither hashes the text (~2% of the wallet's busy CPU under sendGift, 2026-12-02
+ * profile) nor reads and scans it again, and the request is smaller.
+ *
+ * Bounded: at most MAX_IDS texts are remembered (hashed once each); beyond that the memo starts
+ * over, which costs one hash per text again, never a wrong answer. An id the subgraph no longer
+ * knows answers PERSISTED_QUERY_NOT_FOUND before anything runs: the fetch is sent again with the text.
+ */
+export class SubgraphQueryIds {
+  static readonly MAX_IDS = 10_000;
+  private readonly ids = new Map<string, string>();
+  private readonly sent = new Set<string>();
+  private off = false;
+
+  idOf(query: string): string {
+    let id = this.ids.get(query);
+    if (id === undefined) {
+      if (this.ids.size >= SubgraphQueryIds.MAX_IDS) {
+        this.ids.clear();
+        this.sent.clear();
+      }
+      id = createHash("sha256").update(query).digest("hex");
+      this.ids.set(query, id);
+    }
+    return id;
+  }
+
+  /** The subgraph answered a fetch that carried this id with its text: it has registered it. */
+  known(id: string): boolean {
+    const yes = this.sent.has(id);
+    if (yes) subgraphQueryIdStats.byId++;
+    else subgraphQueryIdStats.withText++;
+    return yes;
+  }
+
+  registered(id: string): void {
+    this.sent.add(id);
+  }
+
+  forget(id: string): void {
+    this.sent.delete(id);
+    subgraphQueryIdStats.resent++;
+    subgraphQueryIdStats.withText++;
+  }
+
+  /** Whether ids are sent at all: false after the subgraph said it does not support them. */
+  get enabled(): boolean {
+    return !this.off;
+  }
+
+  disable(): void {
+    this.off = true;
+    subgraphQueryIdStats.resent++;
+  }
+
+  /** PERSISTED_QUERY_NOT_FOUND / _NOT_SUPPORTED: the subgraph refused the fetch before running it; null for any other answer. */
+  refusal(answer: SubgraphAnswer): "NOT_FOUND" | "NOT_SUPPORTED" | null {
+    if (answer.status < 200 || answer.status >= 300 || !isJson(answer)) return null;
+    // A cheap test first: every other answer is parsed once, by accept().
+    const text = answer.body.toString("utf8");
+    if (!text.includes("PERSISTED_QUERY_NOT_")) return null;
+    const body = JSON.parse(text) as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] };
+    if (body.data !== undefined) return null;
+    const codes = (body.errors ?? []).map((e) => e.extensions?.code);
+    return codes.includes("PERSISTED_QUERY_NOT_FOUND") ? "NOT_FOUND" : codes.includes("PERSISTED_QUERY_NOT_SUPPORTED") ? "NOT_SUPPORTED" : null;
   }
 }
 

@@ -173,7 +173,8 @@ export class PublicFetches {
 
   /**
    * The answer to a public fetch: from the cache, from an identical fetch in flight, or from
-   * `send()`. `body` is the exact request body (the key); `cacheable` from cacheableFetch().
+   * `send()`. `body` is the key: the request body as sent by id (data-source.ts, the same whether or
+   * not that send also carries the text); `cacheable` from cacheableFetch().
    */
   fetch(subgraph: string, body: string, cacheable: boolean, send: () => Promise<SubgraphAnswer>): Promise<SubgraphAnswer> {
     const key = `${subgraph}\0${body}`;
