@@ -46,11 +46,14 @@ export interface SendBatchConfig {
   maxSize: number;
   /** SEND_BATCH_MAX_WAIT_MS: ...or when its oldest send has waited this long (0 = never wait for company). */
   maxWaitMs: number;
-  /** SEND_BATCH_MAX_IN_FLIGHT: batches running at once (each holds one pool connection); more sends wait for a slot and join the next batch. */
+  /**
+   * SEND_BATCH_MAX_IN_FLIGHT: batches running at once (each holds one pool connection); more sends wait for a slot and
+   * join the next batch. 1: the sends that arrive while a batch runs go together in the next one (DECISIONS 130).
+   */
   maxInFlight: number;
 }
 
-export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 0, maxInFlight: 2 };
+export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 0, maxInFlight: 1 };
 
 function intIn(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
