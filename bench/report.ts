@@ -19,6 +19,9 @@ const cpu = (c: Any) => {
 };
 const errs = (r: Any) => (r && r.errors ? ` (${r.errors} errors${Object.keys(r.errorKinds ?? {}).length ? `: ${Object.keys(r.errorKinds).slice(0, 2).join("; ")}` : ""})` : "");
 
+/** The earnings consumer's catch-up after a send load (its CPU is in the row's figure). */
+const drained = (s: Any) => (typeof s?.creditDrainMs === "number" ? `; every gift credited ${num(s.creditDrainMs)} ms after the load` : "");
+
 export function markdownTable(report: Any): string {
   const r = report.results ?? {};
   const rows: string[][] = [];
@@ -34,8 +37,8 @@ export function markdownTable(report: Any): string {
     ]);
   }
   if (r.cross) rows.push(["2. cross-subgraph read (wallet+earnings+catalog)", `${num(r.cross.result.okPerSec)} req/s${errs(r.cross.result)}`, lat(r.cross.result.latencyMs), cpu(r.cross.result.cpu), `serial ${lat(r.cross.serial)}`]);
-  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), cpu(r.sendSpread.result.cpu), `${r.sendSpread.connections} connections, closed loop`]);
-  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), cpu(r.sendHot.result.cpu), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}`]);
+  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), cpu(r.sendSpread.result.cpu), `${r.sendSpread.connections} connections, closed loop${drained(r.sendSpread)}`]);
+  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), cpu(r.sendHot.result.cpu), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}${drained(r.sendHot)}`]);
   for (const d of r.delivery ?? []) {
     rows.push([
       `5. delivery @ ${d.offeredPerSec} gifts/s offered`,

@@ -6,11 +6,13 @@ import type { Profile } from "../profile.js";
 import os from "node:os";
 import { cpuWindow, perOperation } from "../lib/cpu.js";
 import { signedHeaders } from "../lib/service.js";
+import { creditsDrained } from "../lib/credits.js";
 
-/** Runs a load while accounting the CPU each process spent on it. */
-async function measured(stack: BenchStack, opts: Parameters<typeof load>[0]): Promise<LoadResult & { cpu: ReturnType<typeof perOperation> }> {
+/** Runs a load while accounting the CPU each process spent on it (and, with `after`, on what it left to do). */
+async function measured(stack: BenchStack, opts: Parameters<typeof load>[0], after?: () => Promise<unknown>): Promise<LoadResult & { cpu: ReturnType<typeof perOperation> }> {
   const end = cpuWindow(stack.cpuGroups);
   const r = await load(opts);
+  await after?.();
   return { ...r, cpu: perOperation(end(), r.ok, os.cpus().length) };
 }
 
@@ -87,6 +89,8 @@ export interface SendResult {
   hosts: number;
   connections: number;
   result: LoadResult;
+  /** From the load's end until the earnings consumer had credited every gift (ms; in the CPU window). */
+  creditDrainMs: number;
 }
 
 /** Scenarios 3 and 4: sendGift through the gateway, closed loop, 200 senders → N hosts. */
@@ -96,8 +100,11 @@ export async function sendGifts(stack: BenchStack, world: World, p: Profile, mod
   const request = sendGiftRequests(world, hostsFor);
   const check = graphqlCheck("sendGift");
   await load({ url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.warmupSec, request, check });
-  // Let the earnings consumer catch up so the measured window starts from a drained log.
-  await new Promise((r) => setTimeout(r, 1000));
-  const result = await measured(stack, { url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.sendSec, request, check });
-  return { senders: world.senders.length, hosts: mode === "hot" ? 1 : world.hosts.length, connections: p.sendConnections, result };
+  // The window starts from a drained log and ends when the consumer has credited every gift sent in it.
+  await creditsDrained(stack.databaseUrl);
+  let creditDrainMs = 0;
+  const result = await measured(stack, { url: stack.urls.gateway, connections: p.sendConnections, durationSec: p.sendSec, request, check }, async () => {
+    creditDrainMs = await creditsDrained(stack.databaseUrl);
+  });
+  return { senders: world.senders.length, hosts: mode === "hot" ? 1 : world.hosts.length, connections: p.sendConnections, result, creditDrainMs };
 }
