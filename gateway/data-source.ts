@@ -90,19 +90,18 @@ export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> imp
         operationName: request.operationName,
         extensions: withId ? { ...request.extensions, persistedQuery: { version: 1, sha256Hash: id } } : request.extensions,
       });
+    if (id === null) return this.accept(await this.fetch(headers, bodyOf(request.query, false), incoming, withCredential), incoming);
     // Shared public fetches are keyed by what the answer depends on: the same with or without the text.
-    const shareKey = id !== null ? bodyOf(undefined, true) : undefined;
-    if (id !== null && this.ids.known(id)) {
-      const answer = await this.fetch(headers, shareKey!, incoming, withCredential, shareKey);
-      if (this.ids.refusal(answer) === null) return this.accept(answer, incoming);
+    const byId = bodyOf(undefined, true);
+    if (this.ids.has(id)) {
+      const answer = await this.fetch(headers, byId, incoming, withCredential);
+      if (!refusedPersistedQuery(answer)) return this.accept(answer, incoming);
       // The subgraph lost the text (a restart, another instance behind its URL, its cache's limit): it
       // refused before parsing, so nothing ran and sending it again — a mutation too — is safe.
       this.ids.forget(id);
     }
-    const answer = await this.fetch(headers, bodyOf(request.query, id !== null), incoming, withCredential, shareKey);
-    if (id === null) return this.accept(answer, incoming);
-    const refusal = this.ids.refusal(answer);
-    if (refusal === null) {
+    const answer = await this.fetch(headers, bodyOf(request.query, true), incoming, withCredential, byId);
+    if (!refusedPersistedQuery(answer)) {
       if (answer.status >= 200 && answer.status < 300) this.ids.registered(id);
       return this.accept(answer, incoming);
     }
@@ -152,8 +151,8 @@ export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> imp
   }
 }
 
-/** Subgraph fetches by persisted-query id and with the text (every SubgraphDataSource in the process; tests read it). */
-export const subgraphQueryIdStats = { byId: 0, withText: 0, resent: 0 };
+/** Fetches sent again after a subgraph refused their persisted-query id (every SubgraphDataSource in the process; tests read it). */
+export const subgraphQueryIdStats = { resent: 0 };
 
 /**
  * Automatic persisted queries from the gateway to one subgraph (Apollo's APQ, which every subgraph's
@@ -169,15 +168,17 @@ export const subgraphQueryIdStats = { byId: 0, withText: 0, resent: 0 };
 export class SubgraphQueryIds {
   static readonly MAX_IDS = 10_000;
   private readonly ids = new Map<string, string>();
-  private readonly sent = new Set<string>();
-  private off = false;
+  /** Ids the subgraph has registered (it answered a fetch that carried the id with its text). */
+  private readonly registeredIds = new Set<string>();
+  /** False once the subgraph said it does not support persisted queries at all. */
+  enabled = true;
 
   idOf(query: string): string {
     let id = this.ids.get(query);
     if (id === undefined) {
       if (this.ids.size >= SubgraphQueryIds.MAX_IDS) {
         this.ids.clear();
-        this.sent.clear();
+        this.registeredIds.clear();
       }
       id = createHash("sha256").update(query).digest("hex");
       this.ids.set(query, id);
@@ -185,45 +186,31 @@ export class SubgraphQueryIds {
     return id;
   }
 
-  /** The subgraph answered a fetch that carried this id with its text: it has registered it. */
-  known(id: string): boolean {
-    const yes = this.sent.has(id);
-    if (yes) subgraphQueryIdStats.byId++;
-    else subgraphQueryIdStats.withText++;
-    return yes;
+  has(id: string): boolean {
+    return this.registeredIds.has(id);
   }
 
   registered(id: string): void {
-    this.sent.add(id);
+    this.registeredIds.add(id);
   }
 
   forget(id: string): void {
-    this.sent.delete(id);
+    this.registeredIds.delete(id);
     subgraphQueryIdStats.resent++;
-    subgraphQueryIdStats.withText++;
-  }
-
-  /** Whether ids are sent at all: false after the subgraph said it does not support them. */
-  get enabled(): boolean {
-    return !this.off;
   }
 
   disable(): void {
-    this.off = true;
+    this.enabled = false;
     subgraphQueryIdStats.resent++;
   }
+}
 
-  /** PERSISTED_QUERY_NOT_FOUND / _NOT_SUPPORTED: the subgraph refused the fetch before running it; null for any other answer. */
-  refusal(answer: SubgraphAnswer): "NOT_FOUND" | "NOT_SUPPORTED" | null {
-    if (answer.status < 200 || answer.status >= 300 || !isJson(answer)) return null;
-    // A cheap test first: every other answer is parsed once, by accept().
-    const text = answer.body.toString("utf8");
-    if (!text.includes("PERSISTED_QUERY_NOT_")) return null;
-    const body = JSON.parse(text) as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] };
-    if (body.data !== undefined) return null;
-    const codes = (body.errors ?? []).map((e) => e.extensions?.code);
-    return codes.includes("PERSISTED_QUERY_NOT_FOUND") ? "NOT_FOUND" : codes.includes("PERSISTED_QUERY_NOT_SUPPORTED") ? "NOT_SUPPORTED" : null;
-  }
+/** PERSISTED_QUERY_NOT_FOUND / _NOT_SUPPORTED: the subgraph refused the fetch before running anything. */
+function refusedPersistedQuery(answer: SubgraphAnswer): boolean {
+  // Searched in the bytes: every other answer is decoded and parsed once, by accept().
+  if (answer.status < 200 || answer.status >= 300 || !isJson(answer) || !answer.body.includes("PERSISTED_QUERY_NOT_")) return false;
+  const body = JSON.parse(answer.body.toString("utf8")) as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] };
+  return body.data === undefined && (body.errors ?? []).some((e) => e.extensions?.code === "PERSISTED_QUERY_NOT_FOUND" || e.extensions?.code === "PERSISTED_QUERY_NOT_SUPPORTED");
 }
 
 function contentType(answer: SubgraphAnswer): string {

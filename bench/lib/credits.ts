@@ -1,8 +1,15 @@
 import pg from "pg";
+import { sleep } from "./stats.js";
 
 /** How often the drain check asks, and how long it waits at most. */
 const POLL_MS = 25;
 const DRAIN_TIMEOUT_MS = 120_000;
+
+/** Gift events the earnings consumer has not credited yet (one credit row per gift event). */
+export async function uncreditedGifts(c: pg.Client): Promise<number> {
+  const { rows } = await c.query<{ n: string }>(`SELECT (SELECT count(*) FROM wallet.gift_events) - (SELECT count(*) FROM earnings.gift_credits) AS n`);
+  return Number(rows[0].n);
+}
 
 /**
  * Waits until every gift event has its credit — the earnings consumer has applied everything the
@@ -16,14 +23,11 @@ export async function creditsDrained(databaseUrl: string, timeoutMs = DRAIN_TIME
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    for (;;) {
-      const { rows } = await c.query<{ behind: string }>(
-        `SELECT (SELECT count(*) FROM wallet.gift_events) - (SELECT count(*) FROM earnings.gift_credits) AS behind`,
-      );
-      if (Number(rows[0].behind) <= 0) return Math.round(performance.now() - started);
-      if (performance.now() - started > timeoutMs) throw new Error(`the earnings consumer is ${rows[0].behind} gifts behind after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, POLL_MS));
+    for (let behind = await uncreditedGifts(c); behind > 0; behind = await uncreditedGifts(c)) {
+      if (performance.now() - started > timeoutMs) throw new Error(`the earnings consumer is ${behind} gifts behind after ${timeoutMs} ms`);
+      await sleep(POLL_MS);
     }
+    return Math.round(performance.now() - started);
   } finally {
     await c.end();
   }

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { PART_SEQ } from "../../platform/eventlog/nats-wire.js";
 import { sleep } from "./stats.js";
+import { uncreditedGifts } from "./credits.js";
 
 /**
  * The database side of bench:scale's judgement (bench/scale.ts): waiting until the consumers have
@@ -78,8 +79,7 @@ export async function waitForCredits(databaseUrl: string, log: (m: string) => vo
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const left = async () =>
-      Number((await c.query<{ n: string }>(`SELECT (SELECT count(*) FROM wallet.gift_events) - (SELECT count(*) FROM earnings.gift_credits) AS n`)).rows[0].n);
+    const left = () => uncreditedGifts(c);
     let last = await left();
     let since = Date.now();
     while (last > 0 && Date.now() - since < CREDIT_IDLE_MS) {
