@@ -348,6 +348,26 @@ describe("sendGift group commit (through the gateway, real PostgreSQL)", () => {
     expect([...senders, held]).toHaveLength(5);
   });
 
+  it("a key claimed by a concurrent transaction that commits while the batch waits on it: the batch rolls back and is retried, that send answers IDEMPOTENCY_KEY_REUSED, the others commit once", async () => {
+    const { senders, held, inputs, tokens, holder, results, before } = await killedMidFlight("c1", 0);
+    // The batch read the keys before the claim was visible and now waits on it, its other rows written.
+    await eventually(async () => expect(await waitingBatches(true)).toHaveLength(1), 30_000);
+    await holder.query("COMMIT"); // the other request's claim (another hash) wins
+    holder.release();
+    const answered = await results;
+    expect(answered.map(codeOf)).toEqual(["OK", "OK", "OK", "OK", "IDEMPOTENCY_KEY_REUSED"]);
+    expect(batches().retries - before.retries, "the conflict rolled the batch back once").toBe(1);
+    for (const [i, [u, input]] of inputs.entries()) {
+      if (u === held) {
+        expect(await ledgerOf(u)).toEqual({ coins: 1000, ledger: 1000, debits: 0, debited: 0, gifts: 0, events: 0 });
+        continue;
+      }
+      expect((await sendGift(stack, tokens[i], input)).payload!.giftEvent).toEqual(answered[i].payload!.giftEvent);
+      expect(await ledgerOf(u)).toEqual({ coins: 1000 - input.quantity!, ledger: 1000 - input.quantity!, debits: 1, debited: input.quantity!, gifts: 1, events: 1 });
+    }
+    expect(senders).toHaveLength(4);
+  });
+
   it(`a batch killed on each of its attempts (${BATCH_ATTEMPTS}) answers every send SERVICE_UNAVAILABLE with nothing written; a retry with the same key then succeeds exactly once`, async () => {
     const { senders, held, inputs, tokens, holder, results, before, kills } = await killedMidFlight("k3", Infinity);
     const answered = await results;

@@ -11,6 +11,7 @@ import { SendGiftBatches1733400000000 } from "./migrations/1733400000000-SendGif
 import { CoinPackagesNotify1733400100000 } from "./migrations/1733400100000-CoinPackagesNotify.js";
 import { SendGiftBalances1733500000000 } from "./migrations/1733500000000-SendGiftBalances.js";
 import { GiftEventsUnreadIndexes1733600000000 } from "./migrations/1733600000000-GiftEventsUnreadIndexes.js";
+import { SendGiftSetWrites1733700000000 } from "./migrations/1733700000000-SendGiftSetWrites.js";
 export { entities, AccountRow } from "./entities.js";
 
 /** In timestamp order (the order TypeORM applies them in); append, never edit a migration that has shipped. */
@@ -28,4 +29,5 @@ export const migrations = [
   CoinPackagesNotify1733400100000,
   SendGiftBalances1733500000000,
   GiftEventsUnreadIndexes1733600000000,
+  SendGiftSetWrites1733700000000,
 ];

@@ -30,8 +30,9 @@ export interface EntryInput {
 
 /**
  * Moves a balance and writes its ledger entry, in the caller's transaction, in ONE statement:
- * `wallet.post_entry` (migration 1733400000000), the one ledger writer — sendGift's batches
- * (`wallet.send_gifts`) post their GIFT_SENT entries through it too. The move is one conditional
+ * `wallet.post_entry` (migration 1733400000000), the single-entry ledger writer. sendGift's batches
+ * (`wallet.send_gifts`, migration 1733700000000) post their GIFT_SENT entries set-based, by the same
+ * rules, one statement per batch (DECISIONS 131). The move is one conditional
  * UPDATE (no read-modify-write): concurrent debits can never overdraw, and the CHECK constraints
  * are the last line of defence. A missing account is created (empty) first.
  */

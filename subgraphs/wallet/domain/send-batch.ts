@@ -10,7 +10,7 @@ import type { Balance } from "./accounts.js";
 /**
  * sendGift's writes, group-committed (DECISIONS 90, docs/gifting.md "Group commit"): the sends
  * that reach this point concurrently — every check that needs no wallet row already passed — are
- * applied by ONE call of `wallet.send_gifts` (migration 1733400000000, called through
+ * applied by ONE call of `wallet.send_gifts` (migration 1733400000000, its writes set-based since 1733700000000; called through
  * `send_gifts_with_balances`, 1733500000000, which adds each sender's balance after the batch): one round trip, one
  * transaction, one commit for the whole batch, each send with its own outcome, in arrival order.
  */

@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
 /**
  * Group commit for sendGift (docs/gifting.md "Group commit", DECISIONS 90).
  *
- * `wallet.post_entry` is the ONE ledger writer: it moves an account's coins/debt with a
+ * `wallet.post_entry` is the single-entry ledger writer: it moves an account's coins/debt with a
  * conditional UPDATE (never below zero) and appends the entry, in the caller's transaction.
  * ledger.ts postEntry (recharge, refunds, chargebacks, debt repayment) and send_gifts call it.
  *
@@ -17,33 +17,8 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  * Any error RAISEd (a constraint, a lost connection) rolls the whole batch back; the wallet then
  * retries it or answers each send on its own (domain/send-batch.ts).
  */
-export class SendGiftBatches1733400000000 implements MigrationInterface {
-  name = "SendGiftBatches1733400000000";
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE FUNCTION wallet.post_entry(p_user text, p_type text, p_amount bigint, p_debt_change bigint, p_reference text,
-                                        OUT entry_id bigint, OUT balance_after bigint, OUT debt_after bigint)
-      LANGUAGE plpgsql AS $$
-      BEGIN
-        UPDATE wallet.accounts AS a SET coins = a.coins + p_amount, debt = a.debt + p_debt_change, updated_at = now()
-         WHERE a.user_id = p_user AND a.coins + p_amount >= 0 AND a.debt + p_debt_change >= 0
-         RETURNING a.coins, a.debt INTO balance_after, debt_after;
-        IF NOT FOUND THEN
-          -- No account yet (or not enough): make sure it exists, then try once more (a concurrent
-          -- first credit may have created it meanwhile; READ COMMITTED sees it in the next statement).
-          INSERT INTO wallet.accounts (user_id) VALUES (p_user) ON CONFLICT DO NOTHING;
-          UPDATE wallet.accounts AS a SET coins = a.coins + p_amount, debt = a.debt + p_debt_change, updated_at = now()
-           WHERE a.user_id = p_user AND a.coins + p_amount >= 0 AND a.debt + p_debt_change >= 0
-           RETURNING a.coins, a.debt INTO balance_after, debt_after;
-          IF NOT FOUND THEN RETURN; END IF; -- nothing moved: entry_id is null
-        END IF;
-        INSERT INTO wallet.ledger_entries (user_id, type, amount, balance_after, debt_change, debt_after, reference)
-        VALUES (p_user, p_type, p_amount, balance_after, p_debt_change, debt_after, p_reference)
-        RETURNING id INTO entry_id;
-      END $$`);
-
-    await q.query(`
+/** The first send_gifts, as this migration created it (migration 1733700000000's `down` restores it). */
+export const SEND_GIFTS_1733400000000 = `
       CREATE FUNCTION wallet.send_gifts(p_sends jsonb, p_interval float8, p_tolerance float8, p_max_combo integer)
       RETURNS TABLE (o_idx integer, o_outcome text, o_response jsonb, o_balance bigint, o_debt bigint, o_wait float8, o_combo_total integer)
       LANGUAGE plpgsql AS $$
@@ -161,7 +136,35 @@ export class SendGiftBatches1733400000000 implements MigrationInterface {
           o_outcome := 'SENT'; o_balance := v_entry.balance_after; o_debt := v_entry.debt_after;
           RETURN NEXT;
         END LOOP;
+      END $$`;
+
+export class SendGiftBatches1733400000000 implements MigrationInterface {
+  name = "SendGiftBatches1733400000000";
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE FUNCTION wallet.post_entry(p_user text, p_type text, p_amount bigint, p_debt_change bigint, p_reference text,
+                                        OUT entry_id bigint, OUT balance_after bigint, OUT debt_after bigint)
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE wallet.accounts AS a SET coins = a.coins + p_amount, debt = a.debt + p_debt_change, updated_at = now()
+         WHERE a.user_id = p_user AND a.coins + p_amount >= 0 AND a.debt + p_debt_change >= 0
+         RETURNING a.coins, a.debt INTO balance_after, debt_after;
+        IF NOT FOUND THEN
+          -- No account yet (or not enough): make sure it exists, then try once more (a concurrent
+          -- first credit may have created it meanwhile; READ COMMITTED sees it in the next statement).
+          INSERT INTO wallet.accounts (user_id) VALUES (p_user) ON CONFLICT DO NOTHING;
+          UPDATE wallet.accounts AS a SET coins = a.coins + p_amount, debt = a.debt + p_debt_change, updated_at = now()
+           WHERE a.user_id = p_user AND a.coins + p_amount >= 0 AND a.debt + p_debt_change >= 0
+           RETURNING a.coins, a.debt INTO balance_after, debt_after;
+          IF NOT FOUND THEN RETURN; END IF; -- nothing moved: entry_id is null
+        END IF;
+        INSERT INTO wallet.ledger_entries (user_id, type, amount, balance_after, debt_change, debt_after, reference)
+        VALUES (p_user, p_type, p_amount, balance_after, p_debt_change, debt_after, p_reference)
+        RETURNING id INTO entry_id;
       END $$`);
+
+    await q.query(SEND_GIFTS_1733400000000);
   }
 
   async down(q: QueryRunner): Promise<void> {
