@@ -12,6 +12,8 @@ export interface ForwardedCaller {
   authorization?: string;
   /** The request id, so a subgraph's logs and masked errors name the same request. */
   requestId?: string;
+  /** The caller's W3C traceparent, passed on when no span of ours is active (platform/tracing.ts). */
+  traceparent?: string;
 }
 
 /** A caller the gateway's credential vouches for instead of a user token (a partner key), and headers that tag its calls. */
@@ -132,6 +134,8 @@ export class SubgraphDataSource<C extends ForwardedCaller = ForwardedCaller> imp
       if (context.authorization) headers.authorization = context.authorization;
     }
     if (context.requestId) headers["x-request-id"] = context.requestId;
+    // The caller's trace, passed on as it came; a recorded client span (clientSpan) replaces it with its own.
+    if (context.traceparent) headers.traceparent = context.traceparent;
     return headers;
   }
 

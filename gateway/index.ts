@@ -27,13 +27,15 @@ import { SubscriptionGateway } from "./subscriptions/server.js";
 import { giftAssetsRoute, ideRoute } from "./ide.js";
 import { publicCachePlugin } from "./cache-control.js";
 import { metricsPlugin, useMetrics } from "../platform/metrics.js";
-import { shutdownTracing } from "../platform/tracing.js";
+import { incomingTraceparent, shutdownTracing } from "../platform/tracing.js";
 import { gatewaySample } from "./metrics.js";
 
 export interface GatewayContext {
   user: AuthUser | null;
   authorization: string | undefined;
   requestId: string;
+  /** The caller's W3C traceparent, forwarded to the subgraphs when no span of ours is active (platform/tracing.ts). */
+  traceparent?: string;
 }
 
 export interface GatewayOptions {
@@ -186,7 +188,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<RunningGa
       const authorization = typeof req.headers.authorization === "string" ? req.headers.authorization : undefined;
       try {
         const user = await verifier.fromHeader(authorization);
-        return { user, authorization, requestId };
+        return { user, authorization, requestId, traceparent: incomingTraceparent(req.headers) };
       } catch (e) {
         if (e instanceof AuthError) throw authFailure(e.message);
         throw e;

@@ -13,7 +13,7 @@ import { isTransientDatabaseError } from "./db.js";
 import { DEFAULT_LIMITS, operationLimitsPlugin, preflight, type OperationLimits } from "./operation-limits.js";
 import { logger } from "./logger.js";
 import { requestLogPlugin } from "./request-log.js";
-import { currentRequestId, requestContext } from "./request-context.js";
+import { requestIdOf, tagErrors } from "./request-context.js";
 import { acquireMetricsListener, metricsExposure, metricsPlugin, recordRefusal, serveMetrics } from "./metrics.js";
 import { initTracing, withServerSpan } from "./tracing.js";
 
@@ -128,7 +128,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (code === GraphQLErrorCode.InternalServerError || code === undefined) {
     const original = unwrapResolverError(error);
     // Errors forwarded from a subgraph already carry their code in `extensions`.
-    const errorId = currentRequestId() ?? randomUUID();
+    const errorId = requestIdOf(error) ?? randomUUID();
     if (isTransientDatabaseError(original)) {
       // Overload or a dropped connection: retryable, so say so (money mutations are idempotent by key).
       logger.warn({ requestId: errorId, err: original instanceof Error ? original.message : String(original) }, "database temporarily unavailable");
@@ -184,7 +184,7 @@ export interface GraphQLRequestHandlerOptions<C extends BaseContext> {
 /**
  * The one GraphQL-over-HTTP request pipeline (every server's /graphql and the partner endpoint):
  * parse the body, refuse it by the preflight, pick the request id (a well-formed `x-request-id`
- * or a new one), run Apollo inside the request context (masked errors name that id) and a server
+ * or a new one), run Apollo (masked errors name that id: platform/request-context.ts) inside a server
  * span, and answer with `x-request-id`.
  */
 export function graphqlRequestHandler<C extends BaseContext>(opts: GraphQLRequestHandlerOptions<C>): (req: IncomingMessage, res: ServerResponse, body: Buffer | null, url: URL) => Promise<void> {
@@ -217,13 +217,16 @@ export function graphqlRequestHandler<C extends BaseContext>(opts: GraphQLReques
       return;
     }
     const requestId = (typeof req.headers["x-request-id"] === "string" && /^[\w-]{1,64}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID());
-    const result = await requestContext.run({ requestId }, () =>
-      withServerSpan(req.headers, opts.name, () =>
-        opts.apollo.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
-          context: () => opts.context(req, requestId),
-        }),
-      ),
+    const result = await withServerSpan(req.headers, opts.name, () =>
+      opts.apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers, search: url.search, body: parsed },
+        // A context failure is masked with this request's id too (Apollo reports it to no plugin).
+        context: () =>
+          opts.context(req, requestId).catch((e: unknown) => {
+            tagErrors([e], requestId);
+            throw e;
+          }),
+      }),
     );
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.setHeader("x-request-id", requestId);

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { requestLogger } from "./logger.js";
+import { tagErrors } from "./request-context.js";
 
 /**
  * One structured line per operation: request id, operation name, user id, duration,
@@ -10,6 +11,10 @@ export function requestLogPlugin(service: string): ApolloServerPlugin<any> {
     async requestDidStart({ contextValue }) {
       const started = process.hrtime.bigint();
       return {
+        // Before Apollo formats them: formatError masks each with this request's id (request-context.ts).
+        async didEncounterErrors({ errors, contextValue: ctx }) {
+          tagErrors(errors, ((ctx ?? contextValue) as { requestId?: string } | undefined)?.requestId);
+        },
         async willSendResponse({ request, errors, operation, contextValue: ctx }) {
           const c = (ctx ?? contextValue) as { requestId?: string; user?: { id: string } | null };
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -9,6 +9,7 @@ import { authFailure, startGraphQLHttpServer, type Route, type RunningServer } f
 import { logger } from "./logger.js";
 import { SERVICE_HEADER, ServiceVerifier } from "./service-auth.js";
 import { useMetrics, type Sample } from "./metrics.js";
+import { incomingTraceparent } from "./tracing.js";
 
 /** What every resolver receives. Subgraphs extend it with their own loaders/services. */
 export interface BaseContext {
@@ -16,6 +17,8 @@ export interface BaseContext {
   requestId: string;
   /** The raw bearer header, forwarded when this subgraph calls another owner. */
   authorization: string | undefined;
+  /** The caller's W3C traceparent, passed on into events when no span of ours is active (platform/tracing.ts). */
+  traceparent?: string;
 }
 
 export interface SubgraphDefinition<S, C extends BaseContext> {
@@ -106,7 +109,7 @@ export async function startSubgraph<S, C extends BaseContext>(def: SubgraphDefin
         if (e instanceof AuthError) throw authFailure(e.message);
         throw e;
       }
-      return def.context({ user, requestId, authorization }, services);
+      return def.context({ user, requestId, authorization, traceparent: incomingTraceparent(req.headers) }, services);
     },
   });
   logger.info({ service: def.name, url: server.url }, "subgraph listening");

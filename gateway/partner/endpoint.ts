@@ -7,6 +7,7 @@ import { TokenVerifier } from "../../platform/auth.js";
 import { loadConfig } from "../../platform/config.js";
 import { apolloDefaults, clientAddress, graphqlRequestHandler, pipelinePlugins, sendJson, type Route } from "../../platform/http.js";
 import { logger } from "../../platform/logger.js";
+import { incomingTraceparent } from "../../platform/tracing.js";
 import { PgListener } from "../../platform/pg-listener.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
 import { SubgraphDataSource, type VouchedCaller } from "../data-source.js";
@@ -26,6 +27,8 @@ const PARTNER_SERVICE = "gateway-partner";
 export interface PartnerContext {
   key: AuthenticatedKey;
   requestId: string;
+  /** The caller's W3C traceparent, passed on to the subgraphs (platform/tracing.ts). */
+  traceparent?: string;
 }
 
 /** The committed contract supergraph (schema/contracts/partner.supergraph.graphql). */
@@ -182,10 +185,10 @@ export async function startPartnerEndpoint(opts: PartnerEndpointOptions): Promis
     if (!decision.allowed) {
       throw rateLimited(keyRateMessage(auth.key, decision.retryAfterSeconds), decision.retryAfterSeconds);
     }
-    return { key: auth.key, requestId };
+    return { key: auth.key, requestId, traceparent: incomingTraceparent(req.headers) };
   }
 
-  // The one request pipeline (platform/http.ts): request context (masked errors name the x-request-id), server span,
+  // The one request pipeline (platform/http.ts): masked errors name the x-request-id, server span,
   // refusal metrics. Partners are not users: a forwarded user token or cookie must not change what they see.
   const serve = graphqlRequestHandler<PartnerContext>({ name: PARTNER_SERVICE, apollo, context, preflight: (body) => preflight(body, limits), dropHeaders: ["authorization", "cookie"] });
   const route: Route = async (req: IncomingMessage, res: ServerResponse, body: Buffer | null) => {

@@ -275,8 +275,9 @@ export class GiftingService {
    * UnavailableError (SERVICE_UNAVAILABLE) when an owner read fails. `authorization` is the
    * caller's bearer header, forwarded to the owner subgraphs. `balance`: the sender's wallet after
    * the send's batch, when the batch answered (absent for a replay found on the failure path).
+   * `traceparent`: the caller's, which the gift.sent event carries when no span of ours is active.
    */
-  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean; balance?: Balance }> {
+  async send(sender: AuthUser, cmd: SendGiftCommand, authorization?: string, traceparent?: string): Promise<{ giftEvent: GiftEventRecord; replayed: boolean; balance?: Balance }> {
     checkNumbers(cmd);
     const request = this.requestOf(cmd);
     let unitCost: number;
@@ -294,7 +295,7 @@ export class GiftingService {
 
     // The key claim, the durable per-user limit (taken only for a new key: a replay or a duplicate of
     // an in-flight send never takes a token), the debit and everything it writes: one batch statement.
-    const outcome = await this.batches.send(this.prepare(sender, cmd, request, unitCost));
+    const outcome = await this.batches.send(this.prepare(sender, cmd, request, unitCost, traceparent));
     const sent = answer(outcome, cmd.quantity * unitCost);
     // Committed: wake the gift.sent consumer now (the batch statement does not NOTIFY).
     if (!sent.replayed) this.notifier.notify(GIFT_SENT);
@@ -362,7 +363,7 @@ export class GiftingService {
   }
 
   /** The send as the batch writes it: the gift event id chosen here, the price fixed, the gift.sent payload built. */
-  private prepare(sender: AuthUser, cmd: SendGiftCommand, request: unknown, unitCost: number): PreparedSend {
+  private prepare(sender: AuthUser, cmd: SendGiftCommand, request: unknown, unitCost: number, traceparent: string | undefined): PreparedSend {
     const coins = unitCost * cmd.quantity;
     const giftEventId = randomUUID();
     return {
@@ -398,7 +399,8 @@ export class GiftingService {
         ...(cmd.message !== null && { message: cmd.message }),
         ...(cmd.anonymous && { anonymous: true }),
         ...(cmd.videoId !== null && { videoId: cmd.videoId }),
-        traceparent: currentTraceparent(),
+        // The active span's (tracing on: the wallet's server span), else the caller's as it came.
+        traceparent: currentTraceparent() ?? traceparent,
       },
     };
   }

@@ -84,7 +84,7 @@ export class SendGiftResolver {
     await ctx.services.profiles.touch(user);
     let after: Balance | undefined;
     const payload = await withUserErrors(async () => {
-      const { giftEvent, balance } = await ctx.services.gifting.send(user, cmd, ctx.authorization);
+      const { giftEvent, balance } = await ctx.services.gifting.send(user, cmd, ctx.authorization, ctx.traceparent);
       after = balance;
       return { giftEvent: GiftEvent.from(giftEvent, user) };
     });
