@@ -10,11 +10,8 @@ import type { MigrationInterface, QueryRunner } from "typeorm";
  * the batch). A sender's later batches may still change it before the client reads the answer, as
  * with any read.
  */
-export class SendGiftBalances1733500000000 implements MigrationInterface {
-  name = "SendGiftBalances1733500000000";
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`
+/** The wrapper as this migration created it (migration 1733700000000's `down` restores it). */
+export const SEND_GIFTS_WITH_BALANCES_1733500000000 = `
       CREATE FUNCTION wallet.send_gifts_with_balances(p_sends jsonb, p_interval float8, p_tolerance float8, p_max_combo integer)
       RETURNS TABLE (o_idx integer, o_outcome text, o_response jsonb, o_balance bigint, o_debt bigint, o_wait float8, o_combo_total integer,
                      o_coins_now bigint, o_debt_now bigint)
@@ -29,7 +26,13 @@ export class SendGiftBalances1733500000000 implements MigrationInterface {
                  (x->>'o_wait')::float8, (x->>'o_combo_total')::integer, a.coins::bigint, a.debt::bigint
             FROM jsonb_array_elements(v_out) x
             LEFT JOIN wallet.accounts a ON a.user_id = p_sends -> ((x->>'o_idx')::integer) ->> 'sender_id';
-      END $$`);
+      END $$`;
+
+export class SendGiftBalances1733500000000 implements MigrationInterface {
+  name = "SendGiftBalances1733500000000";
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(SEND_GIFTS_WITH_BALANCES_1733500000000);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
 import { SEND_GIFTS_1733400000000 } from "./1733400000000-SendGiftBatches.js";
+import { SEND_GIFTS_WITH_BALANCES_1733500000000 } from "./1733500000000-SendGiftBalances.js";
 
 /**
  * `wallet.send_gifts` decides one send at a time and writes once per batch (DECISIONS 131).
@@ -98,6 +99,10 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
         LOOP
           o_idx := s.i; o_response := NULL; o_balance := NULL; o_debt := NULL; o_wait := NULL; o_combo_total := NULL;
           j := s.j;
+          -- The writes below find send i at p_sends -> i.
+          IF (p_sends -> s.i ->> 'id') IS DISTINCT FROM s.id::text THEN
+            RAISE EXCEPTION 'send_gifts: send % is not at index % of its batch', s.id, s.i;
+          END IF;
 
           -- 1. The idempotency key: stored before, or sent earlier in this batch.
           v_key := jsonb_build_array(s.sender_id, s.key)::text;
@@ -164,13 +169,14 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
 
         IF cardinality(v_ok) = 0 THEN RETURN; END IF;
 
-        -- 6. The writes, one statement per table for the whole batch. The keys first: ON CONFLICT
+        -- 6. The writes, one statement per table for the whole batch (send i is p_sends -> i: the wallet
+        --    numbers the sends by their place in the array). The keys first: ON CONFLICT
         --    waits for a transaction that claimed one of them since the read above; a conflict
         --    rolls the batch back for the wallet to retry (it then reads that key).
         INSERT INTO wallet.idempotency_keys (user_id, key, operation, request_hash, response)
         SELECT x.sender_id, x.key, 'sendGift', x.request_hash, u.response
           FROM unnest(v_ok, v_ok_response) AS u(i, response)
-          JOIN jsonb_to_recordset(p_sends) AS x(i integer, sender_id text, key text, request_hash text) ON x.i = u.i
+          CROSS JOIN LATERAL jsonb_to_record(p_sends -> u.i) AS x(sender_id text, key text, request_hash text)
          ORDER BY u.i
         ON CONFLICT (user_id, key) DO NOTHING;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
@@ -191,11 +197,11 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
 
         -- The ledger entries in send order (ids ascend with it), then the gift events that reference them.
         WITH sent AS (
-          SELECT x.*, u.balance_after, v_debt[array_position(v_senders, x.sender_id)] AS debt_after
+          SELECT u.i, x.*, u.balance_after, v_debt[array_position(v_senders, x.sender_id)] AS debt_after
             FROM unnest(v_ok, v_ok_balance) AS u(i, balance_after)
-            JOIN jsonb_to_recordset(p_sends) AS x(
-              i integer, id uuid, sender_id text, sender_name text, gift_id uuid, host_id text, live_session_id text,
-              quantity integer, unit_cost bigint, coins bigint, combo_id text, message text, anonymous boolean, video_id text) ON x.i = u.i
+            CROSS JOIN LATERAL jsonb_to_record(p_sends -> u.i) AS x(
+              id uuid, sender_id text, sender_name text, gift_id uuid, host_id text, live_session_id text,
+              quantity integer, unit_cost bigint, coins bigint, combo_id text, message text, anonymous boolean, video_id text)
         ), entries AS (
           INSERT INTO wallet.ledger_entries (user_id, type, amount, balance_after, debt_change, debt_after, reference)
           SELECT sent.sender_id, 'GIFT_SENT', -sent.coins, sent.balance_after, 0, sent.debt_after, sent.id::text FROM sent ORDER BY sent.i
@@ -217,7 +223,7 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
         INSERT INTO eventlog.events (event_id, type, key, payload)
         SELECT x.id, 'gift.sent', x.host_id, x.payload || jsonb_build_object('sentAt', v_sent_text)
           FROM unnest(v_ok) AS u(i)
-          JOIN jsonb_to_recordset(p_sends) AS x(i integer, id uuid, host_id text, payload jsonb) ON x.i = u.i
+          CROSS JOIN LATERAL jsonb_to_record(p_sends -> u.i) AS x(id uuid, host_id text, payload jsonb)
          ORDER BY u.i;
 
         -- The tokens taken.
@@ -225,9 +231,35 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
         SELECT u.id, 'sendGift', u.tat FROM unnest(v_senders, v_tat0, v_tat) AS u(id, tat0, tat) WHERE u.tat IS DISTINCT FROM u.tat0
         ON CONFLICT (user_id, action) DO UPDATE SET tat = EXCLUDED.tat;
       END $$`);
+
+    // The wrapper read each sender's balance by a join on a jsonb expression, which PostgreSQL
+    // plans as a hash join over a scan of every account: a scan of wallet.accounts per batch.
+    // One primary-key probe per send instead (LIMIT keeps the subquery from becoming a join).
+    await q.query(`
+      CREATE OR REPLACE FUNCTION wallet.send_gifts_with_balances(p_sends jsonb, p_interval float8, p_tolerance float8, p_max_combo integer)
+      RETURNS TABLE (o_idx integer, o_outcome text, o_response jsonb, o_balance bigint, o_debt bigint, o_wait float8, o_combo_total integer,
+                     o_coins_now bigint, o_debt_now bigint)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        v_out jsonb;
+      BEGIN
+        SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]'::jsonb) INTO v_out
+          FROM wallet.send_gifts(p_sends, p_interval, p_tolerance, p_max_combo) r;
+        -- A second statement: its snapshot sees the batch's own writes.
+        RETURN QUERY
+          SELECT (x->>'o_idx')::integer, x->>'o_outcome', x->'o_response', (x->>'o_balance')::bigint, (x->>'o_debt')::bigint,
+                 (x->>'o_wait')::float8, (x->>'o_combo_total')::integer, a.coins::bigint, a.debt::bigint
+            FROM jsonb_array_elements(v_out) x
+            LEFT JOIN LATERAL (
+              SELECT w.coins, w.debt FROM wallet.accounts w
+               WHERE w.user_id = p_sends -> ((x->>'o_idx')::integer) ->> 'sender_id' LIMIT 1
+            ) a ON true;
+      END $$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION wallet.send_gifts_with_balances(jsonb, float8, float8, integer)`);
+    await q.query(SEND_GIFTS_WITH_BALANCES_1733500000000);
     await q.query(`DROP FUNCTION wallet.send_gifts(jsonb, float8, float8, integer)`);
     await q.query(SEND_GIFTS_1733400000000);
   }
