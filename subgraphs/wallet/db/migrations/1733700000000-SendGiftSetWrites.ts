@@ -66,21 +66,21 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
         v_c_gift uuid; v_c_host text; v_c_session text; v_c_total integer;
         -- The sends that go through: their index in p_sends, the balance after each, its response.
         v_ok integer[] := '{}'; v_ok_balance bigint[] := '{}'; v_ok_response jsonb[] := '{}';
-        v_rows integer; v_debited integer;
+        v_rows integer;
+        v_debited integer := 0; -- senders with at least one send through (counted in the loop)
       BEGIN
-        SELECT array_agg(DISTINCT e->>'sender_id' ORDER BY e->>'sender_id') INTO v_senders FROM jsonb_array_elements(p_sends) e;
+        -- Every sender's account row and sendGift token row, locked first and in one order (by user,
+        -- the account then the token): two batches (in any wallet process) never wait for each other
+        -- in a cycle, and a sender's checks and debits below cannot interleave with another
+        -- transaction's (a refund recording debt, another batch). One statement: the sorted senders
+        -- drive a nested loop whose inner sides lock and read (a sender may have neither row yet).
+        SELECT array_agg(u.id ORDER BY u.id), array_agg(a.coins ORDER BY u.id), array_agg(a.debt ORDER BY u.id), array_agg(r.tat ORDER BY u.id)
+          INTO v_senders, v_coins, v_debt, v_tat
+          FROM (SELECT DISTINCT e->>'sender_id' AS id FROM jsonb_array_elements(p_sends) e ORDER BY 1) u
+          LEFT JOIN LATERAL (SELECT w.coins, w.debt FROM wallet.accounts w WHERE w.user_id = u.id FOR UPDATE) a ON true
+          LEFT JOIN LATERAL (SELECT t.tat FROM wallet.rate_limits t WHERE t.user_id = u.id AND t.action = 'sendGift' FOR UPDATE) r ON true;
         IF v_senders IS NULL THEN RETURN; END IF;
-        -- Every sender's account row, locked first and in one order: two batches (in any wallet
-        -- process) never wait for each other in a cycle, and a sender's checks and debits below
-        -- cannot interleave with another transaction's (a refund recording debt, another batch).
-        PERFORM 1 FROM wallet.accounts a WHERE a.user_id = ANY (v_senders) ORDER BY a.user_id FOR UPDATE;
-        SELECT array_agg(a.coins ORDER BY u.n), array_agg(a.debt ORDER BY u.n) INTO v_coins, v_debt
-          FROM unnest(v_senders) WITH ORDINALITY u(id, n) LEFT JOIN wallet.accounts a ON a.user_id = u.id;
         v_coins0 := v_coins;
-        -- Their sendGift tokens, locked in the same order.
-        PERFORM 1 FROM wallet.rate_limits r WHERE r.action = 'sendGift' AND r.user_id = ANY (v_senders) ORDER BY r.user_id FOR UPDATE;
-        SELECT array_agg(r.tat ORDER BY u.n) INTO v_tat
-          FROM unnest(v_senders) WITH ORDINALITY u(id, n) LEFT JOIN wallet.rate_limits r ON r.user_id = u.id AND r.action = 'sendGift';
         v_tat0 := v_tat;
         -- The batch's keys already stored (one key space per user with recharge).
         SELECT coalesce(jsonb_object_agg(jsonb_build_array(k.user_id, k.key)::text, jsonb_build_array(k.operation, k.request_hash, k.response)), '{}')
@@ -155,6 +155,7 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
           -- 5. It goes through: take the token and the coins, keep what a replay returns
           --    (GiftEventRecord in domain/gifting.ts, field for field).
           v_tat[j] := v_base + make_interval(secs => p_interval);
+          IF v_coins[j] = v_coins0[j] THEN v_debited := v_debited + 1; END IF;
           v_coins[j] := v_coins[j] - s.coins;
           o_response := jsonb_build_object(
             'id', s.id, 'senderId', s.sender_id, 'senderName', s.sender_name, 'giftId', s.gift_id, 'hostId', s.host_id,
@@ -190,7 +191,6 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
           FROM unnest(v_senders, v_coins0, v_coins) AS u(id, before, after)
          WHERE a.user_id = u.id AND u.after <> u.before AND a.coins - (u.before - u.after) >= 0;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        SELECT count(*) INTO v_debited FROM unnest(v_coins0, v_coins) AS u(before, after) WHERE u.after <> u.before;
         IF v_rows <> v_debited THEN
           RAISE EXCEPTION 'send_gifts: % of % debits moved nothing under the account lock', v_debited - v_rows, v_debited;
         END IF;
