@@ -30,9 +30,10 @@ let sdk: { shutdown(): Promise<void> } | null = null;
 /** Spans are recorded (an exporter or a test's span processor): the active context follows async calls. */
 let recording = false;
 
-function registerPropagation(contextManager: boolean): void {
-  if (contextManager) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  recording = contextManager;
+/** The W3C propagator always; the context manager only when spans are recorded. */
+function registerPropagation(spans: boolean): void {
+  if (spans) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  recording = spans;
   // tracecontext only: baggage would forward whatever a client puts in it to every service.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 }

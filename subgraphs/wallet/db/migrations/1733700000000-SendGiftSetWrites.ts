@@ -6,7 +6,7 @@ import { SEND_GIFTS_WITH_BALANCES_1733500000000 } from "./1733500000000-SendGift
  * `wallet.send_gifts` decides one send at a time and writes once per batch (DECISIONS 131).
  *
  * The first version (1733400000000) ran about ten single-row statements per send. Measured on an
- * idle server (one client, batches of 12), a send cost 330 µs inside the function, and most of it
+ * idle server (one client, batches of 12), a send cost 240 µs inside the function, and most of it
  * was not the rows: PostgreSQL prepares a table's CHECK constraints once per statement that
  * writes it, so a one-row INSERT into wallet.gift_events (twelve CHECKs) cost 55-63 µs, where the
  * same row without its CHECKs costs 6 µs. The same held, in smaller amounts, for the key, the
@@ -14,10 +14,9 @@ import { SEND_GIFTS_WITH_BALANCES_1733500000000 } from "./1733500000000-SendGift
  *
  * This version keeps the decisions exactly as they were, in the same order and per send:
  *   key → token (GCRA) → debt and balance → combo.
- * It takes each sender's state once, under the same locks, taken up front in user order:
- *   - the account row (coins, debt);
- *   - the sendGift token;
- *   - the stored keys of the batch.
+ * It reads each sender's state once, up front:
+ *   - the account row (coins, debt) and the sendGift token, locked in user order;
+ *   - the batch's stored keys (one primary-key probe per send).
  * It tracks that state in the loop and then writes every successful send with one statement per
  * table:
  *   1. the keys with their stored responses;
@@ -64,8 +63,8 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
         v_keys jsonb; v_key text; v_seen jsonb;
         v_base timestamptz;
         v_c_gift uuid; v_c_host text; v_c_session text; v_c_total integer;
-        -- The sends that go through: their index in p_sends, the balance after each, its response.
-        v_ok integer[] := '{}'; v_ok_balance bigint[] := '{}'; v_ok_response jsonb[] := '{}';
+        -- The sends that go through: their index in p_sends and their stored response (which holds the balance after).
+        v_ok integer[] := '{}'; v_ok_response jsonb[] := '{}';
         v_rows integer;
         v_debited integer := 0; -- senders with at least one send through (counted in the loop)
       BEGIN
@@ -163,7 +162,7 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
             'comboId', s.combo_id, 'sentAt', v_sent_text, 'senderBalanceAfter', v_coins[j],
             'message', s.message, 'anonymous', coalesce(s.anonymous, false), 'videoId', s.video_id);
           v_keys := v_keys || jsonb_build_object(v_key, jsonb_build_array('sendGift', s.request_hash, o_response));
-          v_ok := v_ok || s.i; v_ok_balance := v_ok_balance || v_coins[j]; v_ok_response := v_ok_response || o_response;
+          v_ok := v_ok || s.i; v_ok_response := v_ok_response || o_response;
           o_outcome := 'SENT'; o_balance := v_coins[j]; o_debt := v_debt[j];
           RETURN NEXT;
         END LOOP;
@@ -197,8 +196,8 @@ export class SendGiftSetWrites1733700000000 implements MigrationInterface {
 
         -- The ledger entries in send order (ids ascend with it), then the gift events that reference them.
         WITH sent AS (
-          SELECT u.i, x.*, u.balance_after, v_debt[array_position(v_senders, x.sender_id)] AS debt_after
-            FROM unnest(v_ok, v_ok_balance) AS u(i, balance_after)
+          SELECT u.i, x.*, (u.response->>'senderBalanceAfter')::bigint AS balance_after, v_debt[array_position(v_senders, x.sender_id)] AS debt_after
+            FROM unnest(v_ok, v_ok_response) AS u(i, response)
             CROSS JOIN LATERAL jsonb_to_record(p_sends -> u.i) AS x(
               id uuid, sender_id text, sender_name text, gift_id uuid, host_id text, live_session_id text,
               quantity integer, unit_cost bigint, coins bigint, combo_id text, message text, anonymous boolean, video_id text)
