@@ -81,6 +81,26 @@ describe("appendToFeed", () => {
     await client.end();
   });
 
+  it("reads the feed through its id index whatever its length: an append ending an earlier batch's combo scans none of 10,000 rows", async () => {
+    await ds.query(
+      `INSERT INTO earnings.gift_feed (id, kind, host_id, sender_id, sender_name, gift_id, quantity, unit_cost, coins, diamonds, sent_at)
+       SELECT 'filler-' || g, 'gift', 'h-filler', 'v-filler', 'Filler', 'rose', 1, 1, 1, 0, now() FROM generate_series(1, 10000) g`,
+    );
+    await ds.query(`ANALYZE earnings.gift_feed`);
+    const first = gift({ hostId: "h-long", senderId: "v-long", senderName: "Long Streak", comboId: "c-long" });
+    await ds.transaction((m) => appendToFeed(m, [first]));
+    // The streak's end row copies its last gift, which only the feed has (an earlier batch).
+    const batch = [gift({ hostId: "h-long", senderId: "v-long" }), ...Array.from({ length: 14 }, (_, i) => gift({ hostId: "h-long", senderId: `v-long-${i}` }))];
+    const scans = await ds.transaction(async (m) => {
+      await appendToFeed(m, batch);
+      const [r] = await m.query(`SELECT seq_scan::int AS seq FROM pg_stat_xact_user_tables WHERE relid = 'earnings.gift_feed'::regclass`);
+      return r as { seq: number };
+    });
+    expect(scans.seq).toBe(0);
+    const [end] = await ds.query(`SELECT sender_name, combo_count, combo_ended FROM earnings.gift_feed WHERE id = $1`, [`${first.giftEventId}:combo-end`]);
+    expect(end).toEqual({ sender_name: "Long Streak", combo_count: 1, combo_ended: true });
+  });
+
   it("concurrent appenders commit in seq order: a reader of 'seq > cursor' never misses a later-committing row", async () => {
     // Hold one append open, start others, then commit: the others wait on the feed lock, so
     // no row with a higher seq can become visible while a lower one is still pending.

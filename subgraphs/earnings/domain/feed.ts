@@ -258,7 +258,11 @@ async function insertRows(manager: EntityManager, rows: NewRow[]): Promise<void>
               COALESCE(NULLIF(x.v->'engagement', 'null'::jsonb), CASE WHEN (l.engagement->>'anonymous')::boolean THEN '{"anonymous": true}'::jsonb END),
               x.v->>'traceparent'
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(v, ord)
-         LEFT JOIN earnings.gift_feed l ON l.id = x.v->>'end_of'
+         -- LATERAL … LIMIT 1 (not flattened into a join): one probe of the id index per row that names a last gift. A plain join let the
+         -- planner hash-join over a scan of the whole feed on every append (it guesses 100 rows for
+         -- the array): 2 ms per batch at 4,500 feed rows and growing with the feed.
+         LEFT JOIN LATERAL (SELECT f.live_session_id, f.sender_name, f.unit_cost, f.sent_at, f.engagement
+                              FROM earnings.gift_feed f WHERE f.id = x.v->>'end_of' LIMIT 1) l ON true
         ORDER BY x.ord`,
       [JSON.stringify(payload.slice(i, i + 1000))],
     );
