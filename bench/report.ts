@@ -17,6 +17,13 @@ const cpu = (c: Any) => {
     .map(([k, v]) => `${k} ${v}`);
   return `${c.stackCpuMsPerOperation} ms (${top.join(", ")})`;
 };
+/** "PostgreSQL for wallet 0.7 / earnings 0.5 ms": whose statements PostgreSQL's CPU went to. */
+const pgClients = (c: Any) => {
+  const by = c?.postgresByClientMsPerOperation as Record<string, number> | undefined;
+  if (!by) return "";
+  const parts = Object.entries(by).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`);
+  return parts.length ? `; PostgreSQL for ${parts.join(" / ")} ms` : "";
+};
 const errs = (r: Any) => (r && r.errors ? ` (${r.errors} errors${Object.keys(r.errorKinds ?? {}).length ? `: ${Object.keys(r.errorKinds).slice(0, 2).join("; ")}` : ""})` : "");
 
 /** The earnings consumer's catch-up after a send load (its CPU is in the row's figure). */
@@ -37,8 +44,8 @@ export function markdownTable(report: Any): string {
     ]);
   }
   if (r.cross) rows.push(["2. cross-subgraph read (wallet+earnings+catalog)", `${num(r.cross.result.okPerSec)} req/s${errs(r.cross.result)}`, lat(r.cross.result.latencyMs), cpu(r.cross.result.cpu), `serial ${lat(r.cross.serial)}`]);
-  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), cpu(r.sendSpread.result.cpu), `${r.sendSpread.connections} connections, closed loop${drained(r.sendSpread)}`]);
-  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), cpu(r.sendHot.result.cpu), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}${drained(r.sendHot)}`]);
+  if (r.sendSpread) rows.push([`3. sendGift spread ${r.sendSpread.senders}→${r.sendSpread.hosts}`, `${num(r.sendSpread.result.okPerSec)} gifts/s${errs(r.sendSpread.result)}`, lat(r.sendSpread.result.latencyMs), cpu(r.sendSpread.result.cpu), `${r.sendSpread.connections} connections, closed loop${drained(r.sendSpread)}${pgClients(r.sendSpread.result.cpu)}`]);
+  if (r.sendHot) rows.push([`4. sendGift hot host ${r.sendHot.senders}→1`, `${num(r.sendHot.result.okPerSec)} gifts/s${errs(r.sendHot.result)}`, lat(r.sendHot.result.latencyMs), cpu(r.sendHot.result.cpu), `hot ÷ spread = ${report.derived?.hotOverSpread ?? "–"}${drained(r.sendHot)}${pgClients(r.sendHot.result.cpu)}`]);
   for (const d of r.delivery ?? []) {
     rows.push([
       `5. delivery @ ${d.offeredPerSec} gifts/s offered`,

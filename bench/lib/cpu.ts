@@ -1,3 +1,4 @@
+import pg from "pg";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /**
@@ -83,5 +84,42 @@ export function perOperation(w: CpuWindow, operations: number, cores: number) {
     coresBusy: Math.round((all / w.wallMs) * 100) / 100,
     /** If the stack had all the machine's cores: operations/s at 100% CPU. */
     cpuCeilingPerSec: total > 0 ? Math.round((cores * 1000 * operations) / total) : null,
+  };
+}
+
+/**
+ * The service a PostgreSQL backend works for, from the application_name its pool or listener gave it
+ * (platform/db.ts `gift-<schema>`, listeners `<service>-…`, the consumer's `consumer-…` and `claims:<schema>:…`).
+ */
+export function clientOf(applicationName: string): string {
+  const m = /^(?:gift-|consumer-|claims:)?(gateway|wallet|catalog|earnings)\b/.exec(applicationName);
+  return m ? m[1] : "other";
+}
+
+async function backendsByClient(databaseUrl: string): Promise<Map<number, string>> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ pid: number; app: string }>(
+      `SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    return new Map(rows.map((r) => [r.pid, clientOf(r.app)]));
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * PostgreSQL's CPU split by the service whose connection ran it (so a scenario can tell the wallet's
+ * statements from the credit consumer's). Backends of the bench database only; one opened during the
+ * window counts from its start. Async because it asks pg_stat_activity which backend is whose.
+ */
+export async function postgresByClientWindow(databaseUrl: string): Promise<() => Promise<Record<string, number>>> {
+  const before = new Map<number, number>();
+  for (const pid of (await backendsByClient(databaseUrl)).keys()) before.set(pid, ticks(pid));
+  return async () => {
+    const ms: Record<string, number> = {};
+    for (const [pid, client] of await backendsByClient(databaseUrl)) ms[client] = (ms[client] ?? 0) + (ticks(pid) - (before.get(pid) ?? 0)) * TICK_MS;
+    return ms;
   };
 }

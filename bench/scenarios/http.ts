@@ -4,17 +4,27 @@ import { round, type Summary } from "../lib/stats.js";
 import { sendGiftRequests, type World } from "../lib/world.js";
 import type { Profile } from "../profile.js";
 import os from "node:os";
-import { cpuWindow, perOperation } from "../lib/cpu.js";
+import { cpuWindow, perOperation, postgresByClientWindow } from "../lib/cpu.js";
 import { signedHeaders } from "../lib/service.js";
 import { creditsDrained } from "../lib/credits.js";
 
 /** Runs a load while accounting the CPU each process spent on it (and, with `after`, on what it left to do). */
-async function measured(stack: BenchStack, opts: Parameters<typeof load>[0], after?: () => Promise<unknown>): Promise<LoadResult & { cpu: ReturnType<typeof perOperation> }> {
+async function measured(stack: BenchStack, opts: Parameters<typeof load>[0], after?: () => Promise<unknown>): Promise<LoadResult & { cpu: MeasuredCpu }> {
+  const endPg = await postgresByClientWindow(stack.databaseUrl);
   const end = cpuWindow(stack.cpuGroups);
   const r = await load(opts);
   await after?.();
-  return { ...r, cpu: perOperation(end(), r.ok, os.cpus().length) };
+  const cpu = perOperation(end(), r.ok, os.cpus().length);
+  return { ...r, cpu: { ...cpu, postgresByClientMsPerOperation: perClient(await endPg(), r.ok) } };
 }
+
+type MeasuredCpu = ReturnType<typeof perOperation> & {
+  /** PostgreSQL's share of cpuMsPerOperation, by the service whose connections ran it (wallet: sendGift's batches; earnings: the credit consumer). */
+  postgresByClientMsPerOperation: Record<string, number>;
+};
+
+const perClient = (ms: Record<string, number>, operations: number) =>
+  Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, operations > 0 ? round(v / operations, 3) : 0]));
 
 const GIFTS = JSON.stringify({ query: `query Gifts { gifts(region: "US") { id name coinCost imageUrl animationUrl streakable category } }` });
 

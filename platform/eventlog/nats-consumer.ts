@@ -167,7 +167,7 @@ export class JetStreamEventConsumer<P = unknown> implements EventLogConsumer {
       }
       for (const p of want) {
         if (this.workers.has(p)) continue;
-        const w = new PartitionWorker(this, p, this.batchSize);
+        const w = new PartitionWorker(this, p, this.batchSize, this.opts.lingerMs);
         try {
           await w.start(await this.log.js(), this.log.opts.stream, this.durable(p));
           this.workers.set(p, w);

@@ -1,5 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { logger } from "../logger.js";
+import { Linger } from "../eventlog.js";
 import { errText } from "./nats-wire.js";
 
 /** What a worker hands its batches to (JetStreamEventConsumer.apply). */
@@ -24,7 +25,10 @@ export class PartitionWorker {
     private readonly owner: PartitionApplier,
     private readonly partition: number,
     private readonly batchSize: number,
+    /** ConsumerOptions.lingerMs: after a batch that was not full, let more arrive before the next. */
+    private readonly lingerMs = 0,
   ) {}
+  private readonly linger = new Linger();
 
   async start(js: JetStreamClient, stream: string, durable: string): Promise<void> {
     const c = await js.consumers.get(stream, durable);
@@ -54,6 +58,7 @@ export class PartitionWorker {
       const batch = this.buffer.splice(0, this.batchSize);
       try {
         await this.owner.apply(this.partition, batch);
+        if (batch.length < this.batchSize && this.buffer.length < this.batchSize) await this.linger.wait(this.lingerMs);
       } catch (err) {
         if (!this.stopped) logger.error({ err: errText(err), partition: this.partition }, "JetStream batch failed; redelivered shortly");
         await new Promise((r) => setTimeout(r, 250));
@@ -66,6 +71,7 @@ export class PartitionWorker {
     this.alive = false;
     await this.messages?.close().catch(() => undefined);
     this.wake?.();
+    this.linger.cancel();
     await this.loop;
     // Not applied here: handed back at once for the partition's next owner.
     for (const m of this.buffer.splice(0)) m.nak();

@@ -68,6 +68,19 @@ export function loadConsumerPartitions(env: NodeJS.ProcessEnv = process.env): nu
   return positiveInt(env, "EARNINGS_CONSUMER_PARTITIONS", 64, 1024);
 }
 
+/**
+ * The gift.sent consumer's linger (ConsumerOptions.lingerMs): after a batch that was not full it waits
+ * this long so the gifts arriving meanwhile are credited together (0 turns it off; at most 1 s).
+ */
+export function loadConsumerLingerMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.EARNINGS_CONSUMER_LINGER_MS;
+  if (raw === undefined || raw === "") return CONSUMER_LINGER_MS_DEFAULT;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 1000) throw new Error(`EARNINGS_CONSUMER_LINGER_MS must be an integer 0..1000, got ${raw}`);
+  return n;
+}
+export const CONSUMER_LINGER_MS_DEFAULT = 10;
+
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env, base: Config = loadConfig(env)): WebhookConfig {
   return {
     production: base.env === "production",

@@ -6,7 +6,7 @@ import { NatsEventLog, openEventLog } from "../../platform/eventlog/index.js";
 import { GIFT_SENT } from "../../platform/events.js";
 import { MoneyRateLimiter } from "../../platform/money-rate-limit.js";
 import { ServiceSigner } from "../../platform/service-auth.js";
-import { loadConsumerPartitions, loadEarningsConfig, loadWebhookConfig } from "./config.js";
+import { loadConsumerLingerMs, loadConsumerPartitions, loadEarningsConfig, loadWebhookConfig } from "./config.js";
 import { CreatorService } from "./domain/creators.js";
 import { GoalService, type GoalGiftCatalog } from "./domain/goals.js";
 import { LeaderboardService } from "./domain/leaderboards.js";
@@ -47,7 +47,7 @@ export function earningsServices(ds: DataSource, peers: Partial<EarningsPeerUrls
     return {
       creators,
       sessions: new LiveSessionService(ds, creators),
-      credits: new GiftCreditConsumer(ds, { partitions, log }),
+      credits: new GiftCreditConsumer(ds, { partitions, log, lingerMs: loadConsumerLingerMs() }),
       eventLog: log,
       relays: nats ? [nats.relay(ds, { [GIFT_SENT]: partitions }), new FeedRelay(ds, nats)] : [],
       leaderboards: new LeaderboardService(ds),

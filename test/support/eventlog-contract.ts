@@ -29,6 +29,8 @@ interface Instance {
   log: EventLog;
   consumer: EventLogConsumer;
   hooks: { beforeCommit?: (m: EntityManager) => Promise<void> };
+  /** The size of each batch handed to the handler, in order (failed ones included). */
+  batches: number[];
 }
 
 const PARTITIONS = 8;
@@ -74,10 +76,11 @@ export function eventLogContract(t: ContractTransport): void {
       return { type: `contract.e${tag}`, name: `contract-${tag}` };
     };
 
-    async function instance(w: { type: string; name: string }, start = true): Promise<Instance> {
+    async function instance(w: { type: string; name: string }, start = true, lingerMs = 0): Promise<Instance> {
       const own = await source(db.url);
       const log = t.open();
       const hooks: Instance["hooks"] = {};
+      const batches: number[] = [];
       const consumer = log.consumer<{ n: number }>(own, {
         name: w.name,
         schema: "contract",
@@ -85,7 +88,9 @@ export function eventLogContract(t: ContractTransport): void {
         partitions: PARTITIONS,
         batchSize: 25,
         idleMs: 50,
+        lingerMs,
         handle: async (m, events) => {
+          batches.push(events.length);
           await m.query(
             `INSERT INTO contract.handled (consumer, instance, event_id, key, n) SELECT $1, $2, e, k, n FROM unnest($3::uuid[], $4::text[], $5::int[]) AS x(e, k, n)`,
             [w.name, consumer.instanceId, events.map((e) => e.id), events.map((e) => e.key), events.map((e) => e.payload.n)],
@@ -93,7 +98,7 @@ export function eventLogContract(t: ContractTransport): void {
           await hooks.beforeCommit?.(m);
         },
       });
-      const i = { ds: own, log, consumer, hooks };
+      const i = { ds: own, log, consumer, hooks, batches };
       instances.push(i);
       if (start) await consumer.start();
       return i;
@@ -158,6 +163,28 @@ export function eventLogContract(t: ContractTransport): void {
       const appended = await append(w.type, ["a", "b", "c"], 10);
       await expectExactlyOnce(w.name, appended, [one]);
       expect(failures).toBeGreaterThan(3);
+    });
+
+    it("with lingerMs, waits after a batch that was not full: the events appended meanwhile are handed over as one batch", async () => {
+      const w = world();
+      const one = await instance(w, true, 2_000);
+      await background(w);
+      const first = await append(w.type, ["linger"], 1);
+      await eventually(async () => expect(one.batches).toEqual([1]), 30_000);
+      // Three transactions while it lingers: one batch of three, not three batches.
+      const later = [...(await append(w.type, ["linger"], 1)), ...(await append(w.type, ["linger"], 1)), ...(await append(w.type, ["linger"], 1))];
+      await expectExactlyOnce(w.name, [...first, ...later], [one]);
+      expect(one.batches).toEqual([1, 3]);
+    });
+
+    it("stops at once while it lingers (stop() does not wait the linger out)", async () => {
+      const w = world();
+      // A linger far beyond the test's timeout: stop() can only return in time by cutting it short.
+      const one = await instance(w, true, 600_000);
+      await background(w);
+      await append(w.type, ["stop"], 1);
+      await eventually(async () => expect(one.batches).toEqual([1]), 30_000);
+      await expect(one.consumer.stop()).resolves.toBeUndefined();
     });
 
     it("shares the partitions between instances: each partition held by exactly one, about partitions ÷ instances each", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, loadDatabasePool, loadLogLevel, loadMaxBodyBytes, loadProcessSettings, loadStreamMaxQueue } from "../../platform/config.js";
 import { subgraphMaxSocketsFromEnv, subgraphUrlsFromEnv, subscriptionStreamConfigFromEnv } from "../../gateway/config.js";
-import { loadComboIdleMs } from "../../subgraphs/earnings/config.js";
+import { loadComboIdleMs, loadConsumerLingerMs } from "../../subgraphs/earnings/config.js";
 
 describe("configuration read once, in the config modules", () => {
   it("defines subgraph URLs once: the gateway treats an empty WALLET_URL as unset, like the owner-read clients", () => {
@@ -24,5 +24,10 @@ describe("configuration read once, in the config modules", () => {
     expect(() => loadDatabasePool({ DB_POOL_SIZE: "0" })).toThrow(/DB_POOL_SIZE/);
     expect(() => loadMaxBodyBytes({ MAX_BODY_BYTES: "1.5" })).toThrow(/MAX_BODY_BYTES/);
     expect(() => subgraphMaxSocketsFromEnv({ SUBGRAPH_MAX_SOCKETS: "0" })).toThrow(/SUBGRAPH_MAX_SOCKETS/);
+  });
+
+  it("lingers the gift consumer 10 ms after a short batch by default; 0 turns it off, and more than a second or a fraction is refused", () => {
+    expect([loadConsumerLingerMs({}), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "0" }), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "25" })]).toEqual([10, 0, 25]);
+    for (const bad of ["-1", "1001", "2.5", "soon"]) expect(() => loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: bad })).toThrow(/EARNINGS_CONSUMER_LINGER_MS/);
   });
 });

@@ -18,7 +18,7 @@ export class GiftCreditConsumer {
 
   constructor(
     private readonly ds: DataSource,
-    opts: { batchSize?: number; idleMs?: number; partitions?: number; log?: EventLog } = {},
+    opts: { batchSize?: number; idleMs?: number; lingerMs?: number; partitions?: number; log?: EventLog } = {},
   ) {
     this.consumer = (opts.log ?? new PostgresEventLog()).consumer<GiftSentPayload>(ds, {
       name: GIFT_CREDIT_CONSUMER,
@@ -28,6 +28,7 @@ export class GiftCreditConsumer {
       partitions: opts.partitions,
       batchSize: opts.batchSize ?? 500,
       idleMs: opts.idleMs ?? 250,
+      lingerMs: opts.lingerMs,
       handle: async (m, events) => {
         // Each gift's trace continues here (its payload carries the sendGift request's traceparent).
         const traced = events.map((e) => ({ traceparent: e.payload?.traceparent, attributes: { "gift.event_id": String(e.id) } }));
