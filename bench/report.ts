@@ -17,6 +17,8 @@ const cpu = (c: Any) => {
     .map(([k, v]) => `${k} ${v}`);
   return `${c.stackCpuMsPerOperation} ms (${top.join(", ")})`;
 };
+/** An added time with its sign: "+1.2 ms", "−0.8 ms" (the gateway can be faster than a direct call). */
+const signed = (x: number | null | undefined) => (typeof x === "number" && x < 0 ? `−${ms(-x)}` : `+${ms(x)}`);
 /** "PostgreSQL for wallet 0.7 / earnings 0.5 ms": whose statements PostgreSQL's CPU went to. */
 const pgClients = (c: Any) => {
   const by = c?.postgresByClientMsPerOperation as Record<string, number> | undefined;
@@ -38,7 +40,7 @@ export function markdownTable(report: Any): string {
     rows.push([
       "1. gateway overhead",
       `throughput ratio ${r.reads.throughputRatio}`,
-      `+${ms(r.reads.serial.overheadP50Ms)} / +${ms(r.reads.serial.overheadP99Ms)}`,
+      `${signed(r.reads.serial.overheadP50Ms)} / ${signed(r.reads.serial.overheadP99Ms)}`,
       "",
       `serial, 1 in flight: gateway ${lat(r.reads.serial.gateway)}, catalog ${lat(r.reads.serial.catalog)}`,
     ]);
