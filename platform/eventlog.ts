@@ -374,7 +374,8 @@ export class EventConsumer<P = unknown> {
         const n = await this.pollOnce(this.claimed);
         if (n >= limit) continue;
         if (n > 0) {
-          await this.linger.wait(this.opts.lingerMs ?? 0);
+          // Checked here, not only by stop()'s cancel: a stop() that came while this batch ran has nothing to cancel yet.
+          if (!this.stopped) await this.linger.wait(this.opts.lingerMs ?? 0);
           continue;
         }
       } catch (err) {

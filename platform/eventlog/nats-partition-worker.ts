@@ -58,7 +58,8 @@ export class PartitionWorker {
       const batch = this.buffer.splice(0, this.batchSize);
       try {
         await this.owner.apply(this.partition, batch);
-        if (batch.length < this.batchSize && this.buffer.length < this.batchSize) await this.linger.wait(this.lingerMs);
+        // (stopped checked here too: a stop() that came while the batch ran had no linger to cancel)
+        if (!this.stopped && batch.length < this.batchSize && this.buffer.length < this.batchSize) await this.linger.wait(this.lingerMs);
       } catch (err) {
         if (!this.stopped) logger.error({ err: errText(err), partition: this.partition }, "JetStream batch failed; redelivered shortly");
         await new Promise((r) => setTimeout(r, 250));

@@ -177,14 +177,28 @@ export function eventLogContract(t: ContractTransport): void {
       expect(one.batches).toEqual([1, 3]);
     });
 
-    it("stops at once while it lingers (stop() does not wait the linger out)", async () => {
+    it("stops at once while it lingers (stop() cuts the linger short)", async () => {
       const w = world();
-      // A linger far beyond the test's timeout: stop() can only return in time by cutting it short.
-      const one = await instance(w, true, 600_000);
+      // A linger far beyond the test's timeout: stop() can only return in time if no linger is waited out.
+      const lingering = await instance(w, true, 600_000);
       await background(w);
       await append(w.type, ["stop"], 1);
-      await eventually(async () => expect(one.batches).toEqual([1]), 30_000);
-      await expect(one.consumer.stop()).resolves.toBeUndefined();
+      await eventually(async () => expect((await handled(w.name)).length).toBe(1), 30_000);
+      await expect(lingering.consumer.stop()).resolves.toBeUndefined();
+    });
+
+    it("stopped while a batch is in the handler, finishes that batch and does not linger after it", async () => {
+      const w = world();
+      const busy = await instance(w, true, 600_000);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      busy.hooks.beforeCommit = () => held;
+      await background(w);
+      await append(w.type, ["stop"], 1);
+      await eventually(async () => expect(busy.batches).toEqual([1]), 30_000);
+      const stopped = busy.consumer.stop();
+      release();
+      await expect(stopped).resolves.toBeUndefined();
     });
 
     it("shares the partitions between instances: each partition held by exactly one, about partitions ÷ instances each", async () => {
