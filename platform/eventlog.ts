@@ -416,14 +416,12 @@ export class Linger {
   wait(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const t = setTimeout(() => this.cancel(), ms);
+      this.cut = () => {
         clearTimeout(t);
-        self.cut = null;
+        this.cut = null;
         resolve();
-      }
-      this.cut = done;
+      };
     });
   }
 

@@ -19,13 +19,15 @@ export function parseScheduleUtc(raw: string | undefined, fallback: string | nul
   return { hour: Number(m[1]), minute: Number(m[2]) };
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+function intInRange(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer 1..${max}, got ${raw}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer ${min}..${max}, got ${raw}`);
   return n;
 }
+
+const positiveInt = (env: NodeJS.ProcessEnv, name: string, fallback: number, max: number) => intInRange(env, name, fallback, 1, max);
 
 export function loadEarningsConfig(env: NodeJS.ProcessEnv = process.env): EarningsConfig {
   const testing = env.NODE_ENV === "test" || env.VITEST !== undefined;
@@ -73,13 +75,8 @@ export function loadConsumerPartitions(env: NodeJS.ProcessEnv = process.env): nu
  * this long so the gifts arriving meanwhile are credited together (0 turns it off; at most 1 s).
  */
 export function loadConsumerLingerMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.EARNINGS_CONSUMER_LINGER_MS;
-  if (raw === undefined || raw === "") return CONSUMER_LINGER_MS_DEFAULT;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 1000) throw new Error(`EARNINGS_CONSUMER_LINGER_MS must be an integer 0..1000, got ${raw}`);
-  return n;
+  return intInRange(env, "EARNINGS_CONSUMER_LINGER_MS", 10, 0, 1000);
 }
-export const CONSUMER_LINGER_MS_DEFAULT = 10;
 
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env, base: Config = loadConfig(env)): WebhookConfig {
   return {
