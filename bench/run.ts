@@ -28,6 +28,7 @@ import { printTable } from "./report.js";
  *   --smoke            the CI profile (tiny)
  *   --out DIR          where the JSON goes (default bench/results)
  *   --only a,b         scenarios: reads,cross,spread,hot,delivery,fanout,pgbench
+ *   --delivery-rates a,b  delivery's offered rates in gifts/s (default: the profile's, 100,500,1000)
  *   --fanout a,b       only these fan-out runs: "10000" (one room of 10,000 viewers), "100x100" (100 rooms × 100 viewers)
  *   --pg-statements    embedded PostgreSQL with pg_stat_statements; the top statements by server time go in the JSON
  *   --service-logs     the services' pino logs on this process's stdout/stderr (diagnosis; default: discarded)
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     only: { type: "string" },
     fanout: { type: "string" },
+    "delivery-rates": { type: "string" },
     "cpu-prof": { type: "boolean", default: false },
     "service-logs": { type: "boolean", default: false },
     "pg-statements": { type: "boolean", default: false },
@@ -47,7 +49,13 @@ const { values } = parseArgs({
 const baseProfile: Profile = values.smoke ? SMOKE : FULL;
 const fanoutLabel = (f: Profile["fanout"][number]) => ((f.rooms ?? 1) > 1 ? `${f.rooms}x${Math.floor(f.viewers / (f.rooms ?? 1))}` : String(f.viewers));
 const fanoutPick = values.fanout ? new Set(values.fanout.split(",").map((x) => x.trim())) : null;
-const profile: Profile = fanoutPick ? { ...baseProfile, fanout: baseProfile.fanout.filter((f) => fanoutPick.has(fanoutLabel(f))) } : baseProfile;
+const deliveryRates = values["delivery-rates"]?.split(",").map((x) => Number(x.trim()));
+if (deliveryRates?.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000)) throw new Error(`--delivery-rates: whole gifts/s between 1 and 100000, comma-separated (got ${values["delivery-rates"]})`);
+const profile: Profile = {
+  ...baseProfile,
+  fanout: fanoutPick ? baseProfile.fanout.filter((f) => fanoutPick.has(fanoutLabel(f))) : baseProfile.fanout,
+  deliveryRates: deliveryRates ?? baseProfile.deliveryRates,
+};
 const outDir = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
 const only = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : null;
 const want = (s: string) => !only || only.has(s);

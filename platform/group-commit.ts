@@ -7,6 +7,11 @@ import { performance } from "node:perf_hooks";
  * - A batch is flushed when it holds `maxSize` items, or when its oldest item has waited
  *   `maxWaitMs`, whichever comes first, and only while fewer than `maxInFlight` batches run;
  *   items that arrive meanwhile wait for a slot and go out as soon as one frees.
+ * - A batch waits for company only when company is coming: its oldest item waits (up to
+ *   `maxWaitMs`) only if an item of another order key was submitted less than `maxWaitMs` before
+ *   it. The first item after a quiet spell, and every item of a lone serial submitter (one key,
+ *   whose next item cannot come before this one is answered), goes at once: a timer would only
+ *   add its length to their latency (DECISIONS 135).
  * - Items with the same `orderKey` (a sender) keep their submission order: they go in one batch in
  *   order, and never in two batches at once — a later item waits while an earlier one is in flight.
  *   Batches running at once therefore never share an order key.
@@ -76,6 +81,8 @@ interface Entry<I, O> {
   item: I;
   key: string;
   at: number;
+  /** An item of another key was submitted less than maxWaitMs before this one: a partial batch it leads may wait. */
+  company: boolean;
   resolve: (o: O) => void;
   reject: (e: unknown) => void;
 }
@@ -86,6 +93,9 @@ export class GroupCommit<I, O> {
   private readonly busy = new Set<string>();
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The last submit, and when the last submit of a key other than its key was (for Entry.company). */
+  private last: { key: string; at: number } | null = null;
+  private lastOtherAt = Number.NEGATIVE_INFINITY;
   private readonly counts = { batches: 0, items: 0, largest: 0, batchesWithRepeatedKeys: 0, retries: 0, failed: 0, split: 0, queuedMs: 0, runMs: 0 };
   private readonly idle: (() => void)[] = [];
 
@@ -102,9 +112,19 @@ export class GroupCommit<I, O> {
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, key: this.orderKey(item), at: performance.now(), resolve, reject });
+      const key = this.orderKey(item);
+      const at = performance.now();
+      this.queue.push({ item, key, at, company: at - this.lastOtherThan(key) < this.opts.maxWaitMs, resolve, reject });
+      if (this.last && this.last.key !== key) this.lastOtherAt = this.last.at;
+      this.last = { key, at };
       this.pump();
     });
+  }
+
+  /** When an item of a key other than `key` was last submitted (-Infinity: never). */
+  private lastOtherThan(key: string): number {
+    if (!this.last) return Number.NEGATIVE_INFINITY;
+    return this.last.key !== key ? this.last.at : this.lastOtherAt;
   }
 
   stats(): GroupCommitStats {
@@ -125,7 +145,7 @@ export class GroupCommit<I, O> {
     while (this.running < this.opts.maxInFlight && this.queue.length > 0) {
       const picked = this.pick();
       if (picked.length === 0) break; // every queued item waits for its key's running batch
-      const due = now || picked.length >= this.opts.maxSize || performance.now() - picked[0].at >= this.opts.maxWaitMs;
+      const due = now || picked.length >= this.opts.maxSize || !picked[0].company || performance.now() - picked[0].at >= this.opts.maxWaitMs;
       if (!due) {
         this.arm(this.opts.maxWaitMs - (performance.now() - picked[0].at));
         return;

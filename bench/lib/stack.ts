@@ -169,7 +169,7 @@ async function postmasterPid(url: string): Promise<number | null> {
 }
 
 /** The statements that took the most server time (pg_stat_statements), for --pg-statements. */
-export async function topStatements(url: string, limit = 25): Promise<{ calls: number; totalMs: number; meanMs: number; query: string }[]> {
+export async function topStatements(url: string, limit = 80): Promise<{ calls: number; totalMs: number; meanMs: number; query: string }[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {

@@ -44,7 +44,7 @@ export function loadWalletConfig(env: NodeJS.ProcessEnv = process.env, base: Con
 export interface SendBatchConfig {
   /** SEND_BATCH_MAX_SIZE: a batch is flushed as soon as it holds this many sends (1 = no batching). */
   maxSize: number;
-  /** SEND_BATCH_MAX_WAIT_MS: ...or when its oldest send has waited this long (0 = never wait for company). */
+  /** SEND_BATCH_MAX_WAIT_MS: ...or when its oldest send has waited this long (0 = never wait for company). It waits only when company is coming (platform/group-commit.ts, DECISIONS 135). */
   maxWaitMs: number;
   /**
    * SEND_BATCH_MAX_IN_FLIGHT: batches running at once (each holds one pool connection); more sends wait for a slot and
@@ -53,7 +53,7 @@ export interface SendBatchConfig {
   maxInFlight: number;
 }
 
-export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 0, maxInFlight: 1 };
+export const SEND_BATCH_DEFAULTS: SendBatchConfig = { maxSize: 64, maxWaitMs: 2, maxInFlight: 1 };
 
 function intIn(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

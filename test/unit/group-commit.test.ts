@@ -26,26 +26,53 @@ const names = (items: Item[]) => items.map((x) => `${x.key}${x.n}`);
 describe("group commit (platform/group-commit.ts)", () => {
   it("flushes as soon as a batch is full, without waiting for the timer", async () => {
     const m = manual();
-    const gc = new GroupCommit<Item, string>({ maxSize: 3, maxWaitMs: 60_000, maxInFlight: 1 }, m.run, (x) => x.key, isTransient);
+    const gc = new GroupCommit<Item, string>({ maxSize: 3, maxWaitMs: 60_000, maxInFlight: 2 }, m.run, (x) => x.key, isTransient);
+    const gate = gc.submit({ key: "z", n: 0 }); // goes at once (nothing came before it) and makes company for the rest
     const answers = [1, 2, 3].map((n) => gc.submit({ key: `u${n}`, n }));
-    expect(m.calls.map((c) => names(c.items))).toEqual([["u11", "u22", "u33"]]);
+    expect(m.calls.map((c) => names(c.items))).toEqual([["z0"], ["u11", "u22", "u33"]]);
     m.answer(0);
-    expect(await Promise.all(answers)).toEqual(["u11", "u22", "u33"]);
-    await eventually(async () => expect(gc.stats()).toMatchObject({ batches: 1, items: 3, largest: 3, queued: 0, inFlight: 0 }));
+    m.answer(1);
+    expect(await Promise.all([gate, ...answers])).toEqual(["z0", "u11", "u22", "u33"]);
+    await eventually(async () => expect(gc.stats()).toMatchObject({ batches: 2, items: 4, largest: 3, queued: 0, inFlight: 0 }));
   });
 
-  it("flushes a partial batch once its oldest item has waited maxWaitMs", async () => {
+  it("flushes a partial batch once its oldest item has waited maxWaitMs, when another key's item came just before it", async () => {
     const m = manual();
     const gc = new GroupCommit<Item, string>({ maxSize: 100, maxWaitMs: 15, maxInFlight: 1 }, m.run, (x) => x.key, isTransient);
+    const gate = gc.submit({ key: "z", n: 0 }); // the first item after a quiet spell: goes at once
+    expect(m.calls).toHaveLength(1);
     const started = performance.now();
-    const a = gc.submit({ key: "a", n: 1 });
+    const a = gc.submit({ key: "a", n: 1 }); // "z" came just before: company is coming, so a partial batch led by "a" waits
     const b = gc.submit({ key: "b", n: 1 });
-    expect(m.calls).toHaveLength(0);
-    await eventually(async () => expect(m.calls).toHaveLength(1));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(14);
-    expect(names(m.calls[0].items)).toEqual(["a1", "b1"]);
     m.answer(0);
+    await gate;
+    expect(m.calls).toHaveLength(1);
+    await eventually(async () => expect(m.calls).toHaveLength(2));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(14);
+    expect(names(m.calls[1].items)).toEqual(["a1", "b1"]);
+    m.answer(1);
     expect(await Promise.all([a, b])).toEqual(["a1", "b1"]);
+  });
+
+  it("does not hold the first item after a quiet spell for the timer, however long maxWaitMs is", async () => {
+    const m = manual();
+    const gc = new GroupCommit<Item, string>({ maxSize: 100, maxWaitMs: 60_000, maxInFlight: 1 }, m.run, (x) => x.key, isTransient);
+    const a = gc.submit({ key: "a", n: 1 });
+    expect(names(m.calls[0]?.items ?? [])).toEqual(["a1"]);
+    m.answer(0);
+    expect(await a).toBe("a1");
+  });
+
+  it("never holds a lone serial submitter's items for the timer: with no other key, company cannot come", async () => {
+    const m = manual();
+    const gc = new GroupCommit<Item, string>({ maxSize: 100, maxWaitMs: 60_000, maxInFlight: 1 }, m.run, (x) => x.key, isTransient);
+    for (let n = 1; n <= 3; n++) {
+      const answer = gc.submit({ key: "a", n }); // each one right after the previous answer, well inside maxWaitMs
+      await eventually(async () => expect(m.calls).toHaveLength(n));
+      m.answer(n - 1);
+      expect(await answer).toBe(`a${n}`);
+    }
+    await eventually(async () => expect(gc.stats()).toMatchObject({ batches: 3, items: 3, largest: 1 }));
   });
 
   it("with maxWaitMs 0 a lone item goes at once; items arriving while every slot is busy go together when one frees", async () => {
