@@ -26,8 +26,8 @@ describe("configuration read once, in the config modules", () => {
     expect(() => subgraphMaxSocketsFromEnv({ SUBGRAPH_MAX_SOCKETS: "0" })).toThrow(/SUBGRAPH_MAX_SOCKETS/);
   });
 
-  it("lingers the gift consumer 10 ms after a short batch by default; 0 turns it off, and more than a second or a fraction is refused", () => {
-    expect([loadConsumerLingerMs({}), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "0" }), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "25" })]).toEqual([10, 0, 25]);
+  it("lingers the gift consumer 20 ms after a short batch by default; 0 turns it off, and more than a second or a fraction is refused", () => {
+    expect([loadConsumerLingerMs({}), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "0" }), loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: "25" })]).toEqual([20, 0, 25]);
     for (const bad of ["-1", "1001", "2.5", "soon"]) expect(() => loadConsumerLingerMs({ EARNINGS_CONSUMER_LINGER_MS: bad })).toThrow(/EARNINGS_CONSUMER_LINGER_MS/);
   });
 });
