@@ -54,7 +54,7 @@ export function markdownTable(report: Any): string {
       `${num(d.achievedSendPerSec)} sent/s, ${num(d.delivered)}/${num(d.sent)} delivered`,
       lat(d.commitToSubscriberMs),
       cpu(d.cpu),
-      `commit → host's subscriber via gateway; sendGift p50/p99 ${lat(d.sendResponseMs)}`,
+      `commit → host's subscriber via gateway; sendGift p50/p99 ${lat(d.sendResponseMs)}${d.senderLateMs ? `; sends late against their slot p99/max ${ms(d.senderLateMs.p99)} / ${ms(d.senderLateMs.max)}` : ""}`,
     ]);
   }
   for (const f of r.fanout ?? []) {

@@ -16,10 +16,13 @@ export async function sendAtRate(
   maxInflight = 2000,
   /** The rooms to send to, round robin (default: the hot host's). */
   hosts: Host[] = [world.hot],
-): Promise<{ offered: number; ok: number; skipped: number; errors: Record<string, number>; achievedPerSec: number; responseMs: Summary }> {
+): Promise<{ offered: number; ok: number; skipped: number; errors: Record<string, number>; achievedPerSec: number; responseMs: Summary; lateMs: Summary }> {
   const total = Math.max(1, Math.round(rate * durationSec));
   const errors: Record<string, number> = {};
   const responseMs: number[] = [];
+  // How late each send left against its slot (start + i / rate): a starved load generator fires the sends it
+  // missed as one burst, which the system under test then queues (and its receipts are stamped late too).
+  const lateMs: number[] = [];
   let ok = 0;
   let sent = 0;
   let skipped = 0;
@@ -57,6 +60,7 @@ export async function sendAtRate(
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
     while (sent < due) {
+      lateMs.push(performance.now() - start - (sent * 1000) / rate);
       sent++;
       // Open loop, but bounded: past maxInflight the system is overloaded; count what was not sent.
       if (inflight.size >= maxInflight) {
@@ -70,7 +74,7 @@ export async function sendAtRate(
   }
   await Promise.all(inflight);
   const elapsed = (performance.now() - start) / 1000;
-  return { offered: rate, ok, skipped, errors, achievedPerSec: round(ok / elapsed, 1), responseMs: summarize(responseMs) };
+  return { offered: rate, ok, skipped, errors, achievedPerSec: round(ok / elapsed, 1), responseMs: summarize(responseMs), lateMs: summarize(lateMs) };
 }
 
 /** Open-loop publisher for the anchor: POST /publish at `rate`, rooms round robin; "commit" = the instant the anchor published (it answers with it). */

@@ -32,6 +32,8 @@ export interface DeliveryResult {
   lost: number;
   sendErrors: Record<string, number>;
   sendResponseMs: Summary;
+  /** How late the open-loop sender fired each send against its slot (a starved load generator sends in bursts). */
+  senderLateMs: Summary;
   /** The gift event's database commit → event parsed by the host's client (see `clock`). */
   commitToSubscriberMs: Summary;
   clock: CommitClock;
@@ -80,6 +82,7 @@ export async function delivery(stack: BenchStack, world: World, p: Profile): Pro
         lost,
         sendErrors: send.errors,
         sendResponseMs: send.responseMs,
+        senderLateMs: send.lateMs,
         commitToSubscriberMs: summarize(latencies(commit.at, received)),
         clock: commit.clock,
         responseToSubscriberMs: summarize(latencies(committed, received)),
